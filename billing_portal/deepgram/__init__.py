@@ -1,0 +1,29 @@
+"""Deepgram's management API: the client, its typed values and errors, and the sandbox."""
+
+from .client import ClientStats, DeepgramClient, client_from_settings
+from .errors import (
+    AmbiguousCreateError,
+    AuthenticationError,
+    BadRequestError,
+    BadResponseError,
+    DeepgramError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+
+__all__ = [
+    "AmbiguousCreateError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BadResponseError",
+    "ClientStats",
+    "DeepgramClient",
+    "DeepgramError",
+    "NotFoundError",
+    "RateLimitedError",
+    "ServerError",
+    "TransportError",
+    "client_from_settings",
+]

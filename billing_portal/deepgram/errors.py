@@ -1,0 +1,87 @@
+"""Typed errors raised by the Deepgram client.
+
+Their text carries Deepgram's own message and request id, never an API key: the client
+scrubs its key from every message before raising.
+"""
+
+
+class DeepgramError(Exception):
+    """Base class. `status` is the HTTP status when there was an answer, else None."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, request_id: str = "",
+                 err_code: str = ""):
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.err_code = err_code
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        parts = [self.message]
+        if self.status is not None:
+            parts.append(f"(HTTP {self.status})")
+        if self.request_id:
+            parts.append(f"[request id {self.request_id}]")
+        return " ".join(parts)
+
+
+class BadRequestError(DeepgramError):
+    """Deepgram refused the request as invalid (400 or another 4xx not listed below)."""
+
+
+class AuthenticationError(DeepgramError):
+    """The management key is invalid or lacks the permission (401/403)."""
+
+
+class NotFoundError(DeepgramError):
+    """The project, key or request does not exist (404)."""
+
+
+class RateLimitedError(DeepgramError):
+    """Too many concurrent requests (429). `retry_after` is in seconds when Deepgram said."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class ServerError(DeepgramError):
+    """Deepgram failed (5xx)."""
+
+    retryable = True
+
+
+class TransportError(DeepgramError):
+    """No usable answer: connection refused or reset, or a timeout."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, sent: bool = True, **kwargs):
+        # sent=False when the connection was never made, so the request surely had no effect.
+        self.sent = sent
+        super().__init__(message, **kwargs)
+
+
+class BadResponseError(DeepgramError):
+    """An answer that is not JSON, or JSON of a shape the client cannot read."""
+
+    retryable = True
+
+
+class AmbiguousCreateError(DeepgramError):
+    """A key creation whose outcome is unknown: Deepgram may or may not have created the key.
+
+    Never retried by the client; the caller reconciles by listing the project's keys.
+    `cause` is the underlying error.
+    """
+
+    def __init__(self, cause: DeepgramError):
+        self.cause = cause
+        super().__init__(
+            f"Deepgram may or may not have created the key: {cause.message}",
+            status=cause.status, request_id=cause.request_id, err_code=cause.err_code,
+        )
