@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_portal.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -37,29 +37,32 @@ def timed(fn) -> float:
 def summaries(server: SandboxServer, key_ids: list[str], workers: int) -> float:
     def one(key_id: str) -> None:
         with DeepgramClient(api_key=settings.SANDBOX_API_KEY, base_url=server.url) as client:
-            client.usage_summary(settings.SANDBOX_PROJECT_ID, start=START, end=END,
-                                 accessor=key_id)
+            client.usage_summary(settings.SANDBOX_PROJECT_ID, start=START, end=END, accessor=key_id)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return timed(lambda: list(pool.map(one, key_ids)))
 
 
 def main() -> None:
-    server = SandboxServer(port=0, token=settings.SANDBOX_API_KEY,
-                           project_id=settings.SANDBOX_PROJECT_ID).start()
+    server = SandboxServer(
+        port=0, token=settings.SANDBOX_API_KEY, project_id=settings.SANDBOX_PROJECT_ID
+    ).start()
     created = datetime(2026, 8, 1, tzinfo=UTC)
     key_ids = [server.add_key(f"bench {n}", created=created)["api_key_id"] for n in range(KEYS)]
-    client = DeepgramClient(api_key=settings.SANDBOX_API_KEY, base_url=server.url,
-                            sleep=lambda seconds: None)
+    client = DeepgramClient(
+        api_key=settings.SANDBOX_API_KEY, base_url=server.url, sleep=lambda seconds: None
+    )
     project = settings.SANDBOX_PROJECT_ID
     rows = []
 
     latencies = []
     for key_id in key_ids:
-        latencies.append(timed(lambda k=key_id: client.usage_summary(
-            project, start=START, end=END, accessor=k)))
-    rows.append(("usage summary, 61 days, one session: median ms",
-                 statistics.median(latencies) * 1000))
+        latencies.append(
+            timed(lambda k=key_id: client.usage_summary(project, start=START, end=END, accessor=k))
+        )
+    rows.append(
+        ("usage summary, 61 days, one session: median ms", statistics.median(latencies) * 1000)
+    )
 
     for latency_ms in (0, 50):
         server.set_latency(latency_ms)
@@ -87,8 +90,9 @@ def main() -> None:
 
     calls_before = client.stats.calls
     faulty = timed(one_fault_each)
-    rows.append(("20 calls each hit by one 5xx: extra HTTP calls", client.stats.calls
-                 - calls_before - 20))
+    rows.append(
+        ("20 calls each hit by one 5xx: extra HTTP calls", client.stats.calls - calls_before - 20)
+    )
     rows.append(("20 calls each hit by one 5xx (no sleeping): ms per call", faulty / 20 * 1000))
     server.stop()
 

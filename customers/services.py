@@ -12,15 +12,18 @@ def project_ensure_default(*, project_id: str, name: str = "Default project") ->
         is_default=False
     )
     project, _ = DeepgramProject.objects.update_or_create(
-        project_id=project_id, defaults={"is_default": True}, create_defaults={
-            "name": name, "is_default": True,
+        project_id=project_id,
+        defaults={"is_default": True},
+        create_defaults={
+            "name": name,
+            "is_default": True,
         },
     )
     return project
 
 
 def customer_ensure(*, name: str, billing_email: str, **details) -> tuple[Customer, bool]:
-    """The customer named `name`, created with `details` when missing. Returns (customer, created)."""
+    """The customer named `name`, created with `details` when missing; (customer, created)."""
     return Customer.objects.get_or_create(
         name=name, defaults={"billing_email": billing_email, **details}
     )

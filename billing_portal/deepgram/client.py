@@ -82,11 +82,13 @@ class DeepgramClient:
         self._sleep = sleep
         self.stats = ClientStats()
         self._session = requests.Session()
-        self._session.headers.update({
-            "Authorization": f"Token {api_key}",
-            "Accept": "application/json",
-            "User-Agent": "deepgram-billing-portal/0.1",
-        })
+        self._session.headers.update(
+            {
+                "Authorization": f"Token {api_key}",
+                "Accept": "application/json",
+                "User-Agent": "deepgram-billing-portal/0.1",
+            }
+        )
 
     def __repr__(self) -> str:
         return f"DeepgramClient(base_url={self.base_url!r}, api_key='***')"
@@ -149,8 +151,13 @@ class DeepgramClient:
 
     def delete_key(self, project_id: str, key_id: str) -> None:
         """Delete a key. Raises NotFoundError only if the key was already gone before we asked."""
-        self._call("DELETE", _path(project_id, "keys", key_id), lambda _: None, "delete-key",
-                   done_on_retried_404=True)
+        self._call(
+            "DELETE",
+            _path(project_id, "keys", key_id),
+            lambda _: None,
+            "delete-key",
+            done_on_retried_404=True,
+        )
 
     # --- Usage ------------------------------------------------------------------------------
 
@@ -187,7 +194,9 @@ class DeepgramClient:
         if grouping:
             params["grouping"] = [grouping] if isinstance(grouping, str) else list(grouping)
         return self._get(
-            _path(project_id, "usage", "breakdown"), t.parse_usage_breakdown, "usage breakdown",
+            _path(project_id, "usage", "breakdown"),
+            t.parse_usage_breakdown,
+            "usage breakdown",
             params,
         )
 
@@ -195,8 +204,9 @@ class DeepgramClient:
         self, project_id: str, *, start: DayLike | None = None, end: DayLike | None = None
     ) -> t.UsageFields:
         params = _drop_none({"start": _day(start), "end": _day(end)})
-        return self._get(_path(project_id, "usage", "fields"), t.parse_usage_fields,
-                         "usage fields", params)
+        return self._get(
+            _path(project_id, "usage", "fields"), t.parse_usage_fields, "usage fields", params
+        )
 
     def iter_requests(
         self,
@@ -216,15 +226,26 @@ class DeepgramClient:
         Sources disagree on whether pages count from 0 or 1, so the next page is the one after
         the page Deepgram says it returned.
         """
-        params = _drop_none({
-            "start": _moment(start), "end": _moment(end), "accessor": accessor,
-            "status": status, "method": method, "endpoint": endpoint, "deployment": deployment,
-            "limit": limit,
-        })
+        params = _drop_none(
+            {
+                "start": _moment(start),
+                "end": _moment(end),
+                "accessor": accessor,
+                "status": status,
+                "method": method,
+                "endpoint": endpoint,
+                "deployment": deployment,
+                "limit": limit,
+            }
+        )
         page = 0
         while True:
-            result = self._get(_path(project_id, "requests"), t.parse_requests_page, "requests",
-                               {**params, "page": page})
+            result = self._get(
+                _path(project_id, "requests"),
+                t.parse_requests_page,
+                "requests",
+                {**params, "page": page},
+            )
             yield from result.requests
             if len(result.requests) < limit:
                 return
@@ -243,12 +264,25 @@ class DeepgramClient:
 
     # --- Transport --------------------------------------------------------------------------
 
-    def _get(self, path: str, parser: Callable[[Any], T], what: str,
-             params: Mapping[str, Any] | None = None) -> T:
+    def _get(
+        self,
+        path: str,
+        parser: Callable[[Any], T],
+        what: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> T:
         return self._call("GET", path, parser, what, params=params)
 
-    def _call(self, method: str, path: str, parser: Callable[[Any], T], what: str, *,
-              params: Mapping[str, Any] | None = None, done_on_retried_404: bool = False) -> T:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        parser: Callable[[Any], T],
+        what: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        done_on_retried_404: bool = False,
+    ) -> T:
         """Send with retries (idempotent methods only) and parse the answer."""
         attempt = 0
         while True:
@@ -263,8 +297,15 @@ class DeepgramClient:
                 if not exc.retryable or attempt >= self.max_retries:
                     raise
                 delay = self._retry_delay(attempt, exc)
-                logger.warning("Deepgram %s %s failed (%s); retry %d of %d in %.2fs",
-                               method, path, exc, attempt + 1, self.max_retries, delay)
+                logger.warning(
+                    "Deepgram %s %s failed (%s); retry %d of %d in %.2fs",
+                    method,
+                    path,
+                    exc,
+                    attempt + 1,
+                    self.max_retries,
+                    delay,
+                )
                 self.stats.retries += 1
                 self._sleep(delay)
                 attempt += 1
@@ -276,13 +317,20 @@ class DeepgramClient:
         ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
         return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
 
-    def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-              json_body: Any = None) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> Any:
         """One HTTP exchange: the decoded JSON, or a typed error."""
         self.stats.calls += 1
         try:
-            response = self._session.request(method, self.base_url + path, params=params,
-                                             json=json_body, timeout=self.timeout)
+            response = self._session.request(
+                method, self.base_url + path, params=params, json=json_body, timeout=self.timeout
+            )
         except requests.RequestException as exc:
             raise self._transport_error(exc) from None
         if response.status_code >= 400:
@@ -293,14 +341,16 @@ class DeepgramClient:
             raise BadResponseError(
                 "Deepgram answered with a body that is not JSON "
                 f"({response.headers.get('Content-Type', 'no content type')})",
-                status=response.status_code, request_id=_header_request_id(response),
+                status=response.status_code,
+                request_id=_header_request_id(response),
             ) from None
 
     def _transport_error(self, exc: requests.RequestException) -> TransportError:
         sent = not isinstance(exc, requests.ConnectTimeout) and not _connection_refused(exc)
         kind = "timed out" if isinstance(exc, requests.Timeout) else "failed"
-        return TransportError(self._scrub(f"Request to Deepgram {kind}: {type(exc).__name__}"),
-                              sent=sent)
+        return TransportError(
+            self._scrub(f"Request to Deepgram {kind}: {type(exc).__name__}"), sent=sent
+        )
 
     def _http_error(self, response: requests.Response) -> DeepgramError:
         message, err_code, request_id = _error_details(response)
@@ -351,10 +401,15 @@ def _drop_none(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _usage_params(start, end, accessor, tag, method, model, features) -> dict[str, Any]:
-    params = _drop_none({
-        "start": _day(start), "end": _day(end), "accessor": accessor, "method": method,
-        "model": model,
-    })
+    params = _drop_none(
+        {
+            "start": _day(start),
+            "end": _day(end),
+            "accessor": accessor,
+            "method": method,
+            "model": model,
+        }
+    )
     if tag:
         params["tag"] = [tag] if isinstance(tag, str) else list(tag)
     for name, flag in (features or {}).items():
@@ -414,16 +469,22 @@ def client_from_settings() -> DeepgramClient:
     from django.conf import settings
 
     config = (
-        settings.DEEPGRAM_API_URL, settings.DEEPGRAM_API_KEY, settings.DEEPGRAM_CONNECT_TIMEOUT,
-        settings.DEEPGRAM_READ_TIMEOUT, settings.DEEPGRAM_MAX_RETRIES,
+        settings.DEEPGRAM_API_URL,
+        settings.DEEPGRAM_API_KEY,
+        settings.DEEPGRAM_CONNECT_TIMEOUT,
+        settings.DEEPGRAM_READ_TIMEOUT,
+        settings.DEEPGRAM_MAX_RETRIES,
     )
     client = getattr(_local, "client", None)
     if client is None or _local.config != config:
         if client is not None:
             client.close()
         client = DeepgramClient(
-            base_url=config[0], api_key=config[1], connect_timeout=config[2],
-            read_timeout=config[3], max_retries=config[4],
+            base_url=config[0],
+            api_key=config[1],
+            connect_timeout=config[2],
+            read_timeout=config[3],
+            max_retries=config[4],
         )
         _local.client, _local.config = client, config
     return client

@@ -10,8 +10,9 @@ class DeepgramError(Exception):
 
     retryable = False
 
-    def __init__(self, message: str, *, status: int | None = None, request_id: str = "",
-                 err_code: str = ""):
+    def __init__(
+        self, message: str, *, status: int | None = None, request_id: str = "", err_code: str = ""
+    ):
         self.message = message
         self.status = status
         self.request_id = request_id
@@ -83,5 +84,7 @@ class AmbiguousCreateError(DeepgramError):
         self.cause = cause
         super().__init__(
             f"Deepgram may or may not have created the key: {cause.message}",
-            status=cause.status, request_id=cause.request_id, err_code=cause.err_code,
+            status=cause.status,
+            request_id=cause.request_id,
+            err_code=cause.err_code,
         )

@@ -86,7 +86,8 @@ class Project:
 def parse_project(data: Any) -> Project:
     data = _mapping(data)
     return Project(
-        project_id=str(data["project_id"]), name=str(data.get("name", "")),
+        project_id=str(data["project_id"]),
+        name=str(data.get("name", "")),
         mip_opt_out=data.get("mip_opt_out"),
     )
 
@@ -154,8 +155,10 @@ def _parse_member(data: Any) -> KeyMember | None:
         return None
     data = _mapping(data)
     return KeyMember(
-        member_id=str(data.get("member_id", "")), email=str(data.get("email", "")),
-        first_name=str(data.get("first_name") or ""), last_name=str(data.get("last_name") or ""),
+        member_id=str(data.get("member_id", "")),
+        email=str(data.get("email", "")),
+        first_name=str(data.get("first_name") or ""),
+        last_name=str(data.get("last_name") or ""),
     )
 
 
@@ -182,8 +185,13 @@ def parse_created_key(data: Any) -> CreatedKey:
         raise ValueError("the created key's secret is missing")
     info = _parse_api_key(data)
     return CreatedKey(
-        api_key_id=info.api_key_id, secret=secret, comment=info.comment, scopes=info.scopes,
-        tags=info.tags, expiration_date=info.expiration_date, created=info.created,
+        api_key_id=info.api_key_id,
+        secret=secret,
+        comment=info.comment,
+        scopes=info.scopes,
+        tags=info.tags,
+        expiration_date=info.expiration_date,
+        created=info.created,
     )
 
 
@@ -294,10 +302,14 @@ def _parse_breakdown_row(data: Any) -> BreakdownRow:
     group = _mapping(data["grouping"])
     return BreakdownRow(
         grouping=BreakdownGroup(
-            start=parse_date(group["start"]), end=parse_date(group.get("end", group["start"])),
-            accessor=group.get("accessor"), endpoint=group.get("endpoint"),
-            feature_set=group.get("feature_set"), models=_optional_strings(group.get("models")),
-            method=group.get("method"), tags=_optional_strings(group.get("tags")),
+            start=parse_date(group["start"]),
+            end=parse_date(group.get("end", group["start"])),
+            accessor=group.get("accessor"),
+            endpoint=group.get("endpoint"),
+            feature_set=group.get("feature_set"),
+            models=_optional_strings(group.get("models")),
+            method=group.get("method"),
+            tags=_optional_strings(group.get("tags")),
             deployment=group.get("deployment"),
         ),
         hours=to_decimal(data.get("hours")),
@@ -436,15 +448,19 @@ def parse_usage_fields(data: Any) -> UsageFields:
     data = _mapping(data)
     models = tuple(
         ModelInfo(
-            name=str(item.get("name", "")), language=str(item.get("language") or ""),
-            version=str(item.get("version") or ""), model_id=str(item.get("model_id") or ""),
+            name=str(item.get("name", "")),
+            language=str(item.get("language") or ""),
+            version=str(item.get("version") or ""),
+            model_id=str(item.get("model_id") or ""),
         )
         for item in (_mapping(m) for m in data.get("models") or ())
     )
     return UsageFields(
-        tags=_strings(data.get("tags")), models=models,
+        tags=_strings(data.get("tags")),
+        models=models,
         processing_methods=_strings(data.get("processing_methods")),
-        features=_strings(data.get("features")), languages=_strings(data.get("languages")),
+        features=_strings(data.get("features")),
+        languages=_strings(data.get("languages")),
     )
 
 

@@ -16,14 +16,20 @@ def seed() -> str:
 @pytest.mark.django_db
 def test_it_is_idempotent(settings):
     seed()
-    counts = (get_user_model().objects.count(), Customer.objects.count(),
-              DeepgramProject.objects.count())
+    counts = (
+        get_user_model().objects.count(),
+        Customer.objects.count(),
+        DeepgramProject.objects.count(),
+    )
 
     seed()
 
     assert counts == (3, 3, 1)
-    assert (get_user_model().objects.count(), Customer.objects.count(),
-            DeepgramProject.objects.count()) == counts
+    assert (
+        get_user_model().objects.count(),
+        Customer.objects.count(),
+        DeepgramProject.objects.count(),
+    ) == counts
 
 
 @pytest.mark.django_db

@@ -1,27 +1,12 @@
 """Settings are read from the environment; production mistakes stop start-up with one line."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PRINT = "from django.conf import settings as s; print({})"
+from tests.subprocess_django import PRODUCTION, run_django
 
 
-def run_settings(expression: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("DJANGO_", "DEEPGRAM_", "DATABASE_URL", "REDIS_URL"))}
-    clean.update(DJANGO_SETTINGS_MODULE="billing_portal.settings", **env)
-    return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {PRINT.format(expression)}"],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60, check=False,
-    )
-
-
-PRODUCTION = {"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "billing.example.com"}
+def run_settings(expression: str, **env: str):
+    return run_django(f"from django.conf import settings as s; print({expression})", **env)
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
@@ -39,16 +24,20 @@ def test_it_stops_without_a_required_production_setting(missing):
 def test_it_turns_on_transport_security_with_debug_off():
     result = run_settings(
         "s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
-        "s.SECURE_HSTS_SECONDS > 0", **PRODUCTION,
+        "s.SECURE_HSTS_SECONDS > 0",
+        **PRODUCTION,
     )
 
     assert result.stdout.split() == ["False", "True", "True", "True", "True"]
 
 
 def test_it_lets_each_security_setting_be_overridden():
-    result = run_settings("s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS",
-                          DJANGO_SECURE_SSL_REDIRECT="0", DJANGO_SECURE_HSTS_SECONDS="0",
-                          **PRODUCTION)
+    result = run_settings(
+        "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_SECURE_HSTS_SECONDS="0",
+        **PRODUCTION,
+    )
 
     assert result.stdout.split() == ["False", "0"]
 
@@ -61,17 +50,23 @@ def test_it_runs_on_embedded_defaults_in_debug():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.sqlite3", "filesystem://",
-        "django.core.mail.backends.console.EmailBackend", "True",
+        "django.db.backends.sqlite3",
+        "filesystem://",
+        "django.core.mail.backends.console.EmailBackend",
+        "True",
     ]
 
 
 def test_it_uses_redis_for_broker_and_cache_when_given():
-    result = run_settings("s.CELERY_BROKER_URL, s.CACHES['default']['BACKEND']",
-                          REDIS_URL="redis://127.0.0.1:6379/3", **PRODUCTION)
+    result = run_settings(
+        "s.CELERY_BROKER_URL, s.CACHES['default']['BACKEND']",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        **PRODUCTION,
+    )
 
     assert result.stdout.split() == [
-        "redis://127.0.0.1:6379/3", "django.core.cache.backends.redis.RedisCache"
+        "redis://127.0.0.1:6379/3",
+        "django.core.cache.backends.redis.RedisCache",
     ]
 
 
@@ -82,16 +77,24 @@ def test_it_talks_to_the_sandbox_without_a_deepgram_key():
 
 
 def test_it_talks_to_deepgram_with_a_key():
-    result = run_settings("s.DEEPGRAM_SANDBOX, s.DEEPGRAM_API_URL, s.DEEPGRAM_PROJECT_ID",
-                          DEEPGRAM_API_KEY="dg-key", DEEPGRAM_PROJECT_ID="p-1", **PRODUCTION)
+    result = run_settings(
+        "s.DEEPGRAM_SANDBOX, s.DEEPGRAM_API_URL, s.DEEPGRAM_PROJECT_ID",
+        DEEPGRAM_API_KEY="dg-key",
+        DEEPGRAM_PROJECT_ID="p-1",
+        **PRODUCTION,
+    )
 
     assert result.stdout.split() == ["False", "https://api.deepgram.com", "p-1"]
 
 
 def test_it_lets_an_explicit_api_url_win():
-    result = run_settings("s.DEEPGRAM_API_URL", DEEPGRAM_API_KEY="dg-key",
-                          DEEPGRAM_PROJECT_ID="p-1", DEEPGRAM_API_URL="http://proxy:9000",
-                          **PRODUCTION)
+    result = run_settings(
+        "s.DEEPGRAM_API_URL",
+        DEEPGRAM_API_KEY="dg-key",
+        DEEPGRAM_PROJECT_ID="p-1",
+        DEEPGRAM_API_URL="http://proxy:9000",
+        **PRODUCTION,
+    )
 
     assert result.stdout.strip() == "http://proxy:9000"
 

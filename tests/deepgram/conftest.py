@@ -14,8 +14,11 @@ def sleeps():
 def make_client(sandbox, sleeps):
     def make(**overrides) -> DeepgramClient:
         options = {
-            "api_key": settings.SANDBOX_API_KEY, "base_url": sandbox.url,
-            "connect_timeout": 2.0, "read_timeout": 0.5, "max_retries": 3,
+            "api_key": settings.SANDBOX_API_KEY,
+            "base_url": sandbox.url,
+            "connect_timeout": 2.0,
+            "read_timeout": 0.5,
+            "max_retries": 3,
             "sleep": sleeps.append,
         }
         options.update(overrides)

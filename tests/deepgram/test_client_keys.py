@@ -55,15 +55,17 @@ def test_it_reads_both_get_key_envelopes(client, sandbox, project_id, envelope):
 def test_it_sends_an_expiration_date_in_utc(client, project_id):
     expiry = datetime(2031, 5, 1, 12, 30, tzinfo=UTC)
 
-    created = client.create_key(project_id, comment="expiring", scopes=["member"],
-                                expiration_date=expiry)
+    created = client.create_key(
+        project_id, comment="expiring", scopes=["member"], expiration_date=expiry
+    )
 
     assert created.expiration_date == expiry
 
 
 def test_it_sends_a_time_to_live(client, project_id):
-    created = client.create_key(project_id, comment="ttl", scopes=["member"],
-                                time_to_live_in_seconds=3600)
+    created = client.create_key(
+        project_id, comment="ttl", scopes=["member"], time_to_live_in_seconds=3600
+    )
 
     assert created.expiration_date is not None
     assert created.expiration_date - datetime.now(UTC) < timedelta(hours=1, minutes=1)
@@ -71,9 +73,13 @@ def test_it_sends_a_time_to_live(client, project_id):
 
 def test_it_refuses_both_expiry_kinds_without_calling(client, sandbox, project_id):
     with pytest.raises(ValueError, match="not both"):
-        client.create_key(project_id, comment="x", scopes=["member"],
-                          expiration_date=datetime(2031, 1, 1, tzinfo=UTC),
-                          time_to_live_in_seconds=60)
+        client.create_key(
+            project_id,
+            comment="x",
+            scopes=["member"],
+            expiration_date=datetime(2031, 1, 1, tzinfo=UTC),
+            time_to_live_in_seconds=60,
+        )
 
     assert sandbox.calls == []
 

@@ -8,16 +8,21 @@ DAY = date(2026, 10, 5)
 
 @pytest.fixture
 def key_id(sandbox):
-    return sandbox.add_key("Acme", created=datetime(2026, 9, 1, tzinfo=UTC))["api_key_id"]
+    return sandbox.add_key(
+        "Acme",
+        created=datetime(2026, 9, 1, tzinfo=UTC),
+        api_key_id="acacacac-0000-4000-8000-00000000000a",
+    )["api_key_id"]
 
 
 def test_it_pages_through_every_request_newest_first(client, sandbox, project_id, key_id):
-    expected = sum(d.requests for d in client.usage_summary(
-        project_id, start=DAY, end=DAY, accessor=key_id).results)
+    expected = sum(
+        d.requests
+        for d in client.usage_summary(project_id, start=DAY, end=DAY, accessor=key_id).results
+    )
     sandbox.calls.clear()
 
-    records = list(client.iter_requests(project_id, start=DAY, end=DAY, accessor=key_id,
-                                        limit=25))
+    records = list(client.iter_requests(project_id, start=DAY, end=DAY, accessor=key_id, limit=25))
 
     assert len(records) == expected > 0
     assert len({record.request_id for record in records}) == expected
@@ -31,8 +36,14 @@ def test_it_pages_through_every_request_newest_first(client, sandbox, project_id
 def test_it_stops_on_an_empty_first_page(client, sandbox, project_id, key_id):
     before_creation = date(2026, 8, 1)
 
-    assert list(client.iter_requests(project_id, start=before_creation, end=before_creation,
-                                     accessor=key_id)) == []
+    assert (
+        list(
+            client.iter_requests(
+                project_id, start=before_creation, end=before_creation, accessor=key_id
+            )
+        )
+        == []
+    )
     assert len(sandbox.calls) == 1
 
 

@@ -25,8 +25,9 @@ TRANSIENT = [
 
 
 @pytest.mark.parametrize("fault", TRANSIENT)
-def test_it_retries_a_transient_fault_once_and_returns_the_value(client, sandbox, project_id,
-                                                                 fault):
+def test_it_retries_a_transient_fault_once_and_returns_the_value(
+    client, sandbox, project_id, fault
+):
     sandbox.queue_fault(**fault)
 
     projects = client.list_projects()
@@ -65,12 +66,15 @@ def test_it_caps_a_huge_retry_after(make_client, sandbox, sleeps):
     assert sleeps == [30.0]
 
 
-@pytest.mark.parametrize(("fault", "error"), [
-    ({"kind": "server_error", "status": 503}, ServerError),
-    ({"kind": "rate_limit", "retry_after": 1}, RateLimitedError),
-    ({"kind": "timeout", "delay": 1.0}, TransportError),
-    ({"kind": "malformed"}, BadResponseError),
-])
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ({"kind": "server_error", "status": 503}, ServerError),
+        ({"kind": "rate_limit", "retry_after": 1}, RateLimitedError),
+        ({"kind": "timeout", "delay": 1.0}, TransportError),
+        ({"kind": "malformed"}, BadResponseError),
+    ],
+)
 def test_it_gives_up_after_the_last_retry(client, sandbox, fault, error):
     sandbox.queue_fault(count=10, **fault)
 
@@ -92,7 +96,7 @@ def test_it_does_not_retry_a_permanent_error(client, sandbox):
 def test_it_reads_a_plain_text_permission_error(client, sandbox):
     sandbox.queue_fault("text_error", status=401)
 
-    with pytest.raises(AuthenticationError, match="User does not have sufficient permissions."):
+    with pytest.raises(AuthenticationError, match="User does not have sufficient permissions"):
         client.list_projects()
 
     assert len(sandbox.calls) == 1
@@ -118,14 +122,18 @@ def test_it_counts_a_retried_delete_that_finds_the_key_gone_as_done(client, sand
     assert created.api_key_id not in sandbox.key_ids(project_id)
 
 
-@pytest.mark.parametrize("fault", [
-    pytest.param({"kind": "server_error", "status": 500}, id="500"),
-    pytest.param({"kind": "server_error", "status": 503}, id="503"),
-    pytest.param({"kind": "timeout", "delay": 1.0}, id="timeout"),
-    pytest.param({"kind": "malformed"}, id="not-json"),
-])
-def test_it_never_retries_a_key_creation_and_reports_the_ambiguity(client, sandbox, project_id,
-                                                                   fault):
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"kind": "server_error", "status": 500}, id="500"),
+        pytest.param({"kind": "server_error", "status": 503}, id="503"),
+        pytest.param({"kind": "timeout", "delay": 1.0}, id="timeout"),
+        pytest.param({"kind": "malformed"}, id="not-json"),
+    ],
+)
+def test_it_never_retries_a_key_creation_and_reports_the_ambiguity(
+    client, sandbox, project_id, fault
+):
     sandbox.queue_fault(method="POST", **fault)
 
     with pytest.raises(AmbiguousCreateError) as caught:

@@ -10,8 +10,12 @@ START, END = date(2026, 10, 1), date(2026, 10, 14)
 
 @pytest.fixture
 def key_id(sandbox):
-    return sandbox.add_key("Acme", created=datetime(2026, 9, 1, tzinfo=UTC),
-                           tags=("acme",))["api_key_id"]
+    return sandbox.add_key(
+        "Acme",
+        created=datetime(2026, 9, 1, tzinfo=UTC),
+        api_key_id="acacacac-0000-4000-8000-00000000000a",
+        tags=("acme",),
+    )["api_key_id"]
 
 
 def test_it_returns_daily_usage_as_decimals(client, project_id, key_id):
@@ -41,8 +45,7 @@ def test_it_splits_usage_by_method_exactly(client, project_id, key_id):
     ]
 
     for day in whole.results:
-        parts = [row for summary in by_method for row in summary.results
-                 if row.start == day.start]
+        parts = [row for summary in by_method for row in summary.results if row.start == day.start]
         assert sum(row.hours for row in parts) == day.hours
         assert sum(row.requests for row in parts) == day.requests
 
@@ -60,8 +63,13 @@ def test_it_reads_a_summary_with_and_without_tokens_and_tts(client, sandbox, pro
 
 
 def test_it_sends_feature_filters_as_lowercase_booleans(client, sandbox, project_id, key_id):
-    client.usage_summary(project_id, start=START, end=END, accessor=key_id,
-                         features={"diarize": True, "punctuate": False})
+    client.usage_summary(
+        project_id,
+        start=START,
+        end=END,
+        accessor=key_id,
+        features={"diarize": True, "punctuate": False},
+    )
 
     assert sandbox.calls[-1].query["diarize"] == ["true"]
     assert sandbox.calls[-1].query["punctuate"] == ["false"]

@@ -23,15 +23,32 @@ DEMO_STAFF = [
 ]
 
 DEMO_CUSTOMERS = [
-    {"name": "Acme Voice Ltd", "billing_email": "billing@acme.example", "currency": "GBP",
-     "country": "GB", "legal_name": "Acme Voice Limited",
-     "address": "12 Harbour Road\nBristol BS1 4AA\nUnited Kingdom", "tax_id": "GB123456789"},
-    {"name": "Globex Transcripts", "billing_email": "ap@globex.example", "currency": "USD",
-     "country": "US", "legal_name": "Globex Transcripts Inc.",
-     "address": "500 Market Street\nSan Francisco, CA 94105\nUnited States"},
-    {"name": "Initech Calls", "billing_email": "finance@initech.example", "currency": "EUR",
-     "country": "DE", "legal_name": "Initech Calls GmbH",
-     "address": "Friedrichstrasse 10\n10117 Berlin\nGermany", "tax_id": "DE987654321"},
+    {
+        "name": "Acme Voice Ltd",
+        "billing_email": "billing@acme.example",
+        "currency": "GBP",
+        "country": "GB",
+        "legal_name": "Acme Voice Limited",
+        "address": "12 Harbour Road\nBristol BS1 4AA\nUnited Kingdom",
+        "tax_id": "GB123456789",
+    },
+    {
+        "name": "Globex Transcripts",
+        "billing_email": "ap@globex.example",
+        "currency": "USD",
+        "country": "US",
+        "legal_name": "Globex Transcripts Inc.",
+        "address": "500 Market Street\nSan Francisco, CA 94105\nUnited States",
+    },
+    {
+        "name": "Initech Calls",
+        "billing_email": "finance@initech.example",
+        "currency": "EUR",
+        "country": "DE",
+        "legal_name": "Initech Calls GmbH",
+        "address": "Friedrichstrasse 10\n10117 Berlin\nGermany",
+        "tax_id": "DE987654321",
+    },
 ]
 
 

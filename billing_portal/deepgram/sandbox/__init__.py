@@ -1,0 +1,8 @@
+"""A stand-in for Deepgram's management API, for machines without an account.
+
+Stdlib only and free of Django, so tests, `make run` and benchmarks can all start it.
+"""
+
+from .server import CallRecord, SandboxServer
+
+__all__ = ["CallRecord", "SandboxServer"]

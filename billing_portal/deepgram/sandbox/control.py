@@ -1,0 +1,61 @@
+"""The sandbox's own HTTP control interface under /__sandbox__/ (no auth, JSON in and out).
+
+It mirrors SandboxServer's Python methods for a sandbox running in another process
+(`make run`, browser tests): faults, latency, usage corrections, config, reset, call log, keys.
+"""
+
+import dataclasses
+import json
+
+from .replies import Reply, json_reply
+
+PREFIX = "/__sandbox__"
+
+
+def is_control(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def _queue_fault(server, payload: dict):
+    return server.queue_fault(payload.pop("kind"), **payload)
+
+
+def _set_usage(server, payload: dict):
+    return server.set_usage(payload.pop("key_id"), payload.pop("day"), **payload)
+
+
+def _add_key(server, payload: dict):
+    return server.add_key(payload.pop("comment"), **payload)
+
+
+def _calls(server, payload: dict):
+    return {"calls": [dataclasses.asdict(record) for record in list(server.calls)]}
+
+
+ROUTES = {
+    ("POST", "/faults"): _queue_fault,
+    ("DELETE", "/faults"): lambda server, payload: server.clear_faults(),
+    ("POST", "/latency"): lambda server, payload: server.set_latency(payload["ms"]),
+    ("POST", "/usage"): _set_usage,
+    ("POST", "/config"): lambda server, payload: server.configure(**payload),
+    ("POST", "/reset"): lambda server, payload: server.reset(),
+    ("GET", "/calls"): _calls,
+    ("GET", "/keys"): lambda server, payload: {"keys": server.describe_keys()},
+    ("POST", "/keys"): _add_key,
+}
+
+
+def answer(server, method: str, path: str, body: bytes) -> Reply:
+    """Run one control call; bad input is a 400 `{"error": ...}`, success `{"ok": true}`
+    unless the call has something to report."""
+    handler = ROUTES.get((method, path[len(PREFIX) :].rstrip("/")))
+    if handler is None:
+        return json_reply({"error": f"no control endpoint {method} {path}"}, status=404)
+    try:
+        payload = json.loads(body) if body.strip() else {}
+        if not isinstance(payload, dict):
+            raise TypeError("the body must be a JSON object")
+        result = handler(server, payload)
+    except (ValueError, TypeError, KeyError) as error:
+        return json_reply({"error": f"{type(error).__name__}: {error}"}, status=400)
+    return json_reply(result if result is not None else {"ok": True})

@@ -1,0 +1,136 @@
+"""Faults the sandbox can inject: queued ones for tests, and a seeded random rate for soak runs."""
+
+import random
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from .replies import Reply, legacy_error, text_reply
+
+KINDS = ("rate_limit", "server_error", "timeout", "malformed", "wrong_shape", "text_error", "error")
+SERVER_ERROR_STATUSES = (500, 502, 503)
+PERMISSION_TEXT = "User does not have sufficient permissions."
+PROXY_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head>"
+    "<body><h1>Bad Gateway</h1><p>The upstream server did not answer.</p></body></html>"
+)
+_LEGACY = {
+    400: ("BAD_REQUEST", "Bad request."),
+    401: ("INVALID_AUTH", "Invalid credentials."),
+    402: ("PAYMENT_REQUIRED", "Insufficient credits."),
+    403: ("FORBIDDEN", PERMISSION_TEXT),
+    404: ("PROJECT_NOT_FOUND", "Project not found."),
+    429: ("TOO_MANY_REQUESTS", "Too many requests. Please try again later."),
+    500: ("INTERNAL_SERVER_ERROR", "Internal server error."),
+    502: ("BAD_GATEWAY", "Bad gateway."),
+    503: ("SERVICE_UNAVAILABLE", "Service unavailable."),
+}
+
+
+@dataclass
+class Fault:
+    kind: str
+    count: int = 1
+    status: int | None = None
+    retry_after: int | None = None
+    method: str | None = None
+    path: str | None = None
+    committed: bool = False
+    delay: float = 3.0
+
+    def __post_init__(self):
+        self.status = _checked_status(self.kind, self.status)
+        if self.count < 1:
+            raise ValueError("count must be at least 1")
+        if self.retry_after is not None and (
+            isinstance(self.retry_after, bool) or not isinstance(self.retry_after, int)
+        ):
+            raise ValueError("retry_after must be a whole number of seconds")
+        if self.delay < 0:
+            raise ValueError("delay must not be negative")
+
+    def matches(self, method: str, path: str) -> bool:
+        """Method must be equal, path must contain the fault's path (when given)."""
+        if self.method and self.method.upper() != method:
+            return False
+        return not self.path or self.path in path
+
+    def reply(self) -> Reply:
+        """The answer that replaces the real one (not used for `timeout`, which only delays)."""
+        if self.kind == "malformed":
+            return text_reply(200, PROXY_PAGE, content_type="text/html; charset=utf-8")
+        if self.kind == "wrong_shape":
+            return Reply(200, b'["unexpected"]')
+        if self.kind == "text_error":
+            return text_reply(self.status, PERMISSION_TEXT)
+        headers = {}
+        if self.kind == "rate_limit" and self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
+        return legacy_error(self.status, *legacy_text(self.status), headers=headers)
+
+
+def legacy_text(status: int) -> tuple[str, str]:
+    """err_code and err_msg for a status, Deepgram's where known."""
+    if status in _LEGACY:
+        return _LEGACY[status]
+    phrase = HTTPStatus(status).phrase
+    return phrase.upper().replace(" ", "_"), f"{phrase}."
+
+
+def _checked_status(kind: str, status: int | None) -> int | None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
+    defaults = {"rate_limit": 429, "server_error": 500, "text_error": 401}
+    status = status if status is not None else defaults.get(kind)
+    if kind == "server_error" and status not in SERVER_ERROR_STATUSES:
+        raise ValueError("server_error takes status 500, 502 or 503")
+    if kind == "error" and status is None:
+        raise ValueError("an error fault needs a status")
+    if status is not None:
+        HTTPStatus(status)  # raises ValueError for a status that does not exist
+    return status
+
+
+class Faults:
+    """Queued faults (first match wins, each used `count` times) and the random fault rate."""
+
+    def __init__(self, rate: float = 0.0, seed: int = 0):
+        if not 0 <= rate <= 1:
+            raise ValueError("fault_rate must be between 0 and 1")
+        self.lock = threading.Lock()
+        self.rate, self.seed = rate, seed
+        self.queue: list[Fault] = []
+        self.random = random.Random(seed)  # noqa: S311 - chaos, not secrets
+
+    def add(self, fault: Fault) -> None:
+        with self.lock:
+            self.queue.append(fault)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.queue.clear()
+
+    def reset(self) -> None:
+        """No queued faults, and the random ones replay from the start of their sequence."""
+        with self.lock:
+            self.queue.clear()
+            self.random.seed(self.seed)
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The fault this API call gets, if any; a queued match is used up before the rate."""
+        with self.lock:
+            for fault in self.queue:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self.queue.remove(fault)
+                    return fault
+            if self.rate and self.random.random() < self.rate:
+                return self._random_fault()
+        return None
+
+    def _random_fault(self) -> Fault:
+        status = self.random.choice((429, 500, 502, 503))
+        if status == 429:
+            return Fault("rate_limit", retry_after=1)
+        return Fault("server_error", status=status)
