@@ -37,6 +37,7 @@ class Fault:
     path: str | None = None
     committed: bool = False
     delay: float = 3.0
+    message: str | None = None  # err_msg of an `error` fault, instead of Deepgram's usual text
 
     def __post_init__(self):
         self.status = _checked_status(self.kind, self.status)
@@ -66,7 +67,8 @@ class Fault:
         headers = {}
         if self.kind == "rate_limit" and self.retry_after is not None:
             headers["Retry-After"] = str(self.retry_after)
-        return legacy_error(self.status, *legacy_text(self.status), headers=headers)
+        err_code, err_msg = legacy_text(self.status)
+        return legacy_error(self.status, err_code, self.message or err_msg, headers=headers)
 
 
 def legacy_text(status: int) -> tuple[str, str]:

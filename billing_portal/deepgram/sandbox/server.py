@@ -128,9 +128,12 @@ class SandboxServer:
         path: str | None = None,
         committed: bool = False,
         delay: float = 3.0,
+        message: str | None = None,
     ) -> None:
         """Make the next `count` API calls matching method (exact) and path (substring) fail."""
-        self.faults.add(Fault(kind, count, status, retry_after, method, path, committed, delay))
+        self.faults.add(
+            Fault(kind, count, status, retry_after, method, path, committed, delay, message)
+        )
 
     def clear_faults(self) -> None:
         self.faults.clear()
