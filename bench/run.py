@@ -3,6 +3,7 @@
 Prints a table of figures and ratios. Run with `make bench`.
 """
 
+import logging
 import os
 import statistics
 import sys
@@ -44,6 +45,8 @@ def summaries(server: SandboxServer, key_ids: list[str], workers: int) -> float:
 
 
 def main() -> None:
+    # The fault rows retry on purpose; their warnings would bury the table.
+    logging.getLogger("billing_portal.deepgram").setLevel(logging.ERROR)
     server = SandboxServer(
         port=0, token=settings.SANDBOX_API_KEY, project_id=settings.SANDBOX_PROJECT_ID
     ).start()

@@ -267,6 +267,9 @@ class _HttpServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "DeepgramSandbox/1.0"
+    # Headers and body go out in two writes; with Nagle on, a kept-alive connection waits for
+    # the client's delayed ACK (~40 ms) between them.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
