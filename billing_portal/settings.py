@@ -147,6 +147,7 @@ DEEPGRAM_PROJECT_ID = env.str("DEEPGRAM_PROJECT_ID", default="") or (
 )
 if not DEEPGRAM_PROJECT_ID:
     _stop("DEEPGRAM_PROJECT_ID must be set when DEEPGRAM_API_KEY is set.")
+DEEPGRAM_SANDBOX_STATE = VAR_DIR / "sandbox-state.json"  # where `make run`'s sandbox keeps keys
 DEEPGRAM_MAX_CONCURRENCY = env.int("DEEPGRAM_MAX_CONCURRENCY", default=8)
 DEEPGRAM_CONNECT_TIMEOUT = env.float("DEEPGRAM_CONNECT_TIMEOUT", default=5.0)
 DEEPGRAM_READ_TIMEOUT = env.float("DEEPGRAM_READ_TIMEOUT", default=30.0)
@@ -176,7 +177,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/portal/login/"
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

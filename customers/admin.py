@@ -1,17 +1,197 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from .models import Customer, DeepgramProject
+from . import admin_views, services
+from .models import ApiKey, Customer, CustomerUser, DeepgramProject, KeyEvent
+
+BILLING_FIELDS = ["legal_name", "billing_email", "address", "country", "tax_id", "currency"]
+
+
+class ReadOnlyMixin:
+    """Rows written only by services: viewable, never added, edited or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(DeepgramProject)
 class DeepgramProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "project_id", "is_default"]
-    readonly_fields = ["project_id", "created_at"]
+    readonly_fields = ["created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "project_id"] if obj else self.readonly_fields
+
+
+class ApiKeyInline(ReadOnlyMixin, admin.TabularInline):
+    model = ApiKey
+    fk_name = "customer"
+    fields = ["key_link", "status", "comment", "project", "created_at", "expires_at"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = False
+
+    @admin.display(description="Key id")
+    def key_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:customers_apikey_change", args=[obj.pk]),
+            obj.key_id,
+        )
+
+
+class CustomerUserInline(ReadOnlyMixin, admin.TabularInline):
+    model = CustomerUser
+    fields = ["user", "invited_at", "invited_by"]
+    readonly_fields = fields
+    extra = 0
 
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "billing_email", "currency", "status", "created_at"]
+    list_display = ["name", "billing_email", "currency", "status", "active_keys", "created_at"]
     list_filter = ["status", "currency"]
-    search_fields = ["name", "legal_name", "billing_email"]
+    search_fields = ["name", "legal_name", "billing_email", "api_keys__key_id"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
+    inlines = [ApiKeyInline, CustomerUserInline]
+    fieldsets = [
+        (None, {"fields": ["name", "status", "notes"]}),
+        ("Billing details", {"fields": BILLING_FIELDS}),
+        ("Record", {"fields": ["public_id", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        active = Q(api_keys__status=ApiKey.Status.ACTIVE)
+        return super().get_queryset(request).annotate(active_keys=Count("api_keys", filter=active))
+
+    @admin.display(description="Active keys", ordering="active_keys")
+    def active_keys(self, obj):
+        return obj.active_keys
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or request.user.has_perm(
+            "customers.change_customer_billing"
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.has_perm("customers.change_customer"):
+            return self.readonly_fields
+        # Finance edits the billing details only.
+        every = [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
+        return [f for f in every if f not in BILLING_FIELDS]
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:customer_id>/provision-key/",
+                wrap(lambda r, customer_id: admin_views.provision_key(r, self, customer_id)),
+                name="customers_customer_provision_key",
+            ),
+            path(
+                "<int:customer_id>/invite-user/",
+                wrap(lambda r, customer_id: admin_views.invite_user(r, self, customer_id)),
+                name="customers_customer_invite_user",
+            ),
+            *super().get_urls(),
+        ]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "key_id",
+        "customer",
+        "project",
+        "status",
+        "comment",
+        "created_at",
+        "expires_at",
+        "revoke_at",
+    ]
+    list_filter = ["status", "project", "customer"]
+    list_select_related = ["customer", "project"]
+    search_fields = ["key_id", "comment", "customer__name"]
+    readonly_fields = [
+        "key_id",
+        "customer",
+        "project",
+        "status",
+        "comment",
+        "scopes",
+        "tags",
+        "expires_at",
+        "imported",
+        "replaces",
+        "created_at",
+        "created_by",
+        "revoke_at",
+        "revoked_at",
+        "revoked_by",
+    ]
+    actions = ["revoke_selected"]
+
+    @admin.action(description="Revoke selected keys", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        return admin_views.revoke_keys(self, request, queryset)
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("customers.revoke_apikey")
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "reconcile/",
+                wrap(lambda r: admin_views.reconcile_keys(r, self)),
+                name="customers_apikey_reconcile",
+            ),
+            path(
+                "<int:key_pk>/rotate/",
+                wrap(lambda r, key_pk: admin_views.rotate_key(r, self, key_pk)),
+                name="customers_apikey_rotate",
+            ),
+            *super().get_urls(),
+        ]
+
+
+@admin.register(KeyEvent)
+class KeyEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["at", "action", "outcome", "key_id", "customer", "actor", "detail"]
+    list_filter = ["action", "outcome"]
+    list_select_related = ["customer", "actor"]
+    search_fields = ["key_id", "customer__name", "detail"]
+    date_hierarchy = "at"
+
+
+@admin.register(CustomerUser)
+class CustomerUserAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["user", "customer", "invited_at", "invited_by", "last_login"]
+    list_select_related = ["user", "customer", "invited_by"]
+    search_fields = ["user__email", "customer__name"]
+    actions = ["resend_invitation"]
+
+    @admin.display(description="Last login", ordering="user__last_login")
+    def last_login(self, obj):
+        return obj.user.last_login
+
+    @admin.action(description="Resend the invitation e-mail", permissions=["invite"])
+    def resend_invitation(self, request, queryset):
+        portal_url = request.build_absolute_uri("/")
+        sent = 0
+        for membership in queryset.select_related("user", "customer"):
+            services.customer_user_send_invitation(membership=membership, portal_url=portal_url)
+            sent += 1
+        self.message_user(request, f"Sent {sent} invitation(s).", messages.SUCCESS)
+
+    def has_invite_permission(self, request):
+        # Users are added by invitation from the customer's page, never by the add form.
+        return request.user.has_perm("customers.add_customeruser")

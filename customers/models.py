@@ -1,7 +1,9 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class DeepgramProject(models.Model):
@@ -53,3 +55,166 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiKey(models.Model):
+    """A customer's Deepgram key. `key_id` is Deepgram's id, which is the usage *accessor*.
+
+    The secret is never stored: Deepgram shows it once, at creation, and so do we.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+        MISSING_UPSTREAM = "missing_upstream", "Missing on Deepgram"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="api_keys")
+    project = models.ForeignKey(DeepgramProject, on_delete=models.PROTECT, related_name="api_keys")
+    key_id = models.CharField("Deepgram key id (accessor)", max_length=64, unique=True)
+    comment = models.CharField(max_length=200)
+    scopes = models.JSONField(default=list)
+    tags = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.ACTIVE, db_index=True)
+    imported = models.BooleanField(
+        default=False, help_text="Made outside the portal and assigned to the customer later."
+    )
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The key this one was rotated from.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoke_at = models.DateTimeField("scheduled revocation", null=True, blank=True, db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+        permissions = [
+            ("provision_apikey", "Can provision Deepgram keys"),
+            ("rotate_apikey", "Can rotate Deepgram keys"),
+            ("revoke_apikey", "Can revoke Deepgram keys"),
+            ("reconcile_apikey", "Can reconcile keys with Deepgram"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} ({self.customer})"
+
+
+class CustomerUser(models.Model):
+    """A portal login. A user belongs to exactly one customer and sees only its data."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_membership"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="users")
+    invited_at = models.DateTimeField(default=timezone.now)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "customer user"
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.customer}"
+
+
+class ProvisionAttempt(models.Model):
+    """One submitted provisioning form, keyed by its one-time token.
+
+    Claiming the token before calling Deepgram makes a double submit harmless, and the
+    token's short reference in the key's comment lets an ambiguous create be found again.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CREATED = "created", "Created"
+        FAILED = "failed", "Failed"
+        UNRESOLVED = "unresolved", "Unresolved (check Reconcile)"
+
+    token = models.UUIDField(unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=12, choices=Status, default=Status.PENDING)
+    api_key = models.OneToOneField(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.get_status_display()})"
+
+    @property
+    def reference(self) -> str:
+        return f"ref {self.token.hex[:10]}"
+
+
+class KeyEvent(models.Model):
+    """Audit trail of every key operation: who, when, what, and how it ended. Never a secret."""
+
+    class Action(models.TextChoices):
+        PROVISION = "provision", "Provision"
+        ROTATE = "rotate", "Rotate"
+        SCHEDULE_REVOKE = "schedule_revoke", "Schedule revocation"
+        REVOKE = "revoke", "Revoke"
+        IMPORT = "import", "Import"
+        MARK_MISSING = "mark_missing", "Mark missing on Deepgram"
+        MARK_EXPIRED = "mark_expired", "Mark expired"
+        REACTIVATE = "reactivate", "Found on Deepgram again"
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for scheduled tasks.",
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="key_events"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    key_id = models.CharField("Deepgram key id", max_length=64, blank=True)
+    action = models.CharField(max_length=20, choices=Action)
+    outcome = models.CharField(max_length=12, choices=Outcome, default=Outcome.OK)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.key_id or ''} {self.get_outcome_display()}"

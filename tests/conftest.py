@@ -51,3 +51,79 @@ def sandbox(sandbox_server, settings):
     settings.DEEPGRAM_PROJECT_ID = settings.SANDBOX_PROJECT_ID
     yield sandbox_server
     sandbox_server.reset()
+
+
+# --- The cast: who uses the portal ----------------------------------------------------------
+
+PASSWORD = "a-Long-test-passw0rd"
+
+
+def _staff(username: str, group: str | None):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(
+        username=username, email=f"{username}@staff.example", password=PASSWORD, is_staff=True
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def support_user(db):
+    return _staff("support", "Support")
+
+
+@pytest.fixture
+def finance_user(db):
+    return _staff("finance", "Finance")
+
+
+@pytest.fixture
+def other_staff(db):
+    """Staff in neither role: sees neither customers nor keys."""
+    return _staff("other", None)
+
+
+@pytest.fixture
+def default_project(db, settings):
+    from customers.services import project_ensure_default
+
+    return project_ensure_default(project_id=settings.SANDBOX_PROJECT_ID, name="Sandbox project")
+
+
+def _customer(name: str, email: str):
+    from customers.models import Customer
+
+    return Customer.objects.create(name=name, billing_email=email, currency="USD")
+
+
+@pytest.fixture
+def customer_a(db):
+    return _customer("Acme Voice Ltd", "billing@acme.example")
+
+
+@pytest.fixture
+def customer_b(db):
+    return _customer("Globex Transcripts", "ap@globex.example")
+
+
+def _portal_user(customer, email: str):
+    from django.contrib.auth import get_user_model
+
+    from customers.models import CustomerUser
+
+    user = get_user_model().objects.create_user(username=email, email=email, password=PASSWORD)
+    CustomerUser.objects.create(user=user, customer=customer)
+    return user
+
+
+@pytest.fixture
+def customer_a_user(customer_a):
+    return _portal_user(customer_a, "ann@acme.example")
+
+
+@pytest.fixture
+def customer_b_user(customer_b):
+    return _portal_user(customer_b, "bob@globex.example")

@@ -20,27 +20,10 @@ ROLES = {
 }
 
 
-def create_missing_permissions(apps):
-    # Permissions are made after migrations run; a data migration must create them itself.
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
-
 def grant(apps, schema_editor):
-    create_missing_permissions(apps)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for group_name, codes in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=group_name)
-        for code in codes:
-            app_label, codename = code.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+    from customers.migrations import _roles
+
+    _roles.grant(apps, ROLES)
 
 
 def revoke(apps, schema_editor):

@@ -1,11 +1,18 @@
-"""Seed demo data for `make run`: staff users in their roles, the default project, customers.
+"""Seed demo data for `make run`: staff users in their roles, the default project, customers
+with a Deepgram key each, and a portal user for the first customer.
 
 Idempotent: a second run creates nothing new. With DEBUG on the demo users get fixed,
 printed passwords (reset on every run so the printed ones always work); with DEBUG off they
-get random passwords that are never printed (use password reset).
+get random passwords that are never printed (use password reset). Key secrets are never
+printed. In sandbox mode, when no sandbox answers yet (`make run` seeds before it starts
+its processes), a temporary one is started on the configured port with the same state file.
 """
 
+import contextlib
 import secrets
+import socket
+import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,7 +20,9 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from customers.services import customer_ensure, project_ensure_default
+from customers.exceptions import CustomersError
+from customers.models import ApiKey, Customer, CustomerUser
+from customers.services import api_key_provision, customer_ensure, project_ensure_default
 
 DEMO_STAFF = [
     # username, group (None: superuser), demo password
@@ -21,6 +30,7 @@ DEMO_STAFF = [
     ("finance", "Finance", "demo-finance-pass"),
     ("admin", None, "demo-admin-pass"),
 ]
+DEMO_PORTAL_USER = ("portal@acme.example", "demo-portal-pass")
 
 DEMO_CUSTOMERS = [
     {
@@ -59,12 +69,17 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = [self._staff_user(*spec) for spec in DEMO_STAFF]
             project = project_ensure_default(project_id=settings.DEEPGRAM_PROJECT_ID)
-            created = sum(customer_ensure(**spec)[1] for spec in DEMO_CUSTOMERS)
+            customers = [customer_ensure(**spec) for spec in DEMO_CUSTOMERS]
+            users.append(self._portal_user(customers[0][0]))
+        created = sum(new for _, new in customers)
         self.stdout.write(f"Default Deepgram project: {project.project_id}")
         self.stdout.write(f"Demo customers: {len(DEMO_CUSTOMERS)} ({created} new)")
+        with self._deepgram():
+            keys = self._demo_keys([customer for customer, _ in customers], project)
+        self.stdout.write(f"Demo keys provisioned: {keys}")
         for username, password in users:
             if password:
-                self.stdout.write(f"  {username:<8} password: {password}")
+                self.stdout.write(f"  {username:<19} password: {password}")
         if not settings.DEBUG:
             self.stdout.write("DEBUG is off: demo passwords are not printed; use password reset.")
 
@@ -86,3 +101,66 @@ class Command(BaseCommand):
         if group:
             user.groups.add(Group.objects.get(name=group))
         return username, password if settings.DEBUG else None
+
+    def _portal_user(self, customer: Customer):
+        email, demo_password = DEMO_PORTAL_USER
+        User = get_user_model()
+        user, created = User.objects.get_or_create(username=email, defaults={"email": email})
+        CustomerUser.objects.get_or_create(user=user, defaults={"customer": customer})
+        if settings.DEBUG:
+            user.set_password(demo_password)
+            user.save(update_fields=["password"])
+            return email, demo_password
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        return email, None
+
+    def _demo_keys(self, customers: list[Customer], project) -> int:
+        support = get_user_model().objects.get(username="support")
+        made = 0
+        for customer in customers:
+            if customer.api_keys.filter(status=ApiKey.Status.ACTIVE).exists():
+                continue
+            try:
+                api_key_provision(
+                    customer=customer,
+                    project=project,
+                    comment=customer.name,
+                    scopes=["usage:write"],
+                    tags=[f"customer:{customer.public_id.hex[:8]}"],
+                    actor=support,
+                    token=uuid.uuid4(),
+                )
+            except CustomersError as exc:
+                self.stderr.write(f"No demo key for {customer}: {exc}")
+            else:
+                made += 1
+        return made
+
+    @contextlib.contextmanager
+    def _deepgram(self):
+        """Make sure something answers at DEEPGRAM_API_URL in sandbox mode."""
+        url = urlsplit(settings.DEEPGRAM_API_URL)
+        if not settings.DEEPGRAM_SANDBOX or _answers(url.hostname, url.port or 80):
+            yield
+            return
+        from billing_portal.deepgram.sandbox import SandboxServer
+
+        server = SandboxServer(
+            host=url.hostname,
+            port=url.port or 80,
+            token=settings.SANDBOX_API_KEY,
+            project_id=settings.SANDBOX_PROJECT_ID,
+            state_file=settings.DEEPGRAM_SANDBOX_STATE,
+        ).start()
+        try:
+            yield
+        finally:
+            server.stop()
+
+
+def _answers(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+        return True
+    return False

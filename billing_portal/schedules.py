@@ -1,0 +1,31 @@
+"""Every periodic task, defined once. A migration writes them into django-celery-beat's tables
+when missing, so operators can change them in the admin and keep their changes."""
+
+SCHEDULES = {
+    "Revoke keys whose scheduled revocation is due": {
+        "task": "customers.tasks.revoke_due_keys",
+        "every_minutes": 5,
+    },
+    "Mark expired keys": {
+        "task": "customers.tasks.mark_expired_keys",
+        "crontab": {"minute": "15", "hour": "0"},
+    },
+}
+
+
+def ensure_schedules(apps) -> None:
+    """Create the periodic tasks that do not exist yet (by name); never change existing ones."""
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
+    for name, spec in SCHEDULES.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        if "every_minutes" in spec:
+            interval, _ = IntervalSchedule.objects.get_or_create(
+                every=spec["every_minutes"], period="minutes"
+            )
+            PeriodicTask.objects.create(name=name, task=spec["task"], interval=interval)
+        else:
+            crontab, _ = CrontabSchedule.objects.get_or_create(timezone="UTC", **spec["crontab"])
+            PeriodicTask.objects.create(name=name, task=spec["task"], crontab=crontab)
