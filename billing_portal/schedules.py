@@ -2,6 +2,10 @@
 when missing, so operators can change them in the admin and keep their changes."""
 
 SCHEDULES = {
+    "Sync Deepgram usage": {
+        "task": "usage.tasks.sync_all_usage",
+        "every_minutes": 60,
+    },
     "Revoke keys whose scheduled revocation is due": {
         "task": "customers.tasks.revoke_due_keys",
         "every_minutes": 5,

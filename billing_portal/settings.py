@@ -4,6 +4,7 @@ Every variable is listed in the README's configuration table. With DEBUG off, a
 missing required setting stops start-up with a one-line message naming it.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -90,8 +91,20 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Several processes (web, worker, beat) share the file under `make run`.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+    # Several processes (web, worker, beat) and the sync's threads share the file: write
+    # transactions take the lock up front (a deferred one fails at once with "database is
+    # locked" when it must upgrade), and WAL lets readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    # A file, not shared memory, for the test database: the sync's threads and the browser
+    # tests' live server open their own connections, which shared memory serialises badly.
+    # One file per process, so that concurrent test runs do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -152,7 +165,12 @@ DEEPGRAM_MAX_CONCURRENCY = env.int("DEEPGRAM_MAX_CONCURRENCY", default=8)
 DEEPGRAM_CONNECT_TIMEOUT = env.float("DEEPGRAM_CONNECT_TIMEOUT", default=5.0)
 DEEPGRAM_READ_TIMEOUT = env.float("DEEPGRAM_READ_TIMEOUT", default=30.0)
 DEEPGRAM_MAX_RETRIES = env.int("DEEPGRAM_MAX_RETRIES", default=4)
+DEEPGRAM_BACKOFF_BASE = env.float(
+    "DEEPGRAM_BACKOFF_BASE", default=0.5
+)  # seconds, doubled per retry
 USAGE_SETTLEMENT_DAYS = env.int("USAGE_SETTLEMENT_DAYS", default=3)
+USAGE_SYNC_CHUNK_SIZE = env.int("USAGE_SYNC_CHUNK_SIZE", default=50)
+SYNC_RUN_STALE_HOURS = env.int("SYNC_RUN_STALE_HOURS", default=2)
 
 # --- Seller details printed on invoices ------------------------------------------------------
 BILLING_COMPANY_NAME = env.str("BILLING_COMPANY_NAME", default="Example Voice Apps Ltd")

@@ -12,6 +12,11 @@ class DeepgramProject(models.Model):
     project_id = models.CharField("Deepgram project id", max_length=64, unique=True)
     name = models.CharField(max_length=200)
     is_default = models.BooleanField("default", default=False)
+    split_usage_by_method = models.BooleanField(
+        default=False,
+        help_text="Sync usage per method (sync, async, streaming) so they can be priced apart. "
+        "Costs three usage calls per key instead of one.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -465,26 +465,22 @@ _local = threading.local()
 
 
 def client_from_settings() -> DeepgramClient:
-    """This thread's client for the configured Deepgram (real API or sandbox alike)."""
+    """This thread's client for the configured Deepgram (real API or sandbox alike), rebuilt
+    when the settings change."""
     from django.conf import settings
 
-    config = (
-        settings.DEEPGRAM_API_URL,
-        settings.DEEPGRAM_API_KEY,
-        settings.DEEPGRAM_CONNECT_TIMEOUT,
-        settings.DEEPGRAM_READ_TIMEOUT,
-        settings.DEEPGRAM_MAX_RETRIES,
-    )
+    options = {
+        "base_url": settings.DEEPGRAM_API_URL,
+        "api_key": settings.DEEPGRAM_API_KEY,
+        "connect_timeout": settings.DEEPGRAM_CONNECT_TIMEOUT,
+        "read_timeout": settings.DEEPGRAM_READ_TIMEOUT,
+        "max_retries": settings.DEEPGRAM_MAX_RETRIES,
+        "backoff_base": settings.DEEPGRAM_BACKOFF_BASE,
+    }
     client = getattr(_local, "client", None)
-    if client is None or _local.config != config:
+    if client is None or _local.options != options:
         if client is not None:
             client.close()
-        client = DeepgramClient(
-            base_url=config[0],
-            api_key=config[1],
-            connect_timeout=config[2],
-            read_timeout=config[3],
-            max_retries=config[4],
-        )
-        _local.client, _local.config = client, config
+        client = DeepgramClient(**options)
+        _local.client, _local.options = client, options
     return client

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from customers.models import Customer, DeepgramProject
+from customers.models import ApiKey, Customer, CustomerUser, DeepgramProject
 
 
 def seed() -> str:
@@ -13,27 +13,44 @@ def seed() -> str:
     return out.getvalue()
 
 
-@pytest.mark.django_db
-def test_it_is_idempotent(settings):
-    seed()
-    counts = (
+def counts():
+    return (
         get_user_model().objects.count(),
         Customer.objects.count(),
         DeepgramProject.objects.count(),
+        ApiKey.objects.count(),
     )
 
+
+@pytest.mark.django_db
+def test_it_is_idempotent(sandbox):
+    seed()
+    first = counts()
+
     seed()
 
-    assert counts == (3, 3, 1)
-    assert (
-        get_user_model().objects.count(),
-        Customer.objects.count(),
-        DeepgramProject.objects.count(),
-    ) == counts
+    assert first == (4, 3, 1, 3)
+    assert counts() == first
 
 
 @pytest.mark.django_db
-def test_it_puts_demo_staff_in_their_roles():
+def test_it_gives_each_demo_customer_a_key_on_deepgram(sandbox):
+    seed()
+
+    keys = ApiKey.objects.all()
+    assert {key.customer.name for key in keys} == {c.name for c in Customer.objects.all()}
+    assert all(key.key_id in sandbox.key_ids() for key in keys)
+
+
+@pytest.mark.django_db
+def test_it_makes_a_portal_user_for_the_first_customer(sandbox):
+    seed()
+
+    assert CustomerUser.objects.get().customer.name == "Acme Voice Ltd"
+
+
+@pytest.mark.django_db
+def test_it_puts_demo_staff_in_their_roles(sandbox):
     seed()
     User = get_user_model()
 
@@ -47,19 +64,19 @@ def test_it_puts_demo_staff_in_their_roles():
 
 
 @pytest.mark.django_db
-def test_it_makes_the_configured_project_the_default(settings):
+def test_it_makes_the_configured_project_the_default(sandbox, settings):
     seed()
 
     assert DeepgramProject.objects.get(is_default=True).project_id == settings.DEEPGRAM_PROJECT_ID
 
 
 @pytest.mark.django_db
-def test_it_prints_passwords_only_in_debug(settings):
+def test_it_prints_passwords_only_in_debug(sandbox, settings):
     settings.DEBUG = False
     quiet = seed()
     settings.DEBUG = True
     loud = seed()
 
     assert "password:" not in quiet
-    assert "support  password: demo-support-pass" in loud
+    assert "support             password: demo-support-pass" in loud
     assert get_user_model().objects.get(username="support").check_password("demo-support-pass")

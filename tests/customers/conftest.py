@@ -11,8 +11,13 @@ def provision(sandbox, default_project, support_user):
 
     def make(customer, **overrides):
         options = {
-            "customer": customer, "project": default_project, "comment": customer.name,
-            "scopes": ["usage:write"], "tags": [], "actor": support_user, "token": uuid.uuid4(),
+            "customer": customer,
+            "project": default_project,
+            "comment": customer.name,
+            "scopes": ["usage:write"],
+            "tags": [],
+            "actor": support_user,
+            "token": uuid.uuid4(),
         }
         options.update(overrides)
         return api_key_provision(**options)

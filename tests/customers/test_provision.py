@@ -8,21 +8,28 @@ from customers.exceptions import CustomerNotActive, DuplicateSubmission, Provisi
 from customers.models import ApiKey, Customer, KeyEvent, ProvisionAttempt
 
 
-def test_it_creates_the_key_on_deepgram_and_records_it(provision, sandbox, customer_a,
-                                                       support_user):
+def test_it_creates_the_key_on_deepgram_and_records_it(
+    provision, sandbox, customer_a, support_user
+):
     result = provision(customer_a, tags=["customer:acme"])
 
     key = result.api_key
     assert result.secret
     assert key.key_id in sandbox.key_ids()
     assert (key.customer, key.status, key.scopes, key.tags) == (
-        customer_a, ApiKey.Status.ACTIVE, ["usage:write"], ["customer:acme"]
+        customer_a,
+        ApiKey.Status.ACTIVE,
+        ["usage:write"],
+        ["customer:acme"],
     )
     assert key.created_by == support_user
     assert key.comment.startswith("Acme Voice Ltd [ref ")
     event = KeyEvent.objects.get()
     assert (event.action, event.outcome, event.actor, event.key_id) == (
-        KeyEvent.Action.PROVISION, KeyEvent.Outcome.OK, support_user, key.key_id
+        KeyEvent.Action.PROVISION,
+        KeyEvent.Outcome.OK,
+        support_user,
+        key.key_id,
     )
 
 
@@ -67,8 +74,7 @@ def test_it_shows_deepgrams_refusal_and_saves_nothing(provision, sandbox, custom
     assert KeyEvent.objects.get().outcome == KeyEvent.Outcome.FAILED
 
 
-def test_it_blames_the_project_that_deepgram_does_not_know(provision, customer_a,
-                                                          default_project):
+def test_it_blames_the_project_that_deepgram_does_not_know(provision, customer_a, default_project):
     default_project.project_id = "00000000-0000-4000-8000-00000000dead"
     default_project.save()
 
@@ -79,12 +85,16 @@ def test_it_blames_the_project_that_deepgram_does_not_know(provision, customer_a
     assert "Project not found." in str(caught.value)
 
 
-@pytest.mark.parametrize("fault", [
-    pytest.param({"kind": "server_error", "status": 502}, id="502"),
-    pytest.param({"kind": "timeout", "delay": 0.2}, id="timeout"),
-])
-def test_it_deletes_a_key_whose_create_answer_was_lost(provision, sandbox, customer_a,
-                                                      settings, fault):
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"kind": "server_error", "status": 502}, id="502"),
+        pytest.param({"kind": "timeout", "delay": 0.2}, id="timeout"),
+    ],
+)
+def test_it_deletes_a_key_whose_create_answer_was_lost(
+    provision, sandbox, customer_a, settings, fault
+):
     settings.DEEPGRAM_READ_TIMEOUT = 0.1
     keys_before = set(sandbox.key_ids())
     sandbox.queue_fault(method="POST", committed=True, **fault)
@@ -109,8 +119,9 @@ def test_it_reports_a_lost_create_that_did_not_happen(provision, sandbox, custom
     assert [call.method for call in sandbox.calls] == ["POST", "GET"]
 
 
-def test_it_leaves_an_unresolved_attempt_when_checking_fails_too(provision, sandbox, customer_a,
-                                                                 settings):
+def test_it_leaves_an_unresolved_attempt_when_checking_fails_too(
+    provision, sandbox, customer_a, settings
+):
     settings.DEEPGRAM_MAX_RETRIES = 0
     sandbox.queue_fault("server_error", method="POST", committed=True)
     sandbox.queue_fault("server_error", method="GET")
@@ -158,7 +169,7 @@ def test_it_says_so_when_the_rollback_fails_too(provision, sandbox, customer_a, 
     _break_key_inserts()
     sandbox.queue_fault("server_error", method="DELETE")
 
-    with pytest.raises(ProvisionFailed, match="Revoke key .* under Reconcile"):
+    with pytest.raises(ProvisionFailed, match=r"Revoke key .* under Reconcile"):
         provision(customer_a)
 
     assert ProvisionAttempt.objects.get().status == ProvisionAttempt.Status.UNRESOLVED

@@ -1,0 +1,105 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from usage.models import DailyUsage, KeySyncState
+from usage.services import usage_sync_keys
+
+FAULTS = [
+    {"kind": "rate_limit"},
+    {"kind": "rate_limit", "retry_after": 1},
+    {"kind": "server_error", "status": 500},
+    {"kind": "server_error", "status": 502},
+    {"kind": "server_error", "status": 503},
+    {"kind": "timeout", "delay": 0.5},
+    {"kind": "malformed"},
+]
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.DEEPGRAM_BACKOFF_BASE = 0.01
+    settings.DEEPGRAM_READ_TIMEOUT = 0.25
+
+
+def snapshot():
+    return sorted(
+        DailyUsage.objects.values_list(
+            "api_key__key_id", "day", "method", "hours", "total_hours", "requests"
+        )
+    )
+
+
+def forget_everything():
+    DailyUsage.objects.all().delete()
+    KeySyncState.objects.all().delete()
+
+
+@pytest.fixture
+def keys(make_key, customer_a, customer_b):
+    created = datetime(2026, 10, 1, tzinfo=UTC)
+    return [
+        make_key(customer_a, created=created),
+        make_key(customer_a, created=created),
+        make_key(customer_b, created=created),
+    ]
+
+
+def test_it_ends_with_the_same_rows_under_transient_faults(keys, sandbox, fast_retries, settings):
+    settings.DEEPGRAM_MAX_RETRIES = len(FAULTS)  # the first key meets every fault in turn
+    key_ids = [key.pk for key in keys]
+    usage_sync_keys(key_ids=key_ids)
+    clean = snapshot()
+    forget_everything()
+    for fault in FAULTS:
+        sandbox.queue_fault(path="/usage", **fault)
+
+    totals = usage_sync_keys(key_ids=key_ids)
+
+    assert snapshot() == clean
+    assert (totals.keys_ok, totals.keys_failed) == (3, 0)
+    assert totals.retries == len(FAULTS)
+    assert totals.api_calls == len(keys) + len(FAULTS)
+
+
+@pytest.mark.parametrize("status", [401, 404])
+def test_it_fails_one_key_for_good_and_syncs_the_others(keys, sandbox, fast_retries, status):
+    broken = keys[1]
+    sandbox.queue_fault("error", status=status, path="/usage", count=1)
+
+    totals = usage_sync_keys(key_ids=[broken.pk, keys[0].pk, keys[2].pk])
+
+    assert (totals.keys_ok, totals.keys_failed) == (2, 1)
+    assert not DailyUsage.objects.filter(api_key=broken).exists()
+    assert DailyUsage.objects.filter(api_key=keys[0]).exists()
+    assert DailyUsage.objects.filter(api_key=keys[2]).exists()
+    assert KeySyncState.objects.get(api_key=broken).last_error_kind in {
+        "AuthenticationError",
+        "NotFoundError",
+    }
+
+
+def test_it_resumes_a_failed_key_on_the_next_run(keys, sandbox, fast_retries):
+    sandbox.queue_fault("server_error", path="/usage", count=10)
+    first = usage_sync_keys(key_ids=[keys[0].pk])
+    assert first.keys_failed == 1
+    sandbox.clear_faults()
+
+    second = usage_sync_keys(key_ids=[keys[0].pk])
+
+    assert second.keys_ok == 1 and second.rows_created > 0
+    state = KeySyncState.objects.get(api_key=keys[0])
+    assert state.consecutive_failures == 0 and state.last_success_at is not None
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_syncs_in_parallel_to_the_same_rows(keys, fast_retries):
+    key_ids = [key.pk for key in keys]
+    usage_sync_keys(key_ids=key_ids)
+    serial = snapshot()
+    forget_everything()
+
+    totals = usage_sync_keys(key_ids=key_ids, concurrency=3)
+
+    assert totals.keys_ok == 3
+    assert snapshot() == serial

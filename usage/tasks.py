@@ -1,0 +1,46 @@
+"""Celery interface of the usage sync. Thin: ids in, one service call each.
+
+`sync_all_usage` (beat, hourly by default) opens a single-flight run and fans the keys out as
+DEEPGRAM_MAX_CONCURRENCY lanes; a lane is a chain of chunk tasks run one after another, so at
+most that many calls reach Deepgram at once, however many workers take part.
+"""
+
+import logging
+
+from celery import chain, shared_task
+from django.conf import settings
+from django.db import transaction
+
+from . import selectors, services
+from .models import SyncRun
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def sync_all_usage(trigger: str = SyncRun.Trigger.BEAT) -> dict:
+    """Start a sync of every key that may still change; does nothing while one is running."""
+    key_ids = list(selectors.keys_to_sync().order_by("pk").values_list("pk", flat=True))
+    run = services.sync_run_start(trigger=trigger, keys_total=len(key_ids))
+    if run is None:
+        running = selectors.running_sync()
+        logger.info("A usage sync is already running (%s); this one does nothing.", running)
+        return {"skipped": True, "running_run": running.pk if running else None}
+    if not key_ids:
+        services.sync_run_record(run_id=run.pk, totals=services.SyncTotals())
+        return {"run": run.pk, "keys": 0}
+    plan = services.lanes(
+        key_ids, lanes=settings.DEEPGRAM_MAX_CONCURRENCY, chunk_size=settings.USAGE_SYNC_CHUNK_SIZE
+    )
+    for lane in plan:
+        signatures = [sync_usage_chunk.si(run.pk, chunk) for chunk in lane]
+        transaction.on_commit(chain(*signatures).apply_async)
+    return {"run": run.pk, "keys": len(key_ids), "lanes": len(plan)}
+
+
+@shared_task
+def sync_usage_chunk(run_id: int, key_ids: list[int]) -> dict:
+    """Sync a chunk of keys one after another and add the outcome to the run."""
+    totals = services.usage_sync_keys(key_ids=key_ids, run_id=run_id)
+    run = services.sync_run_record(run_id=run_id, totals=totals)
+    return {"run": run_id, "ok": totals.keys_ok, "failed": totals.keys_failed, "status": run.status}
