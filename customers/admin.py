@@ -39,6 +39,9 @@ class ApiKeyInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     show_change_link = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("customer", "project")
+
     @admin.display(description="Key id")
     def key_link(self, obj):
         return format_html(
@@ -53,6 +56,9 @@ class CustomerUserInline(ReadOnlyMixin, admin.TabularInline):
     fields = ["user", "invited_at", "invited_by"]
     readonly_fields = fields
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "customer", "invited_by")
 
 
 @admin.register(Customer)

@@ -167,7 +167,10 @@ def revoke_keys(model_admin, request, queryset):
         except RevokeFailed as exc:
             failures.append(str(exc))
     revoked = len(keys) - len(failures)
-    model_admin.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+    if revoked:
+        model_admin.message_user(
+            request, f"Revoked {revoked} key{'s' if revoked != 1 else ''}.", messages.SUCCESS
+        )
     for failure in failures:
         model_admin.message_user(request, failure, messages.ERROR)
     return None
@@ -187,6 +190,9 @@ def reconcile_keys(request, model_admin):
             report = services.api_keys_reconcile(project=project, actor=request.user)
         except DeepgramError as exc:
             error = f"Deepgram could not list the keys: {exc.message}"
+    unknown = []
+    if report is not None:
+        unknown = [(key, services.importable(key.api_key.scopes)) for key in report.unknown]
     return _page(
         request,
         model_admin,
@@ -195,8 +201,9 @@ def reconcile_keys(request, model_admin):
         projects=projects,
         project=project,
         report=report,
+        unknown=unknown,
         error=error,
-        import_form=ImportKeyForm(),
+        customers=list(Customer.objects.filter(status=Customer.Status.ACTIVE).only("pk", "name")),
     )
 
 

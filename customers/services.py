@@ -327,6 +327,9 @@ def api_key_rotate(
     If revoking now fails, the old key is scheduled for the next beat run instead; the new
     key stands either way.
     """
+    earlier = ProvisionAttempt.objects.filter(token=token).first()
+    if earlier is not None:  # a second submit of the same form: the old key may be gone now
+        raise DuplicateSubmission(earlier)
     if api_key.status != ApiKey.Status.ACTIVE:
         raise ProvisionFailed("Only an active key can be rotated.")
     new = api_key_provision(
@@ -462,6 +465,14 @@ def _set_status(key: ApiKey, status: str, action, actor, detail: str = "") -> No
         _audit(action, actor=actor, api_key=key, detail=detail)
 
 
+MANAGEMENT_SCOPES = frozenset({"owner", "admin", "keys:write", "members:write"})
+
+
+def importable(scopes) -> bool:
+    """Whether a key may be assigned to a customer: not one that manages the project."""
+    return not MANAGEMENT_SCOPES.intersection(scopes)
+
+
 def api_key_import(*, project: DeepgramProject, key_id: str, customer: Customer, actor) -> ApiKey:
     """Assign a key made outside the portal to `customer` (no secret needed)."""
     if ApiKey.objects.filter(key_id=key_id).exists():
@@ -472,6 +483,12 @@ def api_key_import(*, project: DeepgramProject, key_id: str, customer: Customer,
         info = client_from_settings().get_key(project.project_id, key_id).api_key
     except DeepgramError as exc:
         raise ImportFailed(f"Deepgram could not show key {key_id}: {exc.message}") from None
+    if not importable(info.scopes):
+        # Revoking a customer's key must never be able to delete a key that runs the project.
+        raise ImportFailed(
+            f"Key {key_id} has the scopes {', '.join(info.scopes)}: a project management key "
+            "cannot be assigned to a customer."
+        )
     with transaction.atomic():
         api_key = ApiKey.objects.create(
             customer=customer,

@@ -24,6 +24,12 @@ def _need(what: str, ok: bool) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Production's PBKDF2 costs ~0.3 s a password; tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _service_guards(request):
     if request.node.get_closest_marker("postgres"):
         _need("PostgreSQL", settings.DATABASES["default"]["ENGINE"].endswith("postgresql"))

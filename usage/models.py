@@ -113,6 +113,7 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [("start_syncrun", "Can start a usage sync")]
         constraints = [
             # Single flight: at most one run in progress, enforced by the database.
             models.UniqueConstraint(

@@ -11,8 +11,9 @@ Rules:
   and is retried by the next run. A failing key never stops the others.
 """
 
+import contextlib
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,8 +21,7 @@ from datetime import UTC, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from billing_portal.deepgram import DeepgramClient, DeepgramError, client_from_settings
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 HOURS = Decimal("0.000001")
 Values = tuple[Decimal, Decimal, int]  # hours, total_hours, requests
 ZERO: Values = (Decimal(0), Decimal(0), 0)
+LOOKAHEAD_CHUNKS = 2
 
 
 @dataclass
@@ -100,6 +101,25 @@ def sync_window(
     return (first, last) if first <= last else None
 
 
+@dataclass
+class _Plan:
+    """One key's part of a sync: its window and the methods to ask for."""
+
+    api_key: ApiKey
+    state: KeySyncState
+    window: tuple[date, date]
+    methods: tuple[str, ...]
+
+
+@dataclass
+class _Fetched:
+    plan: _Plan
+    reported: dict[tuple[date, str], Values] | None = None
+    error: Exception | None = None
+    api_calls: int = 0
+    retries: int = 0
+
+
 def usage_sync_key(
     *,
     api_key: ApiKey,
@@ -111,140 +131,10 @@ def usage_sync_key(
 ) -> KeySyncResult:
     """Sync one key's window: one summary call (one per method when the project splits),
     then one transaction of upserts. Deepgram errors are recorded on the key, not raised."""
-    state = _state_of(api_key)
-    result = KeySyncResult(key_pk=api_key.pk)
-    window = sync_window(api_key, state, today=today, start=start, end=end)
-    if window is None:
-        result.skipped = True
-        return result
-    result.window = window
-    methods = SPLIT_METHODS if api_key.project.split_usage_by_method else (Method.ALL,)
-    calls, retries = client.stats.calls, client.stats.retries
-    try:
-        reported = _fetch(client, api_key, window, methods)
-    except DeepgramError as exc:
-        _record_failure(state, exc)
-        result.ok, result.error_kind, result.error = False, type(exc).__name__, str(exc)
-    else:
-        result.rows_created, result.rows_changed = _store(
-            api_key, state, window, methods, reported, run_id
-        )
-    finally:
-        result.api_calls = client.stats.calls - calls
-        result.retries = client.stats.retries - retries
-    return result
-
-
-def _state_of(api_key: ApiKey) -> KeySyncState:
-    try:
-        return api_key.sync_state
-    except KeySyncState.DoesNotExist:
-        state, _ = KeySyncState.objects.get_or_create(api_key=api_key)
-        return state
-
-
-def _fetch(client, api_key, window, methods) -> dict[tuple[date, str], Values]:
-    first, last = window
-    reported = {}
-    for method in methods:
-        summary = client.usage_summary(
-            api_key.project.project_id,
-            start=first,
-            end=last,
-            accessor=api_key.key_id,
-            method=None if method == Method.ALL else method,
-        )
-        for row in summary.results:
-            if first <= row.start <= last:
-                reported[(row.start, method)] = (
-                    _hours(row.hours),
-                    _hours(row.total_hours),
-                    row.requests,
-                )
-    return reported
-
-
-def _hours(value: Decimal) -> Decimal:
-    return value.quantize(HOURS, rounding=ROUND_HALF_UP)
-
-
-def _store(api_key, state, window, methods, reported, run_id) -> tuple[int, int]:
-    """Upsert the window's rows in one transaction; zero the days Deepgram dropped."""
-    now = timezone.now()
-    with transaction.atomic():
-        stored = {
-            (row.day, row.method): row
-            for row in DailyUsage.objects.filter(
-                api_key=api_key, day__range=window, method__in=methods
-            )
-        }
-        new, changed, corrections = [], [], []
-        for (day, method), values in reported.items():
-            row = stored.pop((day, method), None)
-            if row is None:
-                new.append(_new_row(api_key, day, method, values, now))
-            elif _values(row) != values:
-                corrections.append(_correct(row, values, now, run_id))
-                changed.append(row)
-        for row in stored.values():
-            if _values(row) != ZERO:  # Deepgram no longer reports this day
-                corrections.append(_correct(row, ZERO, now, run_id))
-                changed.append(row)
-        DailyUsage.objects.bulk_create(new)
-        DailyUsage.objects.bulk_update(changed, ["hours", "total_hours", "requests", "changed_at"])
-        UsageCorrection.objects.bulk_create(corrections)
-        synced = state.synced_through
-        state.synced_through = max(synced, window[1]) if synced else window[1]
-        state.last_success_at, state.consecutive_failures = now, 0
-        state.save(update_fields=["synced_through", "last_success_at", "consecutive_failures"])
-    return len(new), len(changed)
-
-
-def _values(row: DailyUsage) -> Values:
-    return (row.hours, row.total_hours, row.requests)
-
-
-def _new_row(api_key, day, method, values: Values, now) -> DailyUsage:
-    hours, total_hours, requests = values
-    return DailyUsage(
-        api_key=api_key,
-        day=day,
-        method=method,
-        hours=hours,
-        total_hours=total_hours,
-        requests=requests,
-        first_seen_at=now,
-        changed_at=now,
-    )
-
-
-def _correct(row: DailyUsage, values: Values, now, run_id) -> UsageCorrection:
-    correction = UsageCorrection(
-        usage=row,
-        run_id=run_id,
-        at=now,
-        old_hours=row.hours,
-        new_hours=values[0],
-        old_total_hours=row.total_hours,
-        new_total_hours=values[1],
-        old_requests=row.requests,
-        new_requests=values[2],
-    )
-    row.hours, row.total_hours, row.requests = values
-    row.changed_at = now
-    return correction
-
-
-def _record_failure(state: KeySyncState, exc: DeepgramError) -> None:
-    KeySyncState.objects.filter(pk=state.pk).update(
-        last_error_at=timezone.now(),
-        last_error=str(exc)[:2000],
-        last_error_kind=type(exc).__name__,
-        consecutive_failures=F("consecutive_failures") + 1,
-    )
-
-
-# --- Many keys --------------------------------------------------------------------------------
+    plans, skipped = _plan([api_key], today=today, start=start, end=end)
+    if skipped:
+        return skipped[0]
+    return _store([_fetch(plans[0], client)], run_id)[0]
 
 
 def usage_sync_keys(
@@ -255,47 +145,289 @@ def usage_sync_keys(
     end: date | None = None,
     run_id: int | None = None,
     concurrency: int = 1,
+    chunk_size: int | None = None,
     on_result: Callable[[KeySyncResult], None] | None = None,
 ) -> SyncTotals:
-    """Sync several keys, `concurrency` at a time (threads, each with its own client and
-    database connection). Never raises for one key's failure."""
+    """Sync many keys chunk by chunk: up to `concurrency` threads call Deepgram (HTTP only),
+    while this thread writes each chunk in one transaction and plans the next. Never raises
+    for one key's failure; a chunk whose write fails counts its keys as failed."""
     today = today or utc_today()
-    key_ids = list(key_ids)
+    ids = list(key_ids)
+    size = chunk_size or settings.USAGE_SYNC_CHUNK_SIZE
+    chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
     totals = SyncTotals()
 
-    def one(key_pk: int) -> KeySyncResult:
-        try:
-            api_key = ApiKey.objects.select_related("project", "sync_state").get(pk=key_pk)
-            return usage_sync_key(
-                api_key=api_key,
-                client=client_from_settings(),
-                today=today,
-                start=start,
-                end=end,
-                run_id=run_id,
-            )
-        except Exception as exc:
-            logger.exception("Usage sync of key %s failed", key_pk)
-            return KeySyncResult(
-                key_pk=key_pk, ok=False, error_kind="InternalError", error=type(exc).__name__
-            )
-        finally:
-            if concurrency > 1:
-                close_old_connections()
+    def collect(results: list[KeySyncResult]) -> None:
+        for result in results:
+            totals.add(result)
+            if on_result:
+                on_result(result)
 
-    def collect(result: KeySyncResult) -> None:
-        totals.add(result)
-        if on_result:
-            on_result(result)
-
-    if concurrency <= 1:
-        for key_pk in key_ids:
-            collect(one(key_pk))
-        return totals
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="usage-sync") as pool:
-        for result in pool.map(one, key_ids):
-            collect(result)
+    with ThreadPoolExecutor(
+        max_workers=max(1, concurrency), thread_name_prefix="usage-sync"
+    ) as pool:
+        # Keep Deepgram busy with the next chunks while this thread writes one.
+        pending = deque()
+        for chunk in chunks:
+            pending.append(_start_chunk(chunk, pool, today, start, end))
+            if len(pending) > LOOKAHEAD_CHUNKS:
+                collect(_finish_chunk(pending.popleft(), run_id))
+        while pending:
+            collect(_finish_chunk(pending.popleft(), run_id))
     return totals
+
+
+def _start_chunk(key_ids, pool, today, start, end):
+    keys = ApiKey.objects.filter(pk__in=key_ids).select_related("project", "sync_state")
+    order = {pk: n for n, pk in enumerate(key_ids)}
+    keys = sorted(keys, key=lambda key: order[key.pk])
+    plans, skipped = _plan(keys, today=today, start=start, end=end)
+    return skipped, [pool.submit(_fetch, plan) for plan in plans]
+
+
+def _finish_chunk(pending, run_id) -> list[KeySyncResult]:
+    skipped, futures = pending
+    fetched = [future.result() for future in futures]
+    try:
+        return skipped + _store(fetched, run_id)
+    except Exception as exc:
+        logger.exception("Writing the usage of %d keys failed", len(fetched))
+        return skipped + [
+            KeySyncResult(
+                key_pk=f.plan.api_key.pk,
+                ok=False,
+                error_kind="InternalError",
+                error=type(exc).__name__,
+                api_calls=f.api_calls,
+                retries=f.retries,
+            )
+            for f in fetched
+        ]
+
+
+def _plan(keys: list[ApiKey], *, today, start, end) -> tuple[list[_Plan], list[KeySyncResult]]:
+    states = _states_of(keys)
+    plans, skipped = [], []
+    for key in keys:
+        window = sync_window(key, states[key.pk], today=today, start=start, end=end)
+        if window is None:
+            skipped.append(KeySyncResult(key_pk=key.pk, skipped=True))
+            continue
+        methods = SPLIT_METHODS if key.project.split_usage_by_method else (Method.ALL,)
+        plans.append(_Plan(key, states[key.pk], window, methods))
+    return plans, skipped
+
+
+def _states_of(keys: list[ApiKey]) -> dict[int, KeySyncState]:
+    """Each key's sync state, creating the missing ones in one query."""
+    states = {}
+    for key in keys:
+        with contextlib.suppress(KeySyncState.DoesNotExist):
+            states[key.pk] = key.sync_state
+    missing = {key.pk: key for key in keys if key.pk not in states}
+    if missing:
+        KeySyncState.objects.bulk_create(
+            [KeySyncState(api_key_id=pk) for pk in missing], ignore_conflicts=True
+        )
+        for state in KeySyncState.objects.filter(api_key_id__in=missing):
+            missing[state.api_key_id].sync_state = state
+            states[state.api_key_id] = state
+    return states
+
+
+def _fetch(plan: _Plan, client: DeepgramClient | None = None) -> _Fetched:
+    """Ask Deepgram for one key's window (runs in a worker thread: no database here)."""
+    client = client or client_from_settings()
+    calls, retries = client.stats.calls, client.stats.retries
+    fetched = _Fetched(plan)
+    first, last = plan.window
+    try:
+        reported = {}
+        for method in plan.methods:
+            summary = client.usage_summary(
+                plan.api_key.project.project_id,
+                start=first,
+                end=last,
+                accessor=plan.api_key.key_id,
+                method=None if method == Method.ALL else method,
+            )
+            for row in summary.results:
+                if first <= row.start <= last:
+                    reported[(row.start, method)] = (
+                        _hours(row.hours),
+                        _hours(row.total_hours),
+                        row.requests,
+                    )
+        fetched.reported = reported
+    except DeepgramError as exc:
+        fetched.error = exc
+    except Exception as exc:  # a bug must not stop the other keys
+        logger.exception("Fetching usage of key %s failed", plan.api_key.key_id)
+        fetched.error = exc
+    fetched.api_calls = client.stats.calls - calls
+    fetched.retries = client.stats.retries - retries
+    return fetched
+
+
+def _hours(value: Decimal) -> Decimal:
+    return value.quantize(HOURS, rounding=ROUND_HALF_UP)
+
+
+def _store(fetched: list[_Fetched], run_id) -> list[KeySyncResult]:
+    """Write every successfully fetched key of a chunk in one transaction: upsert the
+    windows' rows, zero the days Deepgram dropped, move the sync states on."""
+    now = timezone.now()
+    good = [f for f in fetched if f.error is None]
+    results = [_failed(f, now) for f in fetched if f.error is not None]
+    new: list[tuple] = []
+    changed: list[tuple[int, Values, Values]] = []  # pk, old values, new values
+    with transaction.atomic():
+        stored = _stored_rows(good)
+        for f in good:
+            result = KeySyncResult(
+                key_pk=f.plan.api_key.pk,
+                window=f.plan.window,
+                api_calls=f.api_calls,
+                retries=f.retries,
+            )
+            rows = stored.get(f.plan.api_key.pk, {})
+            for (day, method), values in f.reported.items():
+                row = rows.pop((day, method), None)
+                if row is None:
+                    new.append((f.plan.api_key.pk, day, method, *values))
+                    result.rows_created += 1
+                elif row[1] != values:
+                    changed.append((row[0], row[1], values))
+                    result.rows_changed += 1
+            for pk, values in rows.values():
+                if values != ZERO:  # Deepgram no longer reports this day
+                    changed.append((pk, values, ZERO))
+                    result.rows_changed += 1
+            results.append(result)
+        _insert_rows(new, now)
+        _update_rows(changed, now, run_id)
+        _save_states(fetched, now)
+    return results
+
+
+def _stored_rows(good: list[_Fetched]) -> dict[int, dict[tuple[date, str], tuple[int, Values]]]:
+    """The stored rows inside each key's window: {key pk: {(day, method): (pk, values)}}."""
+    if not good:
+        return {}
+    plans = {f.plan.api_key.pk: f.plan for f in good}
+    first = min(plan.window[0] for plan in plans.values())
+    last = max(plan.window[1] for plan in plans.values())
+    rows = DailyUsage.objects.filter(api_key_id__in=plans, day__range=(first, last))
+    stored: dict[int, dict] = {}
+    for pk, key_pk, day, method, *values in rows.values_list(
+        "pk", "api_key_id", "day", "method", "hours", "total_hours", "requests"
+    ):
+        plan = plans[key_pk]
+        if plan.window[0] <= day <= plan.window[1] and method in plan.methods:
+            stored.setdefault(key_pk, {})[(day, method)] = (pk, tuple(values))
+    return stored
+
+
+_INSERT = (
+    f"INSERT INTO {DailyUsage._meta.db_table} (api_key_id, day, method, hours, total_hours, "  # noqa: S608
+    "requests, first_seen_at, changed_at) VALUES "
+)
+_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s)"
+INSERT_BATCH = 1000  # rows a statement: 8,000 parameters, within SQLite's limit
+
+
+def _insert_rows(rows: list[tuple], now) -> None:
+    """Insert new daily rows, a thousand a statement. The backfill's hot path: building
+    tens of thousands of model instances cost more than the database did."""
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_BATCH):
+            batch = rows[start : start + INSERT_BATCH]
+            params = []
+            for key_pk, day, method, hours, total_hours, requests in batch:
+                params += [
+                    key_pk,
+                    ops.adapt_datefield_value(day),
+                    method,
+                    ops.adapt_decimalfield_value(hours, 16, 6),
+                    ops.adapt_decimalfield_value(total_hours, 16, 6),
+                    requests,
+                    stamp,
+                    stamp,
+                ]
+            cursor.execute(_INSERT + ", ".join([_ROW] * len(batch)), params)
+
+
+def _update_rows(changed: list[tuple[int, Values, Values]], now, run_id) -> None:
+    """Apply late corrections and keep the old and new values of each."""
+    if not changed:
+        return
+    DailyUsage.objects.bulk_update(
+        [
+            DailyUsage(pk=pk, hours=new[0], total_hours=new[1], requests=new[2], changed_at=now)
+            for pk, _, new in changed
+        ],
+        ["hours", "total_hours", "requests", "changed_at"],
+        batch_size=500,
+    )
+    UsageCorrection.objects.bulk_create(
+        [
+            UsageCorrection(
+                usage_id=pk,
+                run_id=run_id,
+                at=now,
+                old_hours=old[0],
+                new_hours=new[0],
+                old_total_hours=old[1],
+                new_total_hours=new[1],
+                old_requests=old[2],
+                new_requests=new[2],
+            )
+            for pk, old, new in changed
+        ],
+        batch_size=500,
+    )
+
+
+def _save_states(fetched: list[_Fetched], now) -> None:
+    """Successes move on in one UPDATE per distinct last day; failures are saved one by one."""
+    through: dict[date, list[int]] = {}
+    for f in fetched:
+        if f.error is None:
+            state, last = f.plan.state, f.plan.window[1]
+            state.synced_through = max(state.synced_through or last, last)
+            through.setdefault(state.synced_through, []).append(state.pk)
+        else:
+            f.plan.state.save(
+                update_fields=[
+                    "last_error_at",
+                    "last_error",
+                    "last_error_kind",
+                    "consecutive_failures",
+                ]
+            )
+    for day, pks in through.items():
+        KeySyncState.objects.filter(pk__in=pks).update(
+            synced_through=day, last_success_at=now, consecutive_failures=0
+        )
+
+
+def _failed(f: _Fetched, now) -> KeySyncResult:
+    state, exc = f.plan.state, f.error
+    state.last_error_at, state.last_error = now, str(exc)[:2000]
+    state.last_error_kind = type(exc).__name__
+    state.consecutive_failures += 1
+    kind = type(exc).__name__ if isinstance(exc, DeepgramError) else "InternalError"
+    return KeySyncResult(
+        key_pk=f.plan.api_key.pk,
+        ok=False,
+        error_kind=kind,
+        error=str(exc),
+        window=f.plan.window,
+        api_calls=f.api_calls,
+        retries=f.retries,
+    )
 
 
 # --- Runs -------------------------------------------------------------------------------------

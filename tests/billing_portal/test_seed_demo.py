@@ -1,10 +1,13 @@
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from customers.models import ApiKey, Customer, CustomerUser, DeepgramProject
+from usage.models import DailyUsage
+from usage.services import utc_today
 
 
 def seed() -> str:
@@ -29,7 +32,7 @@ def test_it_is_idempotent(sandbox):
 
     seed()
 
-    assert first == (4, 3, 1, 3)
+    assert first == (4, 3, 1, 6)  # a new and an imported older key per customer
     assert counts() == first
 
 
@@ -40,6 +43,14 @@ def test_it_gives_each_demo_customer_a_key_on_deepgram(sandbox):
     keys = ApiKey.objects.all()
     assert {key.customer.name for key in keys} == {c.name for c in Customer.objects.all()}
     assert all(key.key_id in sandbox.key_ids() for key in keys)
+
+
+@pytest.mark.django_db
+def test_it_syncs_usage_so_the_demo_has_numbers(sandbox):
+    out = seed()
+
+    assert DailyUsage.objects.filter(day__lt=utc_today() - timedelta(days=30)).exists()
+    assert "Usage synced: 6 keys" in out
 
 
 @pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -63,8 +63,13 @@ class Totals:
     tts_requests: int = 0
 
     def add(self, unit: Unit) -> None:
-        for name in (f.name for f in fields(self)):
-            setattr(self, name, getattr(self, name) + getattr(unit, name))
+        self.hours += unit.hours
+        self.total_hours += unit.total_hours
+        self.requests += unit.requests
+        self.tokens_in += unit.tokens_in
+        self.tokens_out += unit.tokens_out
+        self.tts_characters += unit.tts_characters
+        self.tts_requests += unit.tts_requests
 
 
 def summary(all_units: Iterator[Unit], where: UsageFilter, extras: bool) -> dict:

@@ -1,5 +1,8 @@
 """Seed demo data for `make run`: staff users in their roles, the default project, customers
-with a Deepgram key each, and a portal user for the first customer.
+with a Deepgram key each, a portal user for the first customer, and one usage sync.
+
+In sandbox mode each customer also gets an older key "made in the console" 90 days ago and
+imported, so that the demo has usage history to show.
 
 Idempotent: a second run creates nothing new. With DEBUG on the demo users get fixed,
 printed passwords (reset on every run so the printed ones always work); with DEBUG off they
@@ -12,8 +15,10 @@ import contextlib
 import secrets
 import socket
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -22,7 +27,16 @@ from django.db import transaction
 
 from customers.exceptions import CustomersError
 from customers.models import ApiKey, Customer, CustomerUser
-from customers.services import api_key_provision, customer_ensure, project_ensure_default
+from customers.services import (
+    api_key_import,
+    api_key_provision,
+    customer_ensure,
+    project_ensure_default,
+)
+from usage.models import SyncRun
+from usage.services import usage_sync_run, utc_today
+
+HISTORY_DAYS = 90
 
 DEMO_STAFF = [
     # username, group (None: superuser), demo password
@@ -75,8 +89,21 @@ class Command(BaseCommand):
         self.stdout.write(f"Default Deepgram project: {project.project_id}")
         self.stdout.write(f"Demo customers: {len(DEMO_CUSTOMERS)} ({created} new)")
         with self._deepgram():
-            keys = self._demo_keys([customer for customer, _ in customers], project)
+            demo_customers = [customer for customer, _ in customers]
+            keys = self._demo_keys(demo_customers, project)
+            if settings.DEEPGRAM_SANDBOX:
+                self._history_keys(demo_customers, project)
+            run = usage_sync_run(
+                trigger=SyncRun.Trigger.COMMAND,
+                key_ids=list(ApiKey.objects.values_list("pk", flat=True)),
+                concurrency=4,
+            )
         self.stdout.write(f"Demo keys provisioned: {keys}")
+        if run is not None:
+            self.stdout.write(
+                f"Usage synced: {run.keys_ok} keys, {run.rows_created} new daily rows"
+                + (f", {run.keys_failed} keys failed" if run.keys_failed else "")
+            )
         for username, password in users:
             if password:
                 self.stdout.write(f"  {username:<19} password: {password}")
@@ -137,6 +164,27 @@ class Command(BaseCommand):
             else:
                 made += 1
         return made
+
+    def _history_keys(self, customers: list[Customer], project) -> None:
+        """Sandbox only: an older console-made key per customer, imported without a secret."""
+        support = get_user_model().objects.get(username="support")
+        created = utc_today() - timedelta(days=HISTORY_DAYS)
+        for customer in customers:
+            key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-history/{customer.name}"))
+            if ApiKey.objects.filter(key_id=key_id).exists():
+                continue
+            requests.post(
+                f"{settings.DEEPGRAM_API_URL}/__sandbox__/keys",
+                json={
+                    "comment": f"{customer.name} (console)",
+                    "api_key_id": key_id,
+                    "created": f"{created.isoformat()}T00:00:00Z",
+                    "project_id": project.project_id,
+                    "scopes": ["usage:write"],
+                },
+                timeout=5,
+            ).raise_for_status()
+            api_key_import(project=project, key_id=key_id, customer=customer, actor=support)
 
     @contextlib.contextmanager
     def _deepgram(self):

@@ -1,0 +1,37 @@
+"""Roles for the usage sync: Support watches and starts syncs; Finance reads usage."""
+
+from django.db import migrations
+
+ROLES = {
+    "Support": [
+        "usage.view_dailyusage",
+        "usage.view_usagecorrection",
+        "usage.view_keysyncstate",
+        "usage.view_syncrun",
+        "usage.start_syncrun",
+    ],
+    "Finance": [
+        "usage.view_dailyusage",
+        "usage.view_usagecorrection",
+        "usage.view_keysyncstate",
+        "usage.view_syncrun",
+    ],
+}
+
+
+def grant(apps, schema_editor):
+    from customers.migrations import _roles
+
+    _roles.grant(apps, ROLES)
+
+
+def revoke(apps, schema_editor):
+    from customers.migrations import _roles
+
+    _roles.revoke(apps, ROLES)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("usage", "0002_start_permission"), ("customers", "0004_roles_keys")]
+
+    operations = [migrations.RunPython(grant, revoke)]
