@@ -74,6 +74,10 @@ class CustomerAdmin(admin.ModelAdmin):
         ("Record", {"fields": ["public_id", "created_at", "updated_at"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        # A new customer has no public id yet: the one shown would not be the one saved.
+        return self.fieldsets if obj else self.fieldsets[:2]
+
     def get_queryset(self, request):
         active = Q(api_keys__status=ApiKey.Status.ACTIVE)
         return super().get_queryset(request).annotate(active_keys=Count("api_keys", filter=active))
@@ -113,37 +117,54 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = [
-        "key_id",
-        "customer",
-        "project",
-        "status",
-        "comment",
-        "created_at",
-        "expires_at",
-        "revoke_at",
-    ]
+    list_display = ["key_id", "customer", "status_note", "comment", "created_at"]
     list_filter = ["status", "project", "customer"]
     list_select_related = ["customer", "project"]
     search_fields = ["key_id", "comment", "customer__name"]
-    readonly_fields = [
+    fields = [
         "key_id",
         "customer",
         "project",
         "status",
         "comment",
-        "scopes",
-        "tags",
+        "scope_list",
+        "tag_list",
         "expires_at",
         "imported",
         "replaces",
         "created_at",
-        "created_by",
+        "creator",
         "revoke_at",
         "revoked_at",
-        "revoked_by",
+        "revoker",
     ]
+    readonly_fields = fields
     actions = ["revoke_selected"]
+
+    @admin.display(description="Status", ordering="status")
+    def status_note(self, obj):
+        if obj.status == ApiKey.Status.ACTIVE and obj.revoke_at:
+            return f"Active, revoked at {obj.revoke_at:%Y-%m-%d %H:%M} UTC"
+        if obj.status == ApiKey.Status.ACTIVE and obj.expires_at:
+            return f"Active, expires {obj.expires_at:%Y-%m-%d}"
+        return obj.get_status_display()
+
+    @admin.display(description="Scopes")
+    def scope_list(self, obj):
+        return ", ".join(obj.scopes) or "-"
+
+    @admin.display(description="Tags")
+    def tag_list(self, obj):
+        return ", ".join(obj.tags) or "-"
+
+    # Plain names: a link to the user admin would lead Support and Finance to a 403.
+    @admin.display(description="Created by")
+    def creator(self, obj):
+        return obj.created_by.get_username() if obj.created_by else "-"
+
+    @admin.display(description="Revoked by")
+    def revoker(self, obj):
+        return obj.revoked_by.get_username() if obj.revoked_by else "-"
 
     @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke_selected(self, request, queryset):

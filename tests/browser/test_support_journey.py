@@ -54,7 +54,7 @@ def _revoke_from_the_list(page, key_id: str) -> None:
 
 def _status_in_list(page, key_id: str) -> str:
     row = page.locator("#result_list tbody tr", has=page.get_by_role("link", name=key_id))
-    return row.locator("td.field-status").inner_text()
+    return row.locator("td.field-status_note").inner_text()
 
 
 def test_it_takes_a_customer_from_creation_to_a_rotated_key(
