@@ -182,7 +182,10 @@ class Api:
     # --- usage ----------------------------------------------------------------------------
 
     def _units(self, project: str, where: UsageFilter):
-        keys = self.state.project_keys(project, include_deleted=True)
+        if where.accessors is not None:
+            keys = self.state.keys_by_id(project, where.accessors)
+        else:
+            keys = self.state.project_keys(project, include_deleted=True)
         overrides = self.state.overrides_copy()
         return reports.units(keys, overrides, where, self.clock.today())
 

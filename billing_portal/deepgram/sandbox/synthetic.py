@@ -9,7 +9,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 
 from . import catalog
 from .replies import iso
@@ -95,9 +94,7 @@ def unit_of(key: Key, day: date, method: str, override: Override | None, today: 
     return _unit(key, day, method, counts, seed)
 
 
-@lru_cache(maxsize=500_000)
 def _seed(key_id: str, day: date, method: str) -> bytes:
-    # Pure, and the hottest call of a summary: a sync re-reads the same days every run.
     return digest(key_id, day.isoformat(), method)
 
 
@@ -106,7 +103,6 @@ def _alive(key: Key, day: date, today: date) -> bool:
     return key.created.date() <= day <= last
 
 
-@lru_cache(maxsize=500_000)
 def _synthetic_counts(seed: bytes) -> tuple[int, Decimal, Decimal]:
     requests = 1 + int.from_bytes(seed[1:3]) % 150
     # Mean length in steps of 0.36 s (15.12 s to 599.76 s), so hours come out at 4 places.
