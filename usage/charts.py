@@ -34,6 +34,7 @@ class Chart:
 def daily_bars(hours_by_day: dict[date, Decimal], *, end: date, days: int) -> Chart:
     """One bar per day from `end - days + 1` to `end`; days without usage get no bar."""
     start = end - timedelta(days=days - 1)
+    hours_by_day = {day: hours for day, hours in hours_by_day.items() if start <= day <= end}
     peak = max(hours_by_day.values(), default=Decimal(0))
     plot_width = WIDTH - LEFT - 4
     slot = plot_width / days
