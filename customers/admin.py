@@ -3,23 +3,12 @@ from django.db.models import Count, Q
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from billing_portal.admin_mixins import ReadOnlyAdminMixin
+
 from . import admin_views, services
 from .models import ApiKey, Customer, CustomerUser, DeepgramProject, KeyEvent
 
 BILLING_FIELDS = ["legal_name", "billing_email", "address", "country", "tax_id", "currency"]
-
-
-class ReadOnlyMixin:
-    """Rows written only by services: viewable, never added, edited or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DeepgramProject)
@@ -31,7 +20,7 @@ class DeepgramProjectAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "project_id"] if obj else self.readonly_fields
 
 
-class ApiKeyInline(ReadOnlyMixin, admin.TabularInline):
+class ApiKeyInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ApiKey
     fk_name = "customer"
     fields = ["key_link", "status", "comment", "project", "created_at", "expires_at"]
@@ -51,7 +40,7 @@ class ApiKeyInline(ReadOnlyMixin, admin.TabularInline):
         )
 
 
-class CustomerUserInline(ReadOnlyMixin, admin.TabularInline):
+class CustomerUserInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CustomerUser
     fields = ["user", "invited_at", "invited_by"]
     readonly_fields = fields
@@ -116,7 +105,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["key_id", "customer", "status_note", "comment", "created_at"]
     list_filter = ["status", "project", "customer"]
     list_select_related = ["customer", "project"]
@@ -191,7 +180,7 @@ class ApiKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(KeyEvent)
-class KeyEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class KeyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "action", "outcome", "key_id", "customer", "actor", "detail"]
     list_filter = ["action", "outcome"]
     list_select_related = ["customer", "actor"]
@@ -200,7 +189,7 @@ class KeyEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(CustomerUser)
-class CustomerUserAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class CustomerUserAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "customer", "invited_at", "invited_by", "last_login"]
     list_select_related = ["user", "customer", "invited_by"]
     search_fields = ["user__email", "customer__name"]

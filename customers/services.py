@@ -143,23 +143,28 @@ def _claim_token(*, token: uuid.UUID, customer: Customer, actor) -> ProvisionAtt
 
 @transaction.atomic
 def _record_created_key(attempt, project, created, action, actor, replaces) -> ApiKey:
-    api_key = ApiKey.objects.create(
-        customer=attempt.customer,
-        project=project,
-        key_id=created.api_key_id,
-        comment=created.comment,
-        scopes=list(created.scopes),
-        tags=list(created.tags),
-        expires_at=created.expiration_date,
-        created_at=created.created or timezone.now(),
-        created_by=actor,
-        replaces=replaces,
-    )
+    api_key = _new_api_key(attempt.customer, project, created, actor, replaces=replaces)
     attempt.api_key, attempt.status = api_key, ProvisionAttempt.Status.CREATED
     attempt.save(update_fields=["api_key", "status"])
     detail = f"Replaces {replaces.key_id}." if replaces else ""
     _audit(action, actor=actor, api_key=api_key, detail=detail)
     return api_key
+
+
+def _new_api_key(customer, project, info, actor, **extra) -> ApiKey:
+    """Record a key as Deepgram describes it (a created key or a listed one alike)."""
+    return ApiKey.objects.create(
+        customer=customer,
+        project=project,
+        key_id=info.api_key_id,
+        comment=info.comment,
+        scopes=list(info.scopes),
+        tags=list(info.tags),
+        expires_at=info.expiration_date,
+        created_at=info.created or timezone.now(),
+        created_by=actor,
+        **extra,
+    )
 
 
 def _roll_back_upstream(attempt, project, key_id: str, action, actor) -> None:
@@ -490,18 +495,7 @@ def api_key_import(*, project: DeepgramProject, key_id: str, customer: Customer,
             "cannot be assigned to a customer."
         )
     with transaction.atomic():
-        api_key = ApiKey.objects.create(
-            customer=customer,
-            project=project,
-            key_id=info.api_key_id,
-            comment=info.comment,
-            scopes=list(info.scopes),
-            tags=list(info.tags),
-            expires_at=info.expiration_date,
-            created_at=info.created or timezone.now(),
-            created_by=actor,
-            imported=True,
-        )
+        api_key = _new_api_key(customer, project, info, actor, imported=True)
         _audit(KeyEvent.Action.IMPORT, actor=actor, api_key=api_key)
     return api_key
 

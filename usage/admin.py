@@ -7,6 +7,7 @@ from django.db.models import Sum
 from django.shortcuts import redirect
 from django.urls import path
 
+from billing_portal.admin_mixins import ReadOnlyAdminMixin
 from customers.models import Customer
 
 from . import selectors
@@ -15,17 +16,8 @@ from .services import utc_today
 from .tasks import sync_all_usage
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows only the sync writes."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PeriodFilter(admin.SimpleListFilter):
@@ -179,7 +171,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Errors by kind")
     def errors(self, obj):
-        return ", ".join(f"{k}: {v}" for k, v in sorted(obj.errors_by_kind.items())) or "-"
+        return obj.errors_text()
 
     def get_urls(self):
         return [

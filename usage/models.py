@@ -124,6 +124,10 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"Sync {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
 
+    def errors_text(self) -> str:
+        """`ServerError: 2, TransportError: 1`, or "-" for none."""
+        return ", ".join(f"{k}: {v}" for k, v in sorted(self.errors_by_kind.items())) or "-"
+
     @property
     def duration(self):
         return (self.finished_at - self.started_at) if self.finished_at else None

@@ -112,10 +112,7 @@ class Command(BaseCommand):
             ("keys", f"{run.keys_total} ({run.keys_ok} ok, {run.keys_failed} failed)"),
             ("API calls", f"{run.api_calls} ({run.retries} retries)"),
             ("rows", f"{run.rows_created} created, {run.rows_changed} changed"),
-            (
-                "errors",
-                ", ".join(f"{k}: {v}" for k, v in sorted(run.errors_by_kind.items())) or "none",
-            ),
+            ("errors", run.errors_text()),
             ("time", f"{seconds:,.1f} s"),
         ]
         for label, value in rows:
