@@ -328,20 +328,27 @@ def _stored_rows(good: list[_Fetched]) -> dict[int, dict[tuple[date, str], tuple
     return stored
 
 
-_INSERT = (
-    f"INSERT INTO {DailyUsage._meta.db_table} (api_key_id, day, method, hours, total_hours, "  # noqa: S608
-    "requests, first_seen_at, changed_at) VALUES "
-)
+_COLUMNS = "api_key_id, day, method, hours, total_hours, requests, first_seen_at, changed_at"
+_INSERT = f"INSERT INTO {DailyUsage._meta.db_table} ({_COLUMNS}) VALUES "  # noqa: S608
+_COPY = f"COPY {DailyUsage._meta.db_table} ({_COLUMNS}) FROM STDIN"
 _ROW = "(%s, %s, %s, %s, %s, %s, %s, %s)"
 INSERT_BATCH = 1000  # rows a statement: 8,000 parameters, within SQLite's limit
 
 
 def _insert_rows(rows: list[tuple], now) -> None:
-    """Insert new daily rows, a thousand a statement. The backfill's hot path: building
-    tens of thousands of model instances cost more than the database did."""
-    ops = connection.ops
-    stamp = ops.adapt_datetimefield_value(now)
+    """Insert new daily rows: the backfill's hot path, where building tens of thousands of
+    model instances cost more than the database did. PostgreSQL takes them by COPY, other
+    databases a thousand a statement."""
+    if not rows:
+        return
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(_COPY) as copy:
+                for row in rows:
+                    copy.write_row((*row, now, now))
+            return
+        ops = connection.ops
+        stamp = ops.adapt_datetimefield_value(now)
         for start in range(0, len(rows), INSERT_BATCH):
             batch = rows[start : start + INSERT_BATCH]
             params = []
