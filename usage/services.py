@@ -529,10 +529,10 @@ def usage_sync_run(
     return sync_run_record(run_id=run.pk, totals=totals)
 
 
-def lanes(key_ids: list[int], *, lanes: int, chunk_size: int) -> list[list[list[int]]]:
-    """Split keys into `lanes` lanes of chunks. Each lane runs its chunks one after another,
-    so at most `lanes` calls reach Deepgram at once, however many workers there are."""
-    spread = [key_ids[n::lanes] for n in range(lanes)]
+def sync_lanes(key_ids: list[int], *, count: int, chunk_size: int) -> list[list[list[int]]]:
+    """Split keys into `count` lanes of chunks. Each lane runs its chunks one after another,
+    so at most `count` calls reach Deepgram at once, however many workers there are."""
+    spread = [key_ids[n::count] for n in range(count)]
     return [
         [lane[i : i + chunk_size] for i in range(0, len(lane), chunk_size)]
         for lane in spread

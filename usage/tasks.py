@@ -29,8 +29,8 @@ def sync_all_usage(trigger: str = SyncRun.Trigger.BEAT) -> dict:
     if not key_ids:
         services.sync_run_record(run_id=run.pk, totals=services.SyncTotals())
         return {"run": run.pk, "keys": 0}
-    plan = services.lanes(
-        key_ids, lanes=settings.DEEPGRAM_MAX_CONCURRENCY, chunk_size=settings.USAGE_SYNC_CHUNK_SIZE
+    plan = services.sync_lanes(
+        key_ids, count=settings.DEEPGRAM_MAX_CONCURRENCY, chunk_size=settings.USAGE_SYNC_CHUNK_SIZE
     )
     for lane in plan:
         signatures = [sync_usage_chunk.si(run.pk, chunk) for chunk in lane]

@@ -6,6 +6,8 @@ It mirrors SandboxServer's Python methods for a sandbox running in another proce
 
 import dataclasses
 import json
+import urllib.request
+from datetime import datetime
 
 from .replies import Reply, json_reply
 
@@ -59,3 +61,37 @@ def answer(server, method: str, path: str, body: bytes) -> Reply:
     except (ValueError, TypeError, KeyError) as error:
         return json_reply({"error": f"{type(error).__name__}: {error}"}, status=400)
     return json_reply(result if result is not None else {"ok": True})
+
+
+class ControlClient:
+    """The control interface seen from another process (the demo seeder): add a key that was
+    "made in the console", with a creation time in the past."""
+
+    def __init__(self, base_url: str, timeout: float = 5.0):
+        self.base_url = base_url.rstrip("/") + PREFIX
+        self.timeout = timeout
+
+    def add_key(
+        self,
+        comment: str,
+        *,
+        api_key_id: str,
+        created: datetime,
+        project_id: str,
+        scopes=("member",),
+    ) -> None:
+        body = {
+            "comment": comment,
+            "api_key_id": api_key_id,
+            "created": created.isoformat(),
+            "project_id": project_id,
+            "scopes": list(scopes),
+        }
+        request = urllib.request.Request(  # noqa: S310 - our own sandbox's http URL
+            f"{self.base_url}/keys",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout):  # noqa: S310 - as above
+            pass  # urlopen raises HTTPError for a refusal

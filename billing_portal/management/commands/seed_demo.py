@@ -15,16 +15,16 @@ import contextlib
 import secrets
 import socket
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from billing_portal.deepgram.sandbox import ControlClient, SandboxServer
 from customers.exceptions import CustomersError
 from customers.models import ApiKey, Customer, CustomerUser
 from customers.services import (
@@ -173,17 +173,13 @@ class Command(BaseCommand):
             key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-history/{customer.name}"))
             if ApiKey.objects.filter(key_id=key_id).exists():
                 continue
-            requests.post(
-                f"{settings.DEEPGRAM_API_URL}/__sandbox__/keys",
-                json={
-                    "comment": f"{customer.name} (console)",
-                    "api_key_id": key_id,
-                    "created": f"{created.isoformat()}T00:00:00Z",
-                    "project_id": project.project_id,
-                    "scopes": ["usage:write"],
-                },
-                timeout=5,
-            ).raise_for_status()
+            ControlClient(settings.DEEPGRAM_API_URL).add_key(
+                f"{customer.name} (console)",
+                api_key_id=key_id,
+                project_id=project.project_id,
+                created=datetime.combine(created, time(), tzinfo=UTC),
+                scopes=["usage:write"],
+            )
             api_key_import(project=project, key_id=key_id, customer=customer, actor=support)
 
     @contextlib.contextmanager
@@ -193,8 +189,6 @@ class Command(BaseCommand):
         if not settings.DEEPGRAM_SANDBOX or _answers(url.hostname, url.port or 80):
             yield
             return
-        from billing_portal.deepgram.sandbox import SandboxServer
-
         server = SandboxServer(
             host=url.hostname,
             port=url.port or 80,
