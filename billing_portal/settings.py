@@ -182,6 +182,8 @@ BILLING_BANK_DETAILS = env.str("BILLING_BANK_DETAILS", default="")
 BILLING_LOGO_PATH = env.str("BILLING_LOGO_PATH", default="")
 BILLING_INVOICE_PREFIX = env.str("BILLING_INVOICE_PREFIX", default="INV")
 BILLING_CREDIT_NOTE_PREFIX = env.str("BILLING_CREDIT_NOTE_PREFIX", default="CN")
+# Four eyes: a draft with manual lines cannot be approved by whoever added them.
+BILLING_FOUR_EYES = env.bool("BILLING_FOUR_EYES", default=True)
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

@@ -1,0 +1,307 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from customers.models import ApiKey, Customer
+
+from .exceptions import InvoiceLocked
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+SIX_PLACES = {"max_digits": 16, "decimal_places": 6}
+
+
+class PricePlan(models.Model):
+    """How a customer's Deepgram usage is priced, in the plan's currency.
+
+    With tiers, monthly hours (after the included hours) are priced by graduated tiers; without,
+    each method's hours at its rate (or the default rate). A monthly minimum tops the usage
+    charge up; the platform fee is billed apart from usage.
+    """
+
+    class Quantity(models.TextChoices):
+        TOTAL_HOURS = "total_hours", "Total hours (incl. extra channels)"
+        HOURS = "hours", "Audio hours"
+
+    name = models.CharField(max_length=100, unique=True)
+    currency = models.CharField(max_length=3, default="USD")
+    billed_quantity = models.CharField(
+        max_length=12,
+        choices=Quantity,
+        default=Quantity.TOTAL_HOURS,
+        help_text="Deepgram reports both; total hours count every channel, as Deepgram bills.",
+    )
+    rate_per_hour = models.DecimalField("rate per hour", **SIX_PLACES)
+    rate_sync = models.DecimalField(
+        "rate per pre-recorded (sync) hour", null=True, blank=True, **SIX_PLACES
+    )
+    rate_async = models.DecimalField(
+        "rate per pre-recorded (async) hour", null=True, blank=True, **SIX_PLACES
+    )
+    rate_streaming = models.DecimalField(
+        "rate per streaming hour", null=True, blank=True, **SIX_PLACES
+    )
+    included_hours = models.DecimalField(default=0, **SIX_PLACES)
+    monthly_minimum = models.DecimalField(default=0, **MONEY)
+    platform_fee = models.DecimalField(default=0, **MONEY)
+    platform_fee_label = models.CharField(max_length=100, default="Platform subscription")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate_per_hour__gte=0), name="plan_rate_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(included_hours__gte=0), name="plan_free_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.currency})"
+
+    def rate_for(self, method: str):
+        """The hourly rate of a method (sync/async/streaming), or the default rate."""
+        return getattr(self, f"rate_{method}", None) or self.rate_per_hour
+
+
+class PriceTier(models.Model):
+    """A graduated tier: hours up to `up_to_hours` (cumulative, after included hours) at
+    `rate_per_hour`; the last tier has no upper bound."""
+
+    plan = models.ForeignKey(PricePlan, on_delete=models.CASCADE, related_name="tiers")
+    up_to_hours = models.DecimalField(null=True, blank=True, **SIX_PLACES)
+    rate_per_hour = models.DecimalField(**SIX_PLACES)
+
+    class Meta:
+        ordering = [models.F("up_to_hours").asc(nulls_last=True)]
+
+    def __str__(self) -> str:
+        return f"up to {self.up_to_hours or '∞'} h at {self.rate_per_hour}"
+
+
+class CustomerPlan(models.Model):
+    """A plan assigned to a customer from a month on; the latest one not after a period wins."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="plans")
+    plan = models.ForeignKey(PricePlan, on_delete=models.PROTECT, related_name="assignments")
+    effective_from = models.DateField(help_text="First day of the first month it prices.")
+
+    class Meta:
+        ordering = ["-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "effective_from"], name="one_plan_per_customer_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.plan} from {self.effective_from}"
+
+
+class BillingTerms(models.Model):
+    """A customer's tax and payment terms."""
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="billing_terms"
+    )
+    tax_rate = models.DecimalField("tax rate (%)", max_digits=5, decimal_places=2, default=0)
+    reverse_charge = models.BooleanField(
+        default=False, help_text="No tax charged; the customer accounts for it (e.g. EU B2B)."
+    )
+    reverse_charge_note = models.CharField(
+        max_length=200,
+        blank=True,
+        default="Reverse charge: VAT to be accounted for by the recipient.",
+    )
+    payment_terms_days = models.PositiveIntegerField(default=30)
+
+    class Meta:
+        verbose_name_plural = "billing terms"
+
+    def __str__(self) -> str:
+        return f"terms of {self.customer}"
+
+
+class Invoice(models.Model):
+    """An invoice or credit note for one customer and one calendar month of UTC days.
+
+    Drafts are recomputed freely. Issuing freezes it: number, seller and buyer snapshots,
+    dates; after that it is never edited or deleted, only voided or credited.
+    """
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        CREDIT_NOTE = "credit_note", "Credit note"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+        PAID = "paid", "Paid"
+        VOID = "void", "Void"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    kind = models.CharField(max_length=12, choices=Kind, default=Kind.INVOICE)
+    status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT, db_index=True)
+    period = models.DateField(help_text="First day of the billed month (UTC).")
+    number = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    credits = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
+    currency = models.CharField(max_length=3)
+    billed_quantity = models.CharField(max_length=12, default="total_hours")
+    subtotal = models.DecimalField(default=0, **MONEY)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    tax = models.DecimalField(default=0, **MONEY)
+    total = models.DecimalField(default=0, **MONEY)
+    tax_note = models.CharField(max_length=200, blank=True)
+    seller = models.JSONField(default=dict, blank=True)
+    buyer = models.JSONField(default=dict, blank=True)
+    pricing_notes = models.JSONField(default=list, blank=True)
+    usage_fingerprint = models.CharField(max_length=64, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    issued_on = models.DateField(null=True, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    void_reason = models.TextField(blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    paid_on = models.DateField(null=True, blank=True)
+    payment_reference = models.CharField(max_length=100, blank=True)
+    paid_marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-period", "customer__name"]
+        permissions = [
+            ("approve_invoice", "Can approve (issue) invoices"),
+            ("void_invoice", "Can void invoices"),
+            ("credit_invoice", "Can issue credit notes"),
+            ("mark_paid_invoice", "Can mark invoices paid"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "period"],
+                condition=Q(kind="invoice") & ~Q(status="void"),
+                name="one_live_invoice_per_customer_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(number__isnull=False), name="issued_has_number"
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "status"])]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft {self.customer} {self.period:%Y-%m}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def delete(self, *args, **kwargs):
+        if not self.is_draft:
+            raise InvoiceLocked(f"{self} is issued: it can be voided or credited, not deleted.")
+        return super().delete(*args, **kwargs)
+
+
+class InvoiceLine(models.Model):
+    class Kind(models.TextChoices):
+        USAGE = "usage", "Usage"
+        TIER = "tier", "Tier"
+        FREE_HOURS = "free_hours", "Included hours"
+        MINIMUM = "minimum", "Monthly minimum"
+        PLATFORM_FEE = "platform_fee", "Platform fee"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        MANUAL = "manual", "Manual"
+        CREDIT = "credit", "Credit"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=12, choices=Kind)
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    method = models.CharField(max_length=10, blank=True)
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(**SIX_PLACES)
+    unit_price = models.DecimalField(**SIX_PLACES)
+    amount = models.DecimalField(**MONEY)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["invoice", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class BilledUsage(models.Model):
+    """The quantity of one key-day-method an issued invoice billed (usage or adjustment), so
+    that a later change is billed once, as the difference."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="billed_usage")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    method = models.CharField(max_length=10)
+    quantity = models.DecimalField(**SIX_PLACES)
+    unit_price = models.DecimalField(**SIX_PLACES)
+
+    class Meta:
+        indexes = [models.Index(fields=["api_key", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} {self.day} {self.method}: {self.quantity}"
+
+
+class InvoiceCounter(models.Model):
+    """The last number used in a series and year; locked while a number is taken."""
+
+    series = models.CharField(max_length=16)
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "year"], name="one_counter")]
+
+    def __str__(self) -> str:
+        return f"{self.series}-{self.year}: {self.last_number}"
+
+
+class InvoiceEvent(models.Model):
+    """Audit trail: who did what to an invoice, and when."""
+
+    class Action(models.TextChoices):
+        GENERATED = "generated", "Draft generated"
+        REFRESHED = "refreshed", "Draft refreshed"
+        LINE_ADDED = "line_added", "Manual line added"
+        APPROVED = "approved", "Approved (issued)"
+        VOIDED = "voided", "Voided"
+        CREDITED = "credited", "Credit note issued"
+        PAID = "paid", "Marked paid"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=12, choices=Action)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,183 @@
+"""Pricing: a month of one customer's usage and a plan in, priced lines out. Pure: no database.
+
+Rules (also in the README):
+- The billed quantity is the plan's (`total_hours` by default), summed per key and method over
+  the month; hours keep 6 decimals.
+- Included hours come off first. With tiers, the remaining hours are priced by graduated tiers
+  (each band at its own rate); without, each key and method at its method's rate, and the
+  included hours are credited at the default rate.
+- A monthly minimum tops the usage charge up to the minimum; the platform fee is its own line.
+- Each line's amount is quantity times unit price rounded half-up once to the currency's minor unit.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .money import quantize_hours, quantize_money
+
+ZERO = Decimal(0)
+METHOD_NAMES = {
+    "all": "",
+    "sync": "pre-recorded (sync)",
+    "async": "pre-recorded (async)",
+    "streaming": "streaming",
+}
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One key's billed quantity for one method over the month."""
+
+    key_pk: int
+    key_label: str
+    method: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class Tier:
+    up_to_hours: Decimal | None
+    rate_per_hour: Decimal
+
+
+@dataclass(frozen=True)
+class Plan:
+    currency: str
+    rate_per_hour: Decimal
+    method_rates: dict[str, Decimal] = field(default_factory=dict)
+    tiers: tuple[Tier, ...] = ()
+    included_hours: Decimal = ZERO
+    monthly_minimum: Decimal = ZERO
+    platform_fee: Decimal = ZERO
+    platform_fee_label: str = "Platform subscription"
+
+    def rate_for(self, method: str) -> Decimal:
+        return self.method_rates.get(method) or self.rate_per_hour
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    key_pk: int | None = None
+    method: str = ""
+
+
+def price_usage(plan: Plan, usage: list[Usage], period_label: str) -> tuple[list[Line], list[str]]:
+    """The priced lines for a month of usage, and the pricing steps in words."""
+    usage = [u for u in usage if u.quantity]
+    total = quantize_hours(sum((u.quantity for u in usage), ZERO))
+    free = min(total, plan.included_hours)
+    notes = [f"{total} h of usage in {period_label}."]
+    if plan.tiers:
+        lines = _usage_lines(plan, usage, priced=False) + _tier_lines(plan, total - free, notes)
+        if free:
+            lines.insert(
+                len(usage), _line(plan, "free_hours", f"Included hours ({free} h)", free, ZERO)
+            )
+            notes.insert(1, f"The first {free} h are included in the plan.")
+    else:
+        lines = _usage_lines(plan, usage, priced=True)
+        if free:
+            lines.append(
+                _line(plan, "free_hours", f"Included hours ({free} h)", -free, plan.rate_per_hour)
+            )
+            notes.append(f"{free} h included in the plan, credited at {plan.rate_per_hour}/h.")
+    usage_charge = sum((line.amount for line in lines), ZERO)
+    if usage_charge < plan.monthly_minimum:
+        top_up = plan.monthly_minimum - usage_charge
+        lines.append(
+            _line(
+                plan,
+                "minimum",
+                f"Monthly minimum of {plan.monthly_minimum} "
+                f"{plan.currency} (usage came to {usage_charge})",
+                Decimal(1),
+                top_up,
+            )
+        )
+        notes.append(
+            f"Usage came to {usage_charge} {plan.currency}, below the monthly minimum "
+            f"of {plan.monthly_minimum}: {top_up} added."
+        )
+    if plan.platform_fee:
+        lines.append(
+            _line(
+                plan,
+                "platform_fee",
+                f"{plan.platform_fee_label}, {period_label}",
+                Decimal(1),
+                plan.platform_fee,
+            )
+        )
+    return lines, notes
+
+
+def _usage_lines(plan: Plan, usage: list[Usage], *, priced: bool) -> list[Line]:
+    lines = []
+    for u in sorted(usage, key=lambda u: (u.key_label, u.method)):
+        method = METHOD_NAMES.get(u.method, u.method)
+        label = f"Speech usage, key {u.key_label}" + (f", {method}" if method else "")
+        if priced:
+            lines.append(
+                _line(
+                    plan,
+                    "usage",
+                    label,
+                    u.quantity,
+                    plan.rate_for(u.method),
+                    key_pk=u.key_pk,
+                    method=u.method,
+                )
+            )
+        else:
+            lines.append(
+                _line(
+                    plan,
+                    "usage",
+                    f"{label} (priced by the tiers below)",
+                    u.quantity,
+                    ZERO,
+                    key_pk=u.key_pk,
+                    method=u.method,
+                )
+            )
+    return lines
+
+
+def _tier_lines(plan: Plan, billable: Decimal, notes: list[str]) -> list[Line]:
+    lines, floor = [], ZERO
+    for tier in plan.tiers:
+        ceiling = tier.up_to_hours
+        band = billable - floor if ceiling is None else min(billable, ceiling) - floor
+        if band <= 0:
+            break
+        span = f"{floor} h and above" if ceiling is None else f"{floor} to {ceiling} h"
+        lines.append(_line(plan, "tier", f"Tier {span}", band, tier.rate_per_hour))
+        notes.append(f"{band} h in the tier {span} at {tier.rate_per_hour}/h.")
+        if ceiling is None or billable <= ceiling:
+            break
+        floor = ceiling
+    return lines
+
+
+def _line(
+    plan: Plan, kind: str, description: str, quantity: Decimal, unit_price: Decimal, **extra
+) -> Line:
+    quantity = quantize_hours(quantity)
+    return Line(
+        kind=kind,
+        description=description,
+        quantity=quantity,
+        unit_price=unit_price,
+        amount=quantize_money(quantity * unit_price, plan.currency),
+        **extra,
+    )
+
+
+def tax_of(subtotal: Decimal, rate_percent: Decimal, currency: str) -> Decimal:
+    """Tax once, on the subtotal."""
+    return quantize_money(subtotal * rate_percent / 100, currency)

@@ -1,0 +1,586 @@
+"""The invoice lifecycle: drafts from stored usage, approval (issue) with gap-free numbers,
+void, credit notes, payment. Invoices bill stored usage only; they never call Deepgram.
+
+Every state change locks the invoice row, checks its guard, saves with `update_fields` and
+writes an `InvoiceEvent`. An issued invoice is never edited or deleted.
+"""
+
+import calendar
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from customers.models import Customer
+from usage.models import DailyUsage
+
+from . import pricing
+from .exceptions import (
+    FourEyesViolation,
+    InvalidTransition,
+    InvoiceLocked,
+    InvoicesError,
+    NoPlan,
+    StaleDraft,
+)
+from .models import (
+    BilledUsage,
+    BillingTerms,
+    CustomerPlan,
+    Invoice,
+    InvoiceCounter,
+    InvoiceEvent,
+    InvoiceLine,
+    PricePlan,
+)
+from .money import quantize_hours, quantize_money
+
+ZERO = Decimal(0)
+
+
+def period_bounds(period: date) -> tuple[date, date]:
+    """First and last UTC day of the month containing `period`."""
+    first = period.replace(day=1)
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def plan_for(customer: Customer, period: date) -> PricePlan | None:
+    """The plan in force for the month: the latest assignment not after its first day."""
+    assignment = (
+        CustomerPlan.objects.filter(customer=customer, effective_from__lte=period)
+        .select_related("plan")
+        .order_by("-effective_from")
+        .first()
+    )
+    return assignment.plan if assignment else None
+
+
+# --- Drafts ---------------------------------------------------------------------------------
+
+
+@dataclass
+class GenerateReport:
+    period: date
+    created: list[Invoice] = field(default_factory=list)
+    refreshed: list[Invoice] = field(default_factory=list)
+    unchanged: list[Invoice] = field(default_factory=list)
+    skipped_issued: int = 0
+    skipped_empty: int = 0
+    no_plan: int = 0
+
+
+def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> GenerateReport:
+    """Create or refresh the drafts of `period` for every active customer with a plan.
+
+    Idempotent: a draft whose inputs did not change is left as it is. Customers whose month is
+    already issued are skipped (late usage goes to their next draft as an adjustment);
+    customers with nothing to bill are skipped unless a fee or minimum applies.
+    """
+    period = period.replace(day=1)
+    report = GenerateReport(period=period)
+    customers = (
+        customers
+        if customers is not None
+        else Customer.objects.filter(status=Customer.Status.ACTIVE)
+    )
+    for customer in customers:
+        try:
+            outcome, invoice = invoice_refresh_draft(customer=customer, period=period, actor=actor)
+        except NoPlan:
+            report.no_plan += 1
+            continue
+        if outcome == "issued":
+            report.skipped_issued += 1
+        elif outcome == "empty":
+            report.skipped_empty += 1
+        else:
+            getattr(report, outcome).append(invoice)
+    return report
+
+
+def invoice_refresh_draft(*, customer: Customer, period: date, actor=None):
+    """(outcome, invoice) with outcome created / refreshed / unchanged / issued / empty."""
+    plan = plan_for(customer, period)
+    if plan is None:
+        raise NoPlan(f"{customer} has no price plan for {period:%Y-%m}.")
+    with transaction.atomic():
+        existing = (
+            Invoice.objects.select_for_update()
+            .filter(customer=customer, period=period, kind=Invoice.Kind.INVOICE)
+            .exclude(status=Invoice.Status.VOID)
+            .first()
+        )
+        if existing is not None and not existing.is_draft:
+            return "issued", existing
+        computed = _compute(customer, plan, period, exclude=existing)
+        if existing is None and not computed.lines:
+            return "empty", None
+        if existing is not None and existing.usage_fingerprint == computed.fingerprint:
+            return "unchanged", existing
+        invoice = existing or Invoice(customer=customer, period=period, currency=plan.currency)
+        invoice.billed_quantity = plan.billed_quantity
+        _write_draft(invoice, computed)
+        action = InvoiceEvent.Action.REFRESHED if existing else InvoiceEvent.Action.GENERATED
+        InvoiceEvent.objects.create(
+            invoice=invoice,
+            actor=actor,
+            action=action,
+            detail=f"Total {invoice.total} {invoice.currency}.",
+        )
+        return ("refreshed" if existing else "created"), invoice
+
+
+@dataclass
+class _Computed:
+    lines: list[pricing.Line]
+    notes: list[str]
+    tax_rate: Decimal
+    tax_note: str
+    fingerprint: str
+    deltas: list
+
+
+def _compute(customer, plan: PricePlan, period: date, exclude=None) -> _Computed:
+    first, last = period_bounds(period)
+    quantity_field = plan.billed_quantity
+    usage_rows = (
+        DailyUsage.objects.filter(api_key__customer=customer, day__range=(first, last))
+        .values("api_key_id", "api_key__key_id", "method")
+        .annotate(quantity=Sum(quantity_field))
+        .order_by("api_key_id", "method")
+    )
+    usage = [
+        pricing.Usage(
+            key_pk=row["api_key_id"],
+            key_label=row["api_key__key_id"],
+            method=row["method"],
+            quantity=quantize_hours(row["quantity"] or ZERO),
+        )
+        for row in usage_rows
+    ]
+    priced_plan = _pricing_plan(plan)
+    lines, notes = pricing.price_usage(priced_plan, usage, f"{period:%B %Y}")
+    deltas = _pending_deltas(customer, before=first, exclude=exclude)
+    adjustments = _adjustment_lines(deltas, plan.currency)
+    lines += adjustments
+    manual = list(exclude.lines.filter(kind=InvoiceLine.Kind.MANUAL)) if exclude else []
+    terms = BillingTerms.objects.filter(customer=customer).first()
+    reverse = bool(terms and terms.reverse_charge)
+    tax_rate = ZERO if reverse or terms is None else terms.tax_rate
+    tax_note = terms.reverse_charge_note if reverse else ""
+    basis = [
+        plan.pk,
+        plan.updated_at.isoformat(),
+        str(tax_rate),
+        tax_note,
+        *(f"{u.key_pk}/{u.method}/{u.quantity}" for u in usage),
+        *(f"{a.key_pk}/{a.method}/{a.quantity}/{a.unit_price}" for a in adjustments),
+        *(f"m/{m.pk}/{m.amount}" for m in manual),
+    ]
+    fingerprint = hashlib.sha256("|".join(map(str, basis)).encode()).hexdigest()
+    return _Computed(lines, notes, tax_rate, tax_note, fingerprint, deltas)
+
+
+def _pricing_plan(plan: PricePlan) -> pricing.Plan:
+    return pricing.Plan(
+        currency=plan.currency,
+        rate_per_hour=plan.rate_per_hour,
+        method_rates={
+            m: getattr(plan, f"rate_{m}")
+            for m in ("sync", "async", "streaming")
+            if getattr(plan, f"rate_{m}") is not None
+        },
+        tiers=tuple(pricing.Tier(t.up_to_hours, t.rate_per_hour) for t in plan.tiers.all()),
+        included_hours=plan.included_hours,
+        monthly_minimum=plan.monthly_minimum,
+        platform_fee=plan.platform_fee,
+        platform_fee_label=plan.platform_fee_label,
+    )
+
+
+@dataclass(frozen=True)
+class _Delta:
+    """One billed key-day-method whose stored usage differs from what was billed."""
+
+    number: str
+    key_pk: int
+    key_label: str
+    method: str
+    unit_price: Decimal
+    day: date
+    quantity: Decimal
+
+
+def _pending_deltas(customer, *, before: date, exclude) -> list[_Delta]:
+    """Differences between stored usage and what issued invoices billed, for days before
+    `before`. Priced at the unit price of the invoice that first billed the day."""
+    billed = (
+        BilledUsage.objects.filter(api_key__customer=customer, day__lt=before)
+        .exclude(invoice__status=Invoice.Status.VOID)
+        .exclude(invoice=exclude)
+        .order_by("invoice__approved_at", "pk")
+        .values_list(
+            "api_key_id",
+            "api_key__key_id",
+            "day",
+            "method",
+            "quantity",
+            "unit_price",
+            "invoice__number",
+            "invoice__billed_quantity",
+        )
+    )
+    totals: dict[tuple, list] = {}
+    for key_pk, label, day, method, quantity, price, number, quantity_field in billed:
+        entry = totals.setdefault(
+            (key_pk, day, method), [ZERO, (label, price, number, quantity_field)]
+        )
+        entry[0] += quantity
+    if not totals:
+        return []
+    current = {
+        (row.api_key_id, row.day, row.method): row
+        for row in DailyUsage.objects.filter(
+            api_key__customer=customer, day__in={day for _, day, _ in totals}
+        )
+    }
+    deltas = []
+    for (key_pk, day, method), (quantity, (label, price, number, quantity_field)) in totals.items():
+        row = current.get((key_pk, day, method))
+        now = getattr(row, quantity_field) if row else ZERO
+        if now != quantity:
+            deltas.append(_Delta(number, key_pk, label, method, price, day, now - quantity))
+    return deltas
+
+
+def _adjustment_lines(deltas: list[_Delta], currency: str) -> list[pricing.Line]:
+    """One line per original invoice, key and method: the difference at the billed price."""
+    grouped: dict[tuple, list[_Delta]] = defaultdict(list)
+    for d in deltas:
+        grouped[
+            (d.day.replace(day=1), d.number, d.key_label, d.method, d.key_pk, d.unit_price)
+        ].append(d)
+    lines = []
+    for (month, number, label, method, key_pk, price), group in sorted(grouped.items()):
+        quantity = quantize_hours(sum((d.quantity for d in group), ZERO))
+        days = ", ".join(str(d.day.day) for d in sorted(group, key=lambda d: d.day))
+        lines.append(
+            pricing.Line(
+                kind="adjustment",
+                key_pk=key_pk,
+                method=method,
+                quantity=quantity,
+                unit_price=price,
+                amount=quantize_money(quantity * price, currency),
+                description=f"Adjustment for {month:%B %Y} (days {days}), key {label}: usage "
+                f"changed after {number}",
+            )
+        )
+    return lines
+
+
+def _write_draft(invoice: Invoice, computed: _Computed) -> None:
+    subtotal_lines = [*computed.lines]
+    manual = list(invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL)) if invoice.pk else []
+    subtotal = sum((line.amount for line in subtotal_lines), ZERO) + sum(
+        (m.amount for m in manual), ZERO
+    )
+    invoice.subtotal = subtotal
+    invoice.tax_rate = computed.tax_rate
+    invoice.tax = pricing.tax_of(subtotal, computed.tax_rate, invoice.currency)
+    invoice.total = invoice.subtotal + invoice.tax
+    invoice.tax_note = computed.tax_note
+    invoice.pricing_notes = computed.notes
+    invoice.usage_fingerprint = computed.fingerprint
+    invoice.computed_at = timezone.now()
+    invoice.save()
+    invoice.lines.exclude(kind=InvoiceLine.Kind.MANUAL).delete()
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=n,
+            kind=line.kind,
+            api_key_id=line.key_pk,
+            method=line.method,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.amount,
+        )
+        for n, line in enumerate(subtotal_lines)
+    )
+    InvoiceLine.objects.filter(invoice=invoice, kind=InvoiceLine.Kind.MANUAL).update(
+        position=F("pk") + len(subtotal_lines)
+    )
+
+
+# --- Approval and after ---------------------------------------------------------------------
+
+
+def invoice_approve(*, invoice: Invoice, actor) -> Invoice:
+    """Issue a draft: refuse it if stale (usage, prices or terms changed since it was
+    computed) or, with the four-eyes rule on, if the approver added manual lines; take the
+    next number of the year from the locked counter; copy the seller and buyer details; set
+    the issue and due dates; record what it billed for later adjustments."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+        if not invoice.is_draft:
+            raise InvalidTransition(f"{invoice} is {invoice.get_status_display().lower()}.")
+        plan = plan_for(invoice.customer, invoice.period)
+        computed = plan and _compute(invoice.customer, plan, invoice.period, exclude=invoice)
+        if not computed or computed.fingerprint != invoice.usage_fingerprint:
+            raise StaleDraft(
+                f"The draft for {invoice.customer} changed since it was computed "
+                "(usage, prices or terms). Refresh it and check it again."
+            )
+        if (
+            settings.BILLING_FOUR_EYES
+            and invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL, added_by=actor).exists()
+        ):
+            raise FourEyesViolation(
+                "You added manual lines to this draft: another person must approve it."
+            )
+        today = timezone.now().date()
+        terms = BillingTerms.objects.filter(customer=invoice.customer).first()
+        invoice.number = _next_number(settings.BILLING_INVOICE_PREFIX, today.year)
+        invoice.status = Invoice.Status.ISSUED
+        invoice.issued_on = today
+        invoice.due_on = today + timedelta(days=terms.payment_terms_days if terms else 30)
+        invoice.approved_at, invoice.approved_by = timezone.now(), actor
+        invoice.seller = seller_snapshot()
+        invoice.buyer = buyer_snapshot(invoice.customer)
+        invoice.save(
+            update_fields=[
+                "number",
+                "status",
+                "issued_on",
+                "due_on",
+                "approved_at",
+                "approved_by",
+                "seller",
+                "buyer",
+            ]
+        )
+        _record_billed_usage(invoice, computed.deltas)
+        InvoiceEvent.objects.create(
+            invoice=invoice,
+            actor=actor,
+            action=InvoiceEvent.Action.APPROVED,
+            detail=f"{invoice.number}, total {invoice.total} {invoice.currency}.",
+        )
+    return invoice
+
+
+def _next_number(series: str, year: int) -> str:
+    """The next gap-free number of a series and year, taken under the counter row's lock (the
+    caller's transaction holds it until commit, so a rollback gives the number back)."""
+    InvoiceCounter.objects.bulk_create(
+        [InvoiceCounter(series=series, year=year)], ignore_conflicts=True
+    )
+    counter = InvoiceCounter.objects.select_for_update().get(series=series, year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"{series}-{year}-{counter.last_number:06d}"
+
+
+def _record_billed_usage(invoice: Invoice, deltas: list[_Delta]) -> None:
+    """What this invoice billed, per key, day and method: its month's usage, and the
+    differences its adjustment lines billed, so a later change is billed once."""
+    first, last = period_bounds(invoice.period)
+    prices = {
+        (line.api_key_id, line.method): _effective_unit_price(invoice, line)
+        for line in invoice.lines.filter(kind=InvoiceLine.Kind.USAGE)
+    }
+    rows = DailyUsage.objects.filter(api_key__customer=invoice.customer, day__range=(first, last))
+    billed = [
+        BilledUsage(
+            invoice=invoice,
+            api_key_id=row.api_key_id,
+            day=row.day,
+            method=row.method,
+            quantity=getattr(row, invoice.billed_quantity),
+            unit_price=prices.get((row.api_key_id, row.method), ZERO),
+        )
+        for row in rows
+    ]
+    billed += [
+        BilledUsage(
+            invoice=invoice,
+            api_key_id=d.key_pk,
+            day=d.day,
+            method=d.method,
+            quantity=d.quantity,
+            unit_price=d.unit_price,
+        )
+        for d in deltas
+    ]
+    BilledUsage.objects.bulk_create(billed, batch_size=1000)
+
+
+def _effective_unit_price(invoice: Invoice, line: InvoiceLine) -> Decimal:
+    """A usage line's own rate; under tiers (where usage lines carry no price) the rate of the
+    highest tier the month reached, at which a change would have been billed."""
+    if line.unit_price:
+        return line.unit_price
+    top = invoice.lines.filter(kind=InvoiceLine.Kind.TIER).order_by("-position").first()
+    return top.unit_price if top else ZERO
+
+
+def seller_snapshot() -> dict:
+    return {
+        "name": settings.BILLING_COMPANY_NAME,
+        "address": settings.BILLING_ADDRESS,
+        "tax_id": settings.BILLING_TAX_ID,
+        "bank_details": settings.BILLING_BANK_DETAILS,
+    }
+
+
+def buyer_snapshot(customer: Customer) -> dict:
+    return {
+        "name": customer.legal_name or customer.name,
+        "address": customer.address,
+        "country": customer.country,
+        "tax_id": customer.tax_id,
+        "email": customer.billing_email,
+        "customer_id": str(customer.public_id),
+    }
+
+
+def invoice_void(*, invoice: Invoice, actor, reason: str) -> Invoice:
+    """Void an issued invoice (its number stays used); the month can then be billed again."""
+    if not reason.strip():
+        raise InvoicesError("Give a reason for voiding.")
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status != Invoice.Status.ISSUED:
+            raise InvalidTransition(
+                f"Only an issued invoice can be voided; {invoice} is "
+                f"{invoice.get_status_display().lower()}."
+            )
+        invoice.status, invoice.void_reason = Invoice.Status.VOID, reason.strip()
+        invoice.voided_at, invoice.voided_by = timezone.now(), actor
+        invoice.save(update_fields=["status", "void_reason", "voided_at", "voided_by"])
+        InvoiceEvent.objects.create(
+            invoice=invoice, actor=actor, action=InvoiceEvent.Action.VOIDED, detail=reason.strip()
+        )
+    return invoice
+
+
+def credit_note_create(
+    *, invoice: Invoice, actor, reason: str, amount: Decimal | None = None
+) -> Invoice:
+    """Issue a credit note against an issued or paid invoice: the whole of it (`amount`
+    None), or a net `amount` taxed at the original's rate. It takes its own number series and
+    can never credit more than is left."""
+    with transaction.atomic():
+        original = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+        if original.kind != Invoice.Kind.INVOICE or original.status not in (
+            Invoice.Status.ISSUED,
+            Invoice.Status.PAID,
+        ):
+            raise InvalidTransition("Only an issued or paid invoice can be credited.")
+        credited = original.credit_notes.aggregate(s=Sum("subtotal"))["s"] or ZERO
+        left = quantize_money(original.subtotal + credited, original.currency)
+        net = left if amount is None else quantize_money(amount, original.currency)
+        if net <= 0 or net > left:
+            raise InvoicesError(
+                f"A credit must be more than 0 and at most {left} "
+                f"{original.currency} (what is left to credit)."
+            )
+        today = timezone.now().date()
+        note = Invoice.objects.create(
+            customer=original.customer,
+            kind=Invoice.Kind.CREDIT_NOTE,
+            credits=original,
+            period=original.period,
+            currency=original.currency,
+            status=Invoice.Status.ISSUED,
+            number=_next_number(settings.BILLING_CREDIT_NOTE_PREFIX, today.year),
+            subtotal=-net,
+            tax_rate=original.tax_rate,
+            tax=-pricing.tax_of(net, original.tax_rate, original.currency),
+            tax_note=original.tax_note,
+            seller=seller_snapshot(),
+            buyer=original.buyer,
+            issued_on=today,
+            due_on=today,
+            approved_at=timezone.now(),
+            approved_by=actor,
+            pricing_notes=[f"Credits {original.number}: {reason}"],
+        )
+        note.total = note.subtotal + note.tax
+        note.save(update_fields=["total"])
+        InvoiceLine.objects.create(
+            invoice=note,
+            kind=InvoiceLine.Kind.CREDIT,
+            quantity=Decimal(1),
+            unit_price=-net,
+            amount=-net,
+            description=f"Credit for {original.number}: {reason}"[:300],
+        )
+        for target, action in (
+            (note, InvoiceEvent.Action.APPROVED),
+            (original, InvoiceEvent.Action.CREDITED),
+        ):
+            InvoiceEvent.objects.create(
+                invoice=target,
+                actor=actor,
+                action=action,
+                detail=f"{note.number}: {net} {note.currency}, {reason}",
+            )
+    return note
+
+
+def invoice_mark_paid(*, invoice: Invoice, actor, paid_on: date, reference: str = "") -> Invoice:
+    """Record the payment of an issued invoice."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status != Invoice.Status.ISSUED or invoice.kind != Invoice.Kind.INVOICE:
+            raise InvalidTransition(
+                f"Only an issued invoice can be marked paid; {invoice} is "
+                f"{invoice.get_status_display().lower()}."
+            )
+        invoice.status, invoice.paid_on = Invoice.Status.PAID, paid_on
+        invoice.payment_reference, invoice.paid_marked_by = reference, actor
+        invoice.save(update_fields=["status", "paid_on", "payment_reference", "paid_marked_by"])
+        InvoiceEvent.objects.create(
+            invoice=invoice,
+            actor=actor,
+            action=InvoiceEvent.Action.PAID,
+            detail=f"Paid on {paid_on}" + (f", {reference}" if reference else ""),
+        )
+    return invoice
+
+
+def invoice_add_manual_line(
+    *, invoice: Invoice, actor, description: str, quantity: Decimal, unit_price: Decimal
+) -> InvoiceLine:
+    """Add a manual line to a draft and recompute its totals."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if not invoice.is_draft:
+            raise InvoiceLocked(f"{invoice} is issued: add a credit note instead.")
+        line = InvoiceLine.objects.create(
+            invoice=invoice,
+            kind=InvoiceLine.Kind.MANUAL,
+            description=description,
+            quantity=quantize_hours(quantity),
+            unit_price=unit_price,
+            added_by=actor,
+            amount=quantize_money(quantize_hours(quantity) * unit_price, invoice.currency),
+            position=10_000,
+        )
+        InvoiceEvent.objects.create(
+            invoice=invoice,
+            actor=actor,
+            action=InvoiceEvent.Action.LINE_ADDED,
+            detail=f"{description}: {line.amount} {invoice.currency}",
+        )
+    invoice_refresh_draft(customer=invoice.customer, period=invoice.period, actor=actor)
+    return line

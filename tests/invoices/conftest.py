@@ -1,0 +1,48 @@
+from datetime import UTC, date, datetime
+from decimal import Decimal as D
+
+import pytest
+
+from customers.models import ApiKey
+from invoices.models import BillingTerms, CustomerPlan, PricePlan
+from usage.models import DailyUsage
+
+OCTOBER = date(2026, 10, 1)
+
+
+@pytest.fixture
+def plan(db):
+    return PricePlan.objects.create(name="Standard", currency="USD",
+                                    rate_per_hour=D("0.258000"), platform_fee=D("10.00"))
+
+
+@pytest.fixture
+def acme(customer_a, plan):
+    CustomerPlan.objects.create(customer=customer_a, plan=plan, effective_from=date(2026, 1, 1))
+    BillingTerms.objects.create(customer=customer_a, tax_rate=D("20.00"), payment_terms_days=14)
+    return customer_a
+
+
+@pytest.fixture
+def key_of(default_project):
+    def make(customer, key_id="acme-key-1"):
+        return ApiKey.objects.create(customer=customer, project=default_project, key_id=key_id,
+                                     comment=customer.name, scopes=["usage:write"],
+                                     created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    return make
+
+
+@pytest.fixture
+def put_usage():
+    """Store a day's usage as the sync would (what Deepgram reported)."""
+
+    def put(key, day, total_hours, method="all", hours=None):
+        now = datetime.now(UTC)
+        row, _ = DailyUsage.objects.update_or_create(
+            api_key=key, day=day, method=method,
+            defaults={"hours": D(hours or total_hours), "total_hours": D(total_hours),
+                      "requests": 10, "first_seen_at": now, "changed_at": now},
+        )
+        return row
+
+    return put
