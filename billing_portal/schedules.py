@@ -10,6 +10,10 @@ SCHEDULES = {
         "task": "customers.tasks.revoke_due_keys",
         "every_minutes": 5,
     },
+    "Generate last month's invoice drafts": {
+        "task": "invoices.tasks.generate_previous_month",
+        "crontab": {"minute": "30", "hour": "2", "day_of_month": "1"},
+    },
     "Mark expired keys": {
         "task": "customers.tasks.mark_expired_keys",
         "crontab": {"minute": "15", "hour": "0"},

@@ -5,7 +5,7 @@ Rules (also in the README):
   the month; hours keep 6 decimals.
 - Included hours come off first. With tiers, the remaining hours are priced by graduated tiers
   (each band at its own rate); without, each key and method at its method's rate, and the
-  included hours are credited at the default rate.
+  included hours are credited against the dearest usage first, at its rate.
 - A monthly minimum tops the usage charge up to the minimum; the platform fee is its own line.
 - Each line's amount is quantity times unit price rounded half-up once to the currency's minor unit.
 """
@@ -81,11 +81,9 @@ def price_usage(plan: Plan, usage: list[Usage], period_label: str) -> tuple[list
             notes.insert(1, f"The first {free} h are included in the plan.")
     else:
         lines = _usage_lines(plan, usage, priced=True)
+        lines += _included_hours(plan, lines, free)
         if free:
-            lines.append(
-                _line(plan, "free_hours", f"Included hours ({free} h)", -free, plan.rate_per_hour)
-            )
-            notes.append(f"{free} h included in the plan, credited at {plan.rate_per_hour}/h.")
+            notes.append(f"{free} h included in the plan, taken off the dearest usage first.")
     usage_charge = sum((line.amount for line in lines), ZERO)
     if usage_charge < plan.monthly_minimum:
         top_up = plan.monthly_minimum - usage_charge
@@ -146,6 +144,29 @@ def _usage_lines(plan: Plan, usage: list[Usage], *, priced: bool) -> list[Line]:
                 )
             )
     return lines
+
+
+def _included_hours(plan: Plan, usage_lines: list[Line], free: Decimal) -> list[Line]:
+    """Included hours come off the usage lines with the highest rate first, each credit at
+    that line's own rate, so the usage charge never goes below zero."""
+    credits, left = [], free
+    for line in sorted(usage_lines, key=lambda line: -line.unit_price):
+        if left <= 0:
+            break
+        taken = min(line.quantity, left)
+        credits.append(
+            _line(
+                plan,
+                "free_hours",
+                f"Included hours: {line.description}",
+                -taken,
+                line.unit_price,
+                key_pk=line.key_pk,
+                method=line.method,
+            )
+        )
+        left -= taken
+    return credits
 
 
 def _tier_lines(plan: Plan, billable: Decimal, notes: list[str]) -> list[Line]:

@@ -50,6 +50,12 @@ def period_bounds(period: date) -> tuple[date, date]:
     return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
+def previous_month(today: date | None = None) -> date:
+    """The first day of the month before `today`'s (UTC)."""
+    first = (today or timezone.now().date()).replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
 def plan_for(customer: Customer, period: date) -> PricePlan | None:
     """The plan in force for the month: the latest assignment not after its first day."""
     assignment = (
@@ -73,6 +79,17 @@ class GenerateReport:
     skipped_issued: int = 0
     skipped_empty: int = 0
     no_plan: int = 0
+
+    def counts(self) -> dict:
+        return {
+            "period": self.period.isoformat(),
+            "created": len(self.created),
+            "refreshed": len(self.refreshed),
+            "unchanged": len(self.unchanged),
+            "skipped_issued": self.skipped_issued,
+            "skipped_empty": self.skipped_empty,
+            "no_plan": self.no_plan,
+        }
 
 
 def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> GenerateReport:
@@ -102,6 +119,21 @@ def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> Gene
         else:
             getattr(report, outcome).append(invoice)
     return report
+
+
+def invoice_refresh_open_drafts(*, actor=None) -> dict:
+    """Recompute every draft (after a usage sync); unchanged drafts stay as they are."""
+    outcomes: dict[str, int] = defaultdict(int)
+    drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT, kind=Invoice.Kind.INVOICE)
+    for customer_id, period in drafts.values_list("customer_id", "period"):
+        try:
+            outcome, _ = invoice_refresh_draft(
+                customer=Customer.objects.get(pk=customer_id), period=period, actor=actor
+            )
+        except NoPlan:
+            outcome = "no_plan"
+        outcomes[outcome] += 1
+    return dict(outcomes)
 
 
 def invoice_refresh_draft(*, customer: Customer, period: date, actor=None):

@@ -28,6 +28,7 @@ from billing_portal.deepgram import DeepgramClient, DeepgramError, client_from_s
 from customers.models import ApiKey
 
 from .models import SPLIT_METHODS, DailyUsage, KeySyncState, Method, SyncRun, UsageCorrection
+from .signals import usage_synced
 
 logger = logging.getLogger(__name__)
 
@@ -492,6 +493,7 @@ def sync_run_record(*, run_id: int, totals: SyncTotals) -> SyncRun:
             run.status = _final_status(run)
             run.finished_at = timezone.now()
             fields += ["status", "finished_at"]
+            transaction.on_commit(lambda: usage_synced.send(sender=SyncRun, run_id=run_id))
         run.save(update_fields=fields)
     return run
 

@@ -12,8 +12,9 @@ OCTOBER = date(2026, 10, 1)
 
 @pytest.fixture
 def plan(db):
-    return PricePlan.objects.create(name="Standard", currency="USD",
-                                    rate_per_hour=D("0.258000"), platform_fee=D("10.00"))
+    return PricePlan.objects.create(
+        name="Standard", currency="USD", rate_per_hour=D("0.258000"), platform_fee=D("10.00")
+    )
 
 
 @pytest.fixture
@@ -26,9 +27,15 @@ def acme(customer_a, plan):
 @pytest.fixture
 def key_of(default_project):
     def make(customer, key_id="acme-key-1"):
-        return ApiKey.objects.create(customer=customer, project=default_project, key_id=key_id,
-                                     comment=customer.name, scopes=["usage:write"],
-                                     created_at=datetime(2026, 1, 1, tzinfo=UTC))
+        return ApiKey.objects.create(
+            customer=customer,
+            project=default_project,
+            key_id=key_id,
+            comment=customer.name,
+            scopes=["usage:write"],
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+
     return make
 
 
@@ -39,9 +46,16 @@ def put_usage():
     def put(key, day, total_hours, method="all", hours=None):
         now = datetime.now(UTC)
         row, _ = DailyUsage.objects.update_or_create(
-            api_key=key, day=day, method=method,
-            defaults={"hours": D(hours or total_hours), "total_hours": D(total_hours),
-                      "requests": 10, "first_seen_at": now, "changed_at": now},
+            api_key=key,
+            day=day,
+            method=method,
+            defaults={
+                "hours": D(hours or total_hours),
+                "total_hours": D(total_hours),
+                "requests": 10,
+                "first_seen_at": now,
+                "changed_at": now,
+            },
         )
         return row
 

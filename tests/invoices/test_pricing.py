@@ -7,8 +7,10 @@ from invoices.pricing import Plan, Tier, Usage, price_usage, tax_of
 
 
 def usage(*quantities, method="all"):
-    return [Usage(key_pk=n, key_label=f"key-{n}", method=method, quantity=D(q))
-            for n, q in enumerate(quantities, start=1)]
+    return [
+        Usage(key_pk=n, key_label=f"key-{n}", method=method, quantity=D(q))
+        for n, q in enumerate(quantities, start=1)
+    ]
 
 
 def amounts(lines):
@@ -16,8 +18,11 @@ def amounts(lines):
 
 
 def test_it_prices_each_key_at_the_rate():
-    lines, _ = price_usage(Plan(currency="USD", rate_per_hour=D("0.258000")),
-                           usage("10.500000", "2.000001"), "October 2026")
+    lines, _ = price_usage(
+        Plan(currency="USD", rate_per_hour=D("0.258000")),
+        usage("10.500000", "2.000001"),
+        "October 2026",
+    )
 
     assert amounts(lines) == [
         ("usage", D("10.500000"), D("0.258000"), D("2.71")),
@@ -26,27 +31,47 @@ def test_it_prices_each_key_at_the_rate():
 
 
 def test_it_prices_methods_at_their_own_rates():
-    plan = Plan(currency="USD", rate_per_hour=D("0.30"),
-                method_rates={"streaming": D("0.462"), "async": D("0.258")})
-    lines, _ = price_usage(plan, usage("1", method="streaming") + usage("1", method="async")
-                           + usage("1", method="sync"), "October 2026")
+    plan = Plan(
+        currency="USD",
+        rate_per_hour=D("0.30"),
+        method_rates={"streaming": D("0.462"), "async": D("0.258")},
+    )
+    lines, _ = price_usage(
+        plan,
+        usage("1", method="streaming") + usage("1", method="async") + usage("1", method="sync"),
+        "October 2026",
+    )
 
     assert sorted(line.unit_price for line in lines) == [D("0.258"), D("0.30"), D("0.462")]
 
 
 def test_it_rounds_sub_cent_prices_half_up_once_per_line():
-    lines, _ = price_usage(Plan(currency="USD", rate_per_hour=D("0.004300")),
-                           usage("1.000000", "1.000000", "1.000000"), "October 2026")
+    lines, _ = price_usage(
+        Plan(currency="USD", rate_per_hour=D("0.004300")),
+        usage("1.000000", "1.000000", "1.000000"),
+        "October 2026",
+    )
 
     # Each line is 0.0043 -> 0.00; the sum of stored lines is what is billed, not 0.0129.
     assert [line.amount for line in lines] == [D("0.00")] * 3
 
 
-def test_it_credits_included_hours_at_the_default_rate():
-    plan = Plan(currency="USD", rate_per_hour=D("0.50"), included_hours=D("5"))
-    lines, _ = price_usage(plan, usage("3", "4"), "October 2026")
+def test_it_credits_included_hours_against_the_dearest_usage_first():
+    plan = Plan(
+        currency="USD",
+        rate_per_hour=D("0.50"),
+        included_hours=D("5"),
+        method_rates={"streaming": D("0.80")},
+    )
+    lines, _ = price_usage(plan, usage("3", method="streaming") + usage("4"), "October 2026")
 
-    assert amounts(lines)[-1] == ("free_hours", D("-5.000000"), D("0.50"), D("-2.50"))
+    credits = [
+        (line.quantity, line.unit_price, line.amount) for line in lines if line.kind == "free_hours"
+    ]
+    assert credits == [
+        (D("-3.000000"), D("0.80"), D("-2.40")),
+        (D("-2.000000"), D("0.50"), D("-1.00")),
+    ]
     assert sum(line.amount for line in lines) == D("1.00")
 
 
@@ -57,23 +82,42 @@ def test_it_never_credits_more_hours_than_were_used():
     assert sum(line.amount for line in lines) == D("0.00")
 
 
-TIERED = Plan(currency="EUR", rate_per_hour=D("0"), tiers=(
-    Tier(D("100"), D("0.500000")), Tier(D("500"), D("0.400000")), Tier(None, D("0.250000"))))
+TIERED = Plan(
+    currency="EUR",
+    rate_per_hour=D("0"),
+    tiers=(Tier(D("100"), D("0.500000")), Tier(D("500"), D("0.400000")), Tier(None, D("0.250000"))),
+)
 
 
-@pytest.mark.parametrize(("hours", "bands", "total"), [
-    ("99.999999", [("99.999999", "0.500000", "50.00")], "50.00"),
-    ("100", [("100.000000", "0.500000", "50.00")], "50.00"),
-    ("100.000001", [("100.000000", "0.500000", "50.00"),
-                    ("0.000001", "0.400000", "0.00")], "50.00"),
-    ("650", [("100.000000", "0.500000", "50.00"), ("400.000000", "0.400000", "160.00"),
-             ("150.000000", "0.250000", "37.50")], "247.50"),
-])
+@pytest.mark.parametrize(
+    ("hours", "bands", "total"),
+    [
+        ("99.999999", [("99.999999", "0.500000", "50.00")], "50.00"),
+        ("100", [("100.000000", "0.500000", "50.00")], "50.00"),
+        (
+            "100.000001",
+            [("100.000000", "0.500000", "50.00"), ("0.000001", "0.400000", "0.00")],
+            "50.00",
+        ),
+        (
+            "650",
+            [
+                ("100.000000", "0.500000", "50.00"),
+                ("400.000000", "0.400000", "160.00"),
+                ("150.000000", "0.250000", "37.50"),
+            ],
+            "247.50",
+        ),
+    ],
+)
 def test_it_prices_graduated_tiers_across_boundaries(hours, bands, total):
     lines, notes = price_usage(TIERED, usage(hours), "October 2026")
 
-    tiers = [(str(l.quantity), str(l.unit_price), str(l.amount)) for l in lines
-             if l.kind == "tier"]
+    tiers = [
+        (str(line.quantity), str(line.unit_price), str(line.amount))
+        for line in lines
+        if line.kind == "tier"
+    ]
     assert tiers == bands
     assert sum(line.amount for line in lines) == D(total)
     assert all(line.amount == 0 for line in lines if line.kind == "usage")
@@ -81,11 +125,10 @@ def test_it_prices_graduated_tiers_across_boundaries(hours, bands, total):
 
 
 def test_it_takes_included_hours_before_the_tiers():
-    plan = Plan(currency="EUR", rate_per_hour=D("0"), included_hours=D("50"),
-                tiers=TIERED.tiers)
+    plan = Plan(currency="EUR", rate_per_hour=D("0"), included_hours=D("50"), tiers=TIERED.tiers)
     lines, _ = price_usage(plan, usage("160"), "October 2026")
 
-    tiers = [(l.quantity, l.amount) for l in lines if l.kind == "tier"]
+    tiers = [(line.quantity, line.amount) for line in lines if line.kind == "tier"]
     assert tiers == [(D("100.000000"), D("50.00")), (D("10.000000"), D("4.00"))]
 
 

@@ -1,0 +1,121 @@
+"""Admin forms for finance: periods, void, credit notes, payments, manual lines, plans."""
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from .models import CustomerPlan
+
+PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_period(text: str) -> date | None:
+    """`YYYY-MM` as the first day of that month, or None when it is not one."""
+    match = PERIOD.match(text.strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        return None
+    return date(int(match[1]), int(match[2]), 1)
+
+
+class PeriodForm(forms.Form):
+    period = forms.CharField(
+        label="Billing month",
+        max_length=7,
+        widget=forms.TextInput(attrs={"placeholder": "YYYY-MM", "size": 8}),
+        help_text="A calendar month of UTC days, e.g. 2026-10.",
+    )
+
+    def clean_period(self) -> date:
+        period = parse_period(self.cleaned_data["period"])
+        if period is None:
+            raise forms.ValidationError("Give the month as YYYY-MM, e.g. 2026-10.")
+        if period > timezone.now().date().replace(day=1):
+            raise forms.ValidationError("That month has not started yet.")
+        return period
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept on the invoice and in its audit trail.",
+    )
+
+
+class CreditNoteForm(forms.Form):
+    FULL, PARTIAL = "full", "partial"
+    scope = forms.ChoiceField(
+        label="Credit",
+        choices=[(FULL, "Everything not yet credited"), (PARTIAL, "A net amount")],
+        initial=FULL,
+        widget=forms.RadioSelect,
+    )
+    amount = forms.DecimalField(
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        label="Net amount",
+        help_text="Before tax; tax is added at the invoice's rate.",
+    )
+    reason = forms.CharField(
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Printed on the credit note.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("scope") != self.PARTIAL:
+            cleaned["amount"] = None
+        elif cleaned.get("amount") is None and "amount" not in self.errors:
+            self.add_error("amount", "Give the net amount to credit.")
+        elif cleaned.get("amount") is not None and cleaned["amount"] <= 0:
+            self.add_error("amount", "The amount must be more than 0.")
+        return cleaned
+
+
+class MarkPaidForm(forms.Form):
+    paid_on = forms.DateField(
+        label="Paid on", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reference = forms.CharField(
+        max_length=100, required=False, help_text="E.g. the bank transfer's reference."
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("paid_on", timezone.now().date())
+        super().__init__(*args, **kwargs)
+
+    def clean_paid_on(self) -> date:
+        day = self.cleaned_data["paid_on"]
+        if day > timezone.now().date():
+            raise forms.ValidationError("A payment cannot be recorded before it was made.")
+        return day
+
+
+class ManualLineForm(forms.Form):
+    description = forms.CharField(max_length=300)
+    quantity = forms.DecimalField(
+        max_digits=16, decimal_places=6, initial=Decimal(1), min_value=Decimal("0.000001")
+    )
+    unit_price = forms.DecimalField(
+        max_digits=16,
+        decimal_places=6,
+        help_text="In the invoice's currency; negative for a discount.",
+    )
+
+
+class CustomerPlanForm(forms.ModelForm):
+    class Meta:
+        model = CustomerPlan
+        fields = ["customer", "plan", "effective_from"]
+
+    def clean_effective_from(self) -> date:
+        # Plans price whole months: one starting mid-month would only take effect the month
+        # after, which is not what anyone typing the 15th means.
+        day = self.cleaned_data["effective_from"]
+        if day.day != 1:
+            raise forms.ValidationError("A plan starts on the first day of a month.")
+        return day

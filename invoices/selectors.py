@@ -1,0 +1,138 @@
+"""Reads of the invoices app: what the admin shows before finance acts, and the export."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import QuerySet, Sum
+
+from . import services
+from .models import Invoice, InvoiceLine
+from .money import quantize_money
+
+ZERO = Decimal(0)
+EXPORTED_STATUSES = [Invoice.Status.ISSUED, Invoice.Status.PAID, Invoice.Status.VOID]
+EXPORT_COLUMNS = [
+    "number",
+    "kind",
+    "customer",
+    "period",
+    "issued_on",
+    "due_on",
+    "status",
+    "currency",
+    "subtotal",
+    "tax",
+    "total",
+    "credits",
+]
+# A spreadsheet runs a cell that starts with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def draft_is_stale(invoice: Invoice) -> bool:
+    """Whether approving the draft now would be refused as stale: its stored fingerprint no
+    longer matches a recomputation from current usage, prices and terms (or its customer has
+    no plan for the month any more). Reads only; the draft is not touched.
+
+    Stopgap: it uses the services' private `_compute`, the same check `invoice_approve` makes,
+    until the services offer a public read-only one.
+    """
+    plan = services.plan_for(invoice.customer, invoice.period)
+    if plan is None:
+        return True
+    computed = services._compute(invoice.customer, plan, invoice.period, exclude=invoice)
+    return computed.fingerprint != invoice.usage_fingerprint
+
+
+@dataclass
+class ApprovalPreview:
+    """The selected invoices sorted by what approving them would do."""
+
+    ready: list[Invoice] = field(default_factory=list)
+    stale: list[Invoice] = field(default_factory=list)
+    needs_other_approver: list[Invoice] = field(default_factory=list)
+    not_drafts: list[Invoice] = field(default_factory=list)
+
+    @property
+    def totals(self) -> list[tuple[str, Decimal]]:
+        """(currency, total) of the ready drafts, by currency."""
+        sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for invoice in self.ready:
+            sums[invoice.currency] += invoice.total
+        return sorted(sums.items())
+
+
+def approval_preview(invoices: QuerySet, *, user) -> ApprovalPreview:
+    """Sort the selected invoices into drafts that can be issued, stale drafts, drafts the
+    user may not approve under the four-eyes rule (they added manual lines), and invoices
+    that are not drafts."""
+    preview = ApprovalPreview()
+    rows = invoices.select_related("customer").order_by("customer__name", "period", "pk")
+    own_manual = set()
+    if settings.BILLING_FOUR_EYES:
+        own_manual = set(
+            InvoiceLine.objects.filter(
+                invoice__in=invoices, kind=InvoiceLine.Kind.MANUAL, added_by=user
+            ).values_list("invoice_id", flat=True)
+        )
+    for invoice in rows:
+        if not invoice.is_draft:
+            preview.not_drafts.append(invoice)
+        elif draft_is_stale(invoice):
+            preview.stale.append(invoice)
+        elif invoice.pk in own_manual:
+            preview.needs_other_approver.append(invoice)
+        else:
+            preview.ready.append(invoice)
+    return preview
+
+
+def credit_left(invoice: Invoice) -> Decimal:
+    """The net amount of an invoice not yet credited (its subtotal less its credit notes)."""
+    credited = invoice.credit_notes.aggregate(s=Sum("subtotal"))["s"] or ZERO
+    return quantize_money(invoice.subtotal + credited, invoice.currency)
+
+
+def invoice_events(invoice: Invoice) -> QuerySet:
+    """The audit timeline of an invoice, oldest first, with who acted."""
+    return invoice.events.select_related("actor").order_by("at", "pk")
+
+
+def export_rows(period: date) -> list[list[str]]:
+    """Issued, paid and void invoices and the credit notes of a billing month, by number,
+    invoices first, as CSV rows (see `EXPORT_COLUMNS`). The customer is the buyer name printed on the
+    document; a credit note names the invoice it credits."""
+    documents = (
+        Invoice.objects.filter(period=period.replace(day=1), status__in=EXPORTED_STATUSES)
+        .select_related("customer", "credits")
+        .order_by("-kind", "number")
+    )
+    return [
+        [
+            doc.number,
+            doc.kind,
+            _cell(doc.buyer.get("name") or doc.customer.name),
+            f"{doc.period:%Y-%m}",
+            _iso(doc.issued_on),
+            _iso(doc.due_on),
+            doc.status,
+            doc.currency,
+            str(doc.subtotal),
+            str(doc.tax),
+            str(doc.total),
+            doc.credits.number if doc.credits else "",
+        ]
+        for doc in documents
+    ]
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as text, never runs as a formula."""
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
