@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from customers.models import Customer
@@ -92,33 +92,169 @@ class GenerateReport:
         }
 
 
+GENERATE_BATCH = 500  # customers a transaction
+
+
 def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> GenerateReport:
     """Create or refresh the drafts of `period` for every active customer with a plan.
 
     Idempotent: a draft whose inputs did not change is left as it is. Customers whose month is
     already issued are skipped (late usage goes to their next draft as an adjustment);
-    customers with nothing to bill are skipped unless a fee or minimum applies.
+    customers with nothing to bill are skipped unless a fee or minimum applies. Works in
+    batches: the inputs of a batch are read in a few queries and its drafts written in bulk.
     """
     period = period.replace(day=1)
     report = GenerateReport(period=period)
-    customers = (
-        customers
-        if customers is not None
-        else Customer.objects.filter(status=Customer.Status.ACTIVE)
-    )
-    for customer in customers:
-        try:
-            outcome, invoice = invoice_refresh_draft(customer=customer, period=period, actor=actor)
-        except NoPlan:
-            report.no_plan += 1
-            continue
-        if outcome == "issued":
-            report.skipped_issued += 1
-        elif outcome == "empty":
-            report.skipped_empty += 1
-        else:
-            getattr(report, outcome).append(invoice)
+    if customers is None:
+        customers = Customer.objects.filter(status=Customer.Status.ACTIVE)
+    customers = list(customers.order_by("pk") if hasattr(customers, "order_by") else customers)
+    for start in range(0, len(customers), GENERATE_BATCH):
+        _generate_batch(customers[start : start + GENERATE_BATCH], period, actor, report)
     return report
+
+
+def _generate_batch(customers, period: date, actor, report: GenerateReport) -> None:
+    first, _ = period_bounds(period)
+    by_pk = {c.pk: c for c in customers}
+    plans = _plans_for(by_pk, period)
+    report.no_plan += len(by_pk) - len(plans)
+    with transaction.atomic():
+        existing = {
+            inv.customer_id: inv
+            for inv in Invoice.objects.select_for_update()
+            .filter(customer_id__in=plans, period=period, kind=Invoice.Kind.INVOICE)
+            .exclude(status=Invoice.Status.VOID)
+        }
+        usage = _usage_of(plans, period)
+        terms = {t.customer_id: t for t in BillingTerms.objects.filter(customer_id__in=plans)}
+        manual = defaultdict(list)
+        for line in InvoiceLine.objects.filter(
+            invoice__in=[i for i in existing.values() if i.is_draft], kind=InvoiceLine.Kind.MANUAL
+        ):
+            manual[line.invoice_id].append(line)
+        billed = set(
+            BilledUsage.objects.filter(api_key__customer_id__in=plans, day__lt=first)
+            .exclude(invoice__status=Invoice.Status.VOID)
+            .values_list("api_key__customer_id", flat=True)
+            .distinct()
+        )
+        writes = []
+        for customer_pk, plan in plans.items():
+            invoice = existing.get(customer_pk)
+            if invoice is not None and not invoice.is_draft:
+                report.skipped_issued += 1
+                continue
+            customer = by_pk[customer_pk]
+            deltas = (
+                _pending_deltas(customer, before=first, exclude=invoice)
+                if customer_pk in billed
+                else []
+            )
+            computed = _compute(
+                _Inputs(
+                    plan=plan,
+                    usage=usage.get(customer_pk, []),
+                    terms=terms.get(customer_pk),
+                    deltas=deltas,
+                    manual=manual.get(invoice.pk, []) if invoice else [],
+                ),
+                period,
+            )
+            if invoice is None and not computed.lines:
+                report.skipped_empty += 1
+            elif invoice is not None and invoice.usage_fingerprint == computed.fingerprint:
+                report.unchanged.append(invoice)
+            else:
+                writes.append((customer, plan, invoice, computed))
+        _write_drafts(writes, period, actor, report)
+
+
+def _plans_for(customers: dict, period: date) -> dict[int, PricePlan]:
+    """Each customer's plan in force for the month (the latest assignment not after it)."""
+    plans = {}
+    assignments = (
+        CustomerPlan.objects.filter(customer_id__in=customers, effective_from__lte=period)
+        .select_related("plan")
+        .prefetch_related("plan__tiers")
+        .order_by("customer_id", "-effective_from")
+    )
+    for assignment in assignments:
+        plans.setdefault(assignment.customer_id, assignment.plan)
+    return plans
+
+
+def _usage_of(plans: dict[int, PricePlan], period: date) -> dict[int, list[pricing.Usage]]:
+    """The month's usage of many customers in one grouped query, in each plan's quantity."""
+    first, last = period_bounds(period)
+    rows = (
+        DailyUsage.objects.filter(api_key__customer_id__in=plans, day__range=(first, last))
+        .values("api_key__customer_id", "api_key_id", "api_key__key_id", "method")
+        .annotate(hours_sum=Sum("hours"), total_sum=Sum("total_hours"))
+        .order_by()
+    )
+    usage = defaultdict(list)
+    for row in rows:
+        plan = plans[row["api_key__customer_id"]]
+        quantity = row["total_sum"] if plan.billed_quantity == "total_hours" else row["hours_sum"]
+        usage[row["api_key__customer_id"]].append(
+            pricing.Usage(
+                key_pk=row["api_key_id"],
+                key_label=row["api_key__key_id"],
+                method=row["method"],
+                quantity=quantize_hours(quantity or ZERO),
+            )
+        )
+    for items in usage.values():
+        items.sort(key=lambda u: (u.key_pk, u.method))
+    return usage
+
+
+def _write_drafts(writes, period: date, actor, report: GenerateReport) -> None:
+    """Save the changed and new drafts of a batch in bulk, lines and events included."""
+    now = timezone.now()
+    fields = [
+        "billed_quantity",
+        "subtotal",
+        "tax_rate",
+        "tax",
+        "total",
+        "tax_note",
+        "pricing_notes",
+        "usage_fingerprint",
+        "computed_at",
+    ]
+    new, changed = [], []
+    for customer, plan, invoice, computed in writes:
+        target = invoice or Invoice(customer=customer, period=period, currency=plan.currency)
+        target.billed_quantity = plan.billed_quantity
+        _apply_totals(target, computed, now)
+        (changed if invoice else new).append((target, computed))
+    Invoice.objects.bulk_create([inv for inv, _ in new], batch_size=500)
+    Invoice.objects.bulk_update([inv for inv, _ in changed], fields, batch_size=500)
+    InvoiceLine.objects.filter(invoice__in=[inv for inv, _ in changed]).exclude(
+        kind=InvoiceLine.Kind.MANUAL
+    ).delete()
+    InvoiceLine.objects.bulk_create(
+        [line for inv, computed in new + changed for line in _line_rows(inv, computed)],
+        batch_size=2000,
+    )
+    InvoiceEvent.objects.bulk_create(
+        [
+            InvoiceEvent(
+                invoice=inv,
+                actor=actor,
+                at=now,
+                action=InvoiceEvent.Action.REFRESHED
+                if inv in dict(changed)
+                else InvoiceEvent.Action.GENERATED,
+                detail=f"Total {inv.total} {inv.currency}.",
+            )
+            for inv, _ in new + changed
+        ],
+        batch_size=2000,
+    )
+    report.created += [inv for inv, _ in new]
+    report.refreshed += [inv for inv, _ in changed]
 
 
 def invoice_refresh_open_drafts(*, actor=None) -> dict:
@@ -138,34 +274,29 @@ def invoice_refresh_open_drafts(*, actor=None) -> dict:
 
 def invoice_refresh_draft(*, customer: Customer, period: date, actor=None):
     """(outcome, invoice) with outcome created / refreshed / unchanged / issued / empty."""
-    plan = plan_for(customer, period)
-    if plan is None:
+    report = GenerateReport(period=period.replace(day=1))
+    _generate_batch([customer], report.period, actor, report)
+    if report.no_plan:
         raise NoPlan(f"{customer} has no price plan for {period:%Y-%m}.")
-    with transaction.atomic():
-        existing = (
-            Invoice.objects.select_for_update()
-            .filter(customer=customer, period=period, kind=Invoice.Kind.INVOICE)
-            .exclude(status=Invoice.Status.VOID)
-            .first()
-        )
-        if existing is not None and not existing.is_draft:
-            return "issued", existing
-        computed = _compute(customer, plan, period, exclude=existing)
-        if existing is None and not computed.lines:
-            return "empty", None
-        if existing is not None and existing.usage_fingerprint == computed.fingerprint:
-            return "unchanged", existing
-        invoice = existing or Invoice(customer=customer, period=period, currency=plan.currency)
-        invoice.billed_quantity = plan.billed_quantity
-        _write_draft(invoice, computed)
-        action = InvoiceEvent.Action.REFRESHED if existing else InvoiceEvent.Action.GENERATED
-        InvoiceEvent.objects.create(
-            invoice=invoice,
-            actor=actor,
-            action=action,
-            detail=f"Total {invoice.total} {invoice.currency}.",
-        )
-        return ("refreshed" if existing else "created"), invoice
+    for outcome in ("created", "refreshed", "unchanged"):
+        if getattr(report, outcome):
+            return outcome, getattr(report, outcome)[0]
+    if report.skipped_issued:
+        return "issued", Invoice.objects.filter(
+            customer=customer, period=report.period, kind=Invoice.Kind.INVOICE
+        ).exclude(status=Invoice.Status.VOID).first()
+    return "empty", None
+
+
+@dataclass
+class _Inputs:
+    """Everything a draft is computed from."""
+
+    plan: PricePlan
+    usage: list[pricing.Usage]
+    terms: BillingTerms | None
+    deltas: list
+    manual: list
 
 
 @dataclass
@@ -176,47 +307,46 @@ class _Computed:
     tax_note: str
     fingerprint: str
     deltas: list
+    manual: list
 
 
-def _compute(customer, plan: PricePlan, period: date, exclude=None) -> _Computed:
-    first, last = period_bounds(period)
-    quantity_field = plan.billed_quantity
-    usage_rows = (
-        DailyUsage.objects.filter(api_key__customer=customer, day__range=(first, last))
-        .values("api_key_id", "api_key__key_id", "method")
-        .annotate(quantity=Sum(quantity_field))
-        .order_by("api_key_id", "method")
+def _inputs_for(invoice: Invoice, plan: PricePlan) -> _Inputs:
+    """One draft's inputs, read afresh (the approval's staleness check)."""
+    usage = _usage_of({invoice.customer_id: plan}, invoice.period).get(invoice.customer_id, [])
+    first, _ = period_bounds(invoice.period)
+    return _Inputs(
+        plan=plan,
+        usage=usage,
+        terms=BillingTerms.objects.filter(customer_id=invoice.customer_id).first(),
+        deltas=_pending_deltas(invoice.customer, before=first, exclude=invoice),
+        manual=list(invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL)),
     )
-    usage = [
-        pricing.Usage(
-            key_pk=row["api_key_id"],
-            key_label=row["api_key__key_id"],
-            method=row["method"],
-            quantity=quantize_hours(row["quantity"] or ZERO),
-        )
-        for row in usage_rows
-    ]
-    priced_plan = _pricing_plan(plan)
-    lines, notes = pricing.price_usage(priced_plan, usage, f"{period:%B %Y}")
-    deltas = _pending_deltas(customer, before=first, exclude=exclude)
-    adjustments = _adjustment_lines(deltas, plan.currency)
+
+
+def _compute(inputs: _Inputs, period: date) -> _Computed:
+    """Price a draft from its inputs. Pure: the same inputs give the same lines and
+    fingerprint, which is how a stale draft is recognised."""
+    plan = inputs.plan
+    lines, notes = pricing.price_usage(_pricing_plan(plan), inputs.usage, f"{period:%B %Y}")
+    adjustments = _adjustment_lines(inputs.deltas, plan.currency)
     lines += adjustments
-    manual = list(exclude.lines.filter(kind=InvoiceLine.Kind.MANUAL)) if exclude else []
-    terms = BillingTerms.objects.filter(customer=customer).first()
+    terms = inputs.terms
     reverse = bool(terms and terms.reverse_charge)
     tax_rate = ZERO if reverse or terms is None else terms.tax_rate
     tax_note = terms.reverse_charge_note if reverse else ""
     basis = [
         plan.pk,
         plan.updated_at.isoformat(),
+        plan.billed_quantity,
         str(tax_rate),
         tax_note,
-        *(f"{u.key_pk}/{u.method}/{u.quantity}" for u in usage),
+        *(f"t/{t.up_to_hours}/{t.rate_per_hour}" for t in plan.tiers.all()),
+        *(f"{u.key_pk}/{u.method}/{u.quantity}" for u in inputs.usage),
         *(f"{a.key_pk}/{a.method}/{a.quantity}/{a.unit_price}" for a in adjustments),
-        *(f"m/{m.pk}/{m.amount}" for m in manual),
+        *(f"m/{m.pk}/{m.amount}" for m in inputs.manual),
     ]
     fingerprint = hashlib.sha256("|".join(map(str, basis)).encode()).hexdigest()
-    return _Computed(lines, notes, tax_rate, tax_note, fingerprint, deltas)
+    return _Computed(lines, notes, tax_rate, tax_note, fingerprint, inputs.deltas, inputs.manual)
 
 
 def _pricing_plan(plan: PricePlan) -> pricing.Plan:
@@ -317,23 +447,22 @@ def _adjustment_lines(deltas: list[_Delta], currency: str) -> list[pricing.Line]
     return lines
 
 
-def _write_draft(invoice: Invoice, computed: _Computed) -> None:
-    subtotal_lines = [*computed.lines]
-    manual = list(invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL)) if invoice.pk else []
-    subtotal = sum((line.amount for line in subtotal_lines), ZERO) + sum(
-        (m.amount for m in manual), ZERO
+def _apply_totals(invoice: Invoice, computed: _Computed, now) -> None:
+    """Totals are sums of the stored lines; tax once, on the subtotal."""
+    invoice.subtotal = sum((line.amount for line in computed.lines), ZERO) + sum(
+        (m.amount for m in computed.manual), ZERO
     )
-    invoice.subtotal = subtotal
     invoice.tax_rate = computed.tax_rate
-    invoice.tax = pricing.tax_of(subtotal, computed.tax_rate, invoice.currency)
+    invoice.tax = pricing.tax_of(invoice.subtotal, computed.tax_rate, invoice.currency)
     invoice.total = invoice.subtotal + invoice.tax
     invoice.tax_note = computed.tax_note
     invoice.pricing_notes = computed.notes
     invoice.usage_fingerprint = computed.fingerprint
-    invoice.computed_at = timezone.now()
-    invoice.save()
-    invoice.lines.exclude(kind=InvoiceLine.Kind.MANUAL).delete()
-    InvoiceLine.objects.bulk_create(
+    invoice.computed_at = now
+
+
+def _line_rows(invoice: Invoice, computed: _Computed) -> list[InvoiceLine]:
+    return [
         InvoiceLine(
             invoice=invoice,
             position=n,
@@ -345,10 +474,20 @@ def _write_draft(invoice: Invoice, computed: _Computed) -> None:
             unit_price=line.unit_price,
             amount=line.amount,
         )
-        for n, line in enumerate(subtotal_lines)
-    )
-    InvoiceLine.objects.filter(invoice=invoice, kind=InvoiceLine.Kind.MANUAL).update(
-        position=F("pk") + len(subtotal_lines)
+        for n, line in enumerate(computed.lines)
+    ]
+
+
+def invoice_is_stale(*, invoice: Invoice) -> bool:
+    """Whether a draft no longer matches its inputs (usage, prices, terms): approving it
+    would be refused. Reads only."""
+    if not invoice.is_draft:
+        return False
+    plan = plan_for(invoice.customer, invoice.period)
+    if plan is None:
+        return True
+    return _compute(_inputs_for(invoice, plan), invoice.period).fingerprint != (
+        invoice.usage_fingerprint
     )
 
 
@@ -365,7 +504,7 @@ def invoice_approve(*, invoice: Invoice, actor) -> Invoice:
         if not invoice.is_draft:
             raise InvalidTransition(f"{invoice} is {invoice.get_status_display().lower()}.")
         plan = plan_for(invoice.customer, invoice.period)
-        computed = plan and _compute(invoice.customer, plan, invoice.period, exclude=invoice)
+        computed = plan and _compute(_inputs_for(invoice, plan), invoice.period)
         if not computed or computed.fingerprint != invoice.usage_fingerprint:
             raise StaleDraft(
                 f"The draft for {invoice.customer} changed since it was computed "
