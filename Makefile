@@ -36,6 +36,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/sync.py $(BENCH_ARGS)
+	$(BIN)/python bench/invoices.py
 
 clean:
 	rm -rf $(VENV) var/db.sqlite3 var/celery var/sandbox-state.json staticfiles

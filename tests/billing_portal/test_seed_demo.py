@@ -91,3 +91,17 @@ def test_it_prints_passwords_only_in_debug(sandbox, settings):
     assert "password:" not in quiet
     assert "support             password: demo-support-pass" in loud
     assert get_user_model().objects.get(username="support").check_password("demo-support-pass")
+
+
+@pytest.mark.django_db
+def test_it_drafts_last_months_invoices_for_the_demo_customers(sandbox):
+    from invoices.models import Invoice
+    from invoices.services import previous_month
+
+    out = seed()
+    seed()
+
+    drafts = Invoice.objects.filter(period=previous_month(), status=Invoice.Status.DRAFT)
+    assert drafts.count() == 3
+    assert all(draft.total > 0 for draft in drafts)
+    assert "drafts for" in out

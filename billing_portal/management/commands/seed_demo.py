@@ -33,6 +33,8 @@ from customers.services import (
     customer_ensure,
     project_ensure_default,
 )
+from invoices.models import BillingTerms, CustomerPlan, PricePlan, PriceTier
+from invoices.services import invoice_generate_drafts, previous_month
 from usage.models import SyncRun
 from usage.services import usage_sync_run, utc_today
 
@@ -99,6 +101,13 @@ class Command(BaseCommand):
                 concurrency=4,
             )
         self.stdout.write(f"Demo keys provisioned: {keys}")
+        plans = self._plans([customer for customer, _ in customers])
+        drafts = invoice_generate_drafts(period=previous_month())
+        self.stdout.write(
+            f"Price plans: {plans}; drafts for {drafts.period:%B %Y}: "
+            f"{len(drafts.created)} new, {len(drafts.refreshed)} refreshed, "
+            f"{len(drafts.unchanged)} unchanged, {drafts.skipped_issued} already issued"
+        )
         if run is not None:
             self.stdout.write(
                 f"Usage synced: {run.keys_ok} keys, {run.rows_created} new daily rows"
@@ -164,6 +173,45 @@ class Command(BaseCommand):
             else:
                 made += 1
         return made
+
+    def _plans(self, customers: list[Customer]) -> int:
+        """A plan and billing terms per demo customer (idempotent)."""
+        standard = {
+            "rate_per_hour": "0.258",
+            "rate_streaming": "0.462",
+            "included_hours": "10",
+            "platform_fee": "49.00",
+        }
+        specs = {  # currency: plan name, details, tiers, tax rate, reverse charge
+            "GBP": ("Standard GBP", {**standard, "monthly_minimum": "25.00"}, [], "20.00", False),
+            "USD": ("Standard USD", standard, [], "0.00", False),
+            "EUR": (
+                "Volume EUR",
+                {"rate_per_hour": "0.30", "platform_fee": "99.00"},
+                [("100", "0.30"), ("500", "0.24"), (None, "0.18")],
+                "19.00",
+                True,
+            ),
+        }
+        for customer in customers:
+            name, details, tiers, tax, reverse = specs[customer.currency]
+            plan, created = PricePlan.objects.get_or_create(
+                name=name, defaults={"currency": customer.currency, **details}
+            )
+            if created:
+                PriceTier.objects.bulk_create(
+                    PriceTier(plan=plan, up_to_hours=up_to, rate_per_hour=rate)
+                    for up_to, rate in tiers
+                )
+            CustomerPlan.objects.get_or_create(
+                customer=customer,
+                effective_from=utc_today().replace(month=1, day=1),
+                defaults={"plan": plan},
+            )
+            BillingTerms.objects.get_or_create(
+                customer=customer, defaults={"tax_rate": tax, "reverse_charge": reverse}
+            )
+        return PricePlan.objects.count()
 
     def _history_keys(self, customers: list[Customer], project) -> None:
         """Sandbox only: an older console-made key per customer, imported without a secret."""
