@@ -9,14 +9,9 @@ from django.utils import timezone
 
 from .models import Customer, DeepgramProject
 
-# Scopes Deepgram accepts that make sense for a customer's own key.
-SCOPE_CHOICES = [
-    ("usage:write", "usage:write: transcribe and speak (recommended)"),
-    ("usage:read", "usage:read: read its own usage"),
-    ("project:read", "project:read: read the project"),
-    ("keys:read", "keys:read: list keys"),
-    ("member", "member: the member role (broad)"),
-]
+# The only scope a customer's key may have: read scopes would show the whole project's usage
+# and keys (other customers' too), and `member` could create keys and change the project.
+SCOPE_CHOICES = [("usage:write", "usage:write: transcribe and speak")]
 TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:=-]{0,63}$")
 MAX_TAGS = 20
 MAX_TTL_SECONDS = 10 * 365 * 24 * 3600

@@ -40,6 +40,9 @@ from .models import ApiKey, Customer, CustomerUser, DeepgramProject, KeyEvent, P
 
 logger = logging.getLogger(__name__)
 
+# What a customer's key may do: transcribe and speak. Read scopes would show every customer's
+# usage and keys; `member` or `keys:write` could mint keys and change the project.
+CUSTOMER_SCOPES = frozenset({"usage:write"})
 _REFERENCE = re.compile(r"\s*\[ref [0-9a-f]{10}\]$")
 
 
@@ -97,6 +100,11 @@ def api_key_provision(
     again); a key found that way is deleted, since its secret was lost. If the database
     write fails after Deepgram created the key, the key is deleted on Deepgram again.
     """
+    if not scopes or not set(scopes) <= CUSTOMER_SCOPES:
+        raise ProvisionFailed(
+            f"A customer's key can only have the scopes {', '.join(sorted(CUSTOMER_SCOPES))}.",
+            field="scopes",
+        )
     attempt = _claim_token(token=token, customer=customer, actor=actor)
     action = KeyEvent.Action.ROTATE if replaces else KeyEvent.Action.PROVISION
     if customer.status != Customer.Status.ACTIVE:
@@ -470,12 +478,10 @@ def _set_status(key: ApiKey, status: str, action, actor, detail: str = "") -> No
         _audit(action, actor=actor, api_key=key, detail=detail)
 
 
-MANAGEMENT_SCOPES = frozenset({"owner", "admin", "keys:write", "members:write"})
-
-
 def importable(scopes) -> bool:
-    """Whether a key may be assigned to a customer: not one that manages the project."""
-    return not MANAGEMENT_SCOPES.intersection(scopes)
+    """Whether a key may be assigned to a customer: only a key with customer scopes, never
+    one that can read or manage the project (such as the portal's own management key)."""
+    return bool(scopes) and set(scopes) <= CUSTOMER_SCOPES
 
 
 def api_key_import(*, project: DeepgramProject, key_id: str, customer: Customer, actor) -> ApiKey:
@@ -491,8 +497,8 @@ def api_key_import(*, project: DeepgramProject, key_id: str, customer: Customer,
     if not importable(info.scopes):
         # Revoking a customer's key must never be able to delete a key that runs the project.
         raise ImportFailed(
-            f"Key {key_id} has the scopes {', '.join(info.scopes)}: a project management key "
-            "cannot be assigned to a customer."
+            f"Key {key_id} has the scopes {', '.join(info.scopes)}: only a key limited to "
+            f"{', '.join(sorted(CUSTOMER_SCOPES))} can be assigned to a customer."
         )
     with transaction.atomic():
         api_key = _new_api_key(customer, project, info, actor, imported=True)

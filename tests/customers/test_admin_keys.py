@@ -368,7 +368,7 @@ def test_it_imports_a_key_for_a_customer(support, sandbox, customer_a, default_p
 
 
 def test_it_imports_a_key_only_once(support, sandbox, customer_a, customer_b, default_project):
-    made = sandbox.add_key("Made in the console")
+    made = sandbox.add_key("Made in the console", scopes=["usage:write"])
     reconcile(
         support, default_project, action="import", key_id=made["api_key_id"], customer=customer_a.pk
     )

@@ -69,7 +69,7 @@ def test_it_forbids_caching_the_secret_page(support, sandbox, customer_a, defaul
 
 
 def test_it_records_what_was_asked_for(support, sandbox, customer_a, default_project, support_user):
-    data = filled_form(support, customer_a, scopes=["usage:write", "usage:read"], ttl_hours="48")
+    data = filled_form(support, customer_a, scopes=["usage:write"], ttl_hours="48")
 
     support.post(provision_url(customer_a), data)
 
@@ -80,7 +80,7 @@ def test_it_records_what_was_asked_for(support, sandbox, customer_a, default_pro
         default_project,
         support_user,
     )
-    assert key.scopes == upstream["scopes"] == ["usage:write", "usage:read"]
+    assert key.scopes == upstream["scopes"] == ["usage:write"]
     assert key.tags == upstream["tags"] == ["customer:acme", "env:prod"]
     assert key.comment == upstream["comment"]
     assert key.comment.startswith("Acme production [ref ")

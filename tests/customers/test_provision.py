@@ -173,3 +173,11 @@ def test_it_says_so_when_the_rollback_fails_too(provision, sandbox, customer_a, 
         provision(customer_a)
 
     assert ProvisionAttempt.objects.get().status == ProvisionAttempt.Status.UNRESOLVED
+
+
+def test_it_refuses_scopes_beyond_usage_write(provision, sandbox, customer_a):
+    with pytest.raises(ProvisionFailed, match="only have the scopes usage:write") as caught:
+        provision(customer_a, scopes=["usage:write", "keys:read"])
+
+    assert caught.value.field == "scopes"
+    assert sandbox.calls == []

@@ -35,7 +35,9 @@ def test_it_imports_an_unknown_key_for_a_customer(
     sandbox, default_project, customer_a, support_user
 ):
     created = datetime(2026, 3, 1, tzinfo=UTC)
-    console = sandbox.add_key("Acme (console)", created=created, tags=("acme",))
+    console = sandbox.add_key(
+        "Acme (console)", created=created, tags=("acme",), scopes=("usage:write",)
+    )
 
     key = api_key_import(
         project=default_project,
@@ -66,7 +68,7 @@ def test_it_refuses_to_import_for_an_inactive_customer(
 ):
     customer_a.status = Customer.Status.CLOSED
     customer_a.save()
-    console = sandbox.add_key("Acme (console)")
+    console = sandbox.add_key("Acme (console)", scopes=("usage:write",))
 
     with pytest.raises(ImportFailed, match="not active"):
         api_key_import(
@@ -115,3 +117,18 @@ def test_it_deletes_a_key_left_behind_by_a_failed_attempt(
     assert report.orphans_deleted == [late["api_key_id"]]
     assert late["api_key_id"] not in sandbox.key_ids()
     assert late["api_key_id"] not in {k.api_key.api_key_id for k in report.unknown}
+
+
+@pytest.mark.parametrize("scopes", [("member",), ("usage:write", "usage:read"), ("owner",)])
+def test_it_refuses_to_import_a_key_that_can_do_more_than_transcribe(
+    sandbox, default_project, customer_a, support_user, scopes
+):
+    console = sandbox.add_key("Broad key", scopes=scopes)
+
+    with pytest.raises(ImportFailed, match="only a key limited to usage:write"):
+        api_key_import(
+            project=default_project,
+            key_id=console["api_key_id"],
+            customer=customer_a,
+            actor=support_user,
+        )

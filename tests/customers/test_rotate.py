@@ -10,7 +10,7 @@ from customers.services import api_key_revoke, api_key_rotate
 
 
 def test_it_replaces_the_key_and_revokes_the_old_one(provision, sandbox, customer_a, support_user):
-    old = provision(customer_a, tags=["customer:acme"], scopes=["usage:write", "usage:read"])
+    old = provision(customer_a, tags=["customer:acme"], scopes=["usage:write"])
     old_key = old.api_key
 
     new, note = api_key_rotate(api_key=old_key, actor=support_user, token=uuid.uuid4())
@@ -19,7 +19,7 @@ def test_it_replaces_the_key_and_revokes_the_old_one(provision, sandbox, custome
     assert new.secret and new.secret != old.secret
     assert new.api_key.replaces == old_key
     assert (new.api_key.scopes, new.api_key.tags) == (
-        ["usage:write", "usage:read"],
+        ["usage:write"],
         ["customer:acme"],
     )
     assert new.api_key.comment.startswith("Acme Voice Ltd [ref ")

@@ -20,6 +20,7 @@ def make_key(sandbox, default_project, support_user):
             created=created,
             api_key_id=key_id,
             project_id=project.project_id,
+            scopes=("usage:write",),
         )
         return api_key_import(project=project, key_id=key_id, customer=customer, actor=support_user)
 
