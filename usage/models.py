@@ -72,6 +72,9 @@ class KeySyncState(models.Model):
     last_error = models.TextField(blank=True)
     last_error_kind = models.CharField(max_length=40, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    settled = models.BooleanField(
+        default=False, help_text="A revoked key synced past its settlement window: left alone."
+    )
 
     class Meta:
         verbose_name = "key sync status"
@@ -110,6 +113,7 @@ class SyncRun(models.Model):
     rows_created = models.PositiveIntegerField(default=0)
     rows_changed = models.PositiveIntegerField(default=0)
     errors_by_kind = models.JSONField(default=dict, blank=True)
+    done_chunks = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-started_at"]

@@ -2,7 +2,6 @@
 
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -23,11 +22,7 @@ def keys_to_sync(
         keys = keys.filter(pk=key.pk)
     if include_settled:
         return keys
-    cutoff = timezone.now() - timedelta(days=settings.USAGE_SETTLEMENT_DAYS + 1)
-    settled = Q(
-        status=ApiKey.Status.REVOKED, revoked_at__lt=cutoff, sync_state__last_success_at__gt=cutoff
-    )
-    return keys.exclude(settled)
+    return keys.exclude(status=ApiKey.Status.REVOKED, sync_state__settled=True)
 
 
 def stale_key_states(*, hours: int = 24) -> QuerySet:

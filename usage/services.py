@@ -209,13 +209,18 @@ def _finish_chunk(pending, run_id) -> list[KeySyncResult]:
 def _plan(keys: list[ApiKey], *, today, start, end) -> tuple[list[_Plan], list[KeySyncResult]]:
     states = _states_of(keys)
     plans, skipped = [], []
+    settled = []
     for key in keys:
         window = sync_window(key, states[key.pk], today=today, start=start, end=end)
         if window is None:
             skipped.append(KeySyncResult(key_pk=key.pk, skipped=True))
+            if key.revoked_at and start is None and not states[key.pk].settled:
+                settled.append(states[key.pk].pk)
             continue
         methods = SPLIT_METHODS if key.project.split_usage_by_method else (Method.ALL,)
         plans.append(_Plan(key, states[key.pk], window, methods))
+    if settled:  # revoked and synced past the window: later runs leave these keys out
+        KeySyncState.objects.filter(pk__in=settled).update(settled=True)
     return plans, skipped
 
 
@@ -324,7 +329,9 @@ def _stored_rows(good: list[_Fetched]) -> dict[int, dict[tuple[date, str], tuple
         "pk", "api_key_id", "day", "method", "hours", "total_hours", "requests"
     ):
         plan = plans[key_pk]
-        if plan.window[0] <= day <= plan.window[1] and method in plan.methods:
+        # Rows of the other method split (the project changed its setting) are kept here too,
+        # so that they are zeroed instead of being counted twice.
+        if plan.window[0] <= day <= plan.window[1]:
             stored.setdefault(key_pk, {})[(day, method)] = (pk, tuple(values))
     return stored
 
@@ -467,10 +474,15 @@ def sync_run_start(
         return None
 
 
-def sync_run_record(*, run_id: int, totals: SyncTotals) -> SyncRun:
-    """Add a batch's totals to the run; close the run when every key is accounted for."""
+def sync_run_record(*, run_id: int, totals: SyncTotals, chunk: int | None = None) -> SyncRun:
+    """Add a batch's totals to the run; close the run when every key is accounted for. A
+    chunk recorded before (a redelivered task) is not counted twice."""
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().get(pk=run_id)
+        if chunk is not None:
+            if chunk in run.done_chunks:
+                return run
+            run.done_chunks = [*run.done_chunks, chunk]
         run.keys_ok += totals.keys_ok
         run.keys_failed += totals.keys_failed
         run.api_calls += totals.api_calls
@@ -488,6 +500,7 @@ def sync_run_record(*, run_id: int, totals: SyncTotals) -> SyncRun:
             "rows_created",
             "rows_changed",
             "errors_by_kind",
+            "done_chunks",
         ]
         if run.status == SyncRun.Status.RUNNING and run.keys_ok + run.keys_failed >= run.keys_total:
             run.status = _final_status(run)

@@ -32,15 +32,26 @@ def sync_all_usage(trigger: str = SyncRun.Trigger.BEAT) -> dict:
     plan = services.sync_lanes(
         key_ids, count=settings.DEEPGRAM_MAX_CONCURRENCY, chunk_size=settings.USAGE_SYNC_CHUNK_SIZE
     )
+    chunk = 0
     for lane in plan:
-        signatures = [sync_usage_chunk.si(run.pk, chunk) for chunk in lane]
+        signatures = []
+        for key_chunk in lane:
+            signatures.append(sync_usage_chunk.si(run.pk, key_chunk, chunk))
+            chunk += 1
         transaction.on_commit(chain(*signatures).apply_async)
     return {"run": run.pk, "keys": len(key_ids), "lanes": len(plan)}
 
 
 @shared_task
-def sync_usage_chunk(run_id: int, key_ids: list[int]) -> dict:
-    """Sync a chunk of keys one after another and add the outcome to the run."""
-    totals = services.usage_sync_keys(key_ids=key_ids, run_id=run_id)
-    run = services.sync_run_record(run_id=run_id, totals=totals)
+def sync_usage_chunk(run_id: int, key_ids: list[int], chunk: int | None = None) -> dict:
+    """Sync a chunk of keys one after another and add the outcome to the run. Never raises:
+    a chunk that breaks counts its keys as failed, so the rest of its lane still runs and the
+    run still closes."""
+    try:
+        totals = services.usage_sync_keys(key_ids=key_ids, run_id=run_id)
+    except Exception:
+        logger.exception("Usage sync chunk %s of run %s failed", chunk, run_id)
+        totals = services.SyncTotals(keys_failed=len(key_ids))
+        totals.errors_by_kind["InternalError"] = len(key_ids)
+    run = services.sync_run_record(run_id=run_id, totals=totals, chunk=chunk)
     return {"run": run_id, "ok": totals.keys_ok, "failed": totals.keys_failed, "status": run.status}

@@ -6,7 +6,7 @@ import pytest
 from billing_portal.deepgram import client_from_settings
 from customers.models import ApiKey
 from usage.models import DailyUsage, Method, UsageCorrection
-from usage.services import usage_sync_key
+from usage.services import usage_sync_key, usage_sync_keys
 
 TODAY = date(2026, 10, 31)
 
@@ -177,3 +177,38 @@ def test_it_records_a_permanent_failure_on_the_key(make_key, sandbox, customer_a
     assert key.sync_state.consecutive_failures == 1
     assert key.sync_state.last_error
     assert rows(key) == {}
+
+
+def test_it_zeroes_the_other_split_when_the_project_changes_its_setting(
+    make_key, customer_a, default_project
+):
+    key = make_key(customer_a)
+    sync(key, start=date(2026, 10, 20))
+    default_project.split_usage_by_method = True
+    default_project.save()
+
+    sync(key, start=date(2026, 10, 20))
+
+    stored = rows(key)
+    assert all(
+        values == (Decimal(0), Decimal(0), 0)
+        for (_, method), values in stored.items()
+        if method == Method.ALL
+    )
+    assert any(values[2] for (_, method), values in stored.items() if method != Method.ALL)
+
+
+def test_it_leaves_a_settled_revoked_key_out_of_later_runs(make_key, customer_a):
+    from usage.selectors import keys_to_sync
+
+    key = make_key(customer_a)
+    ApiKey.objects.filter(pk=key.pk).update(
+        status=ApiKey.Status.REVOKED, revoked_at=datetime(2026, 10, 10, 9, tzinfo=UTC)
+    )
+    sync(key)
+    assert key in keys_to_sync()
+
+    usage_sync_keys(key_ids=[key.pk], today=TODAY)
+
+    assert key not in keys_to_sync()
+    assert key in keys_to_sync(include_settled=True)

@@ -96,3 +96,16 @@ def test_it_does_one_runs_work_when_two_start_at_once(make_key, customer_a, cust
     assert SyncRun.objects.count() == 1
     assert runs[0].status == SyncRun.Status.SUCCEEDED
     assert runs[0].rows_created == DailyUsage.objects.count()
+
+
+def test_it_counts_a_redelivered_chunk_once(db):
+    run = sync_run_start(trigger=SyncRun.Trigger.BEAT, keys_total=4)
+    chunk = SyncTotals(keys_ok=2, api_calls=2)
+
+    sync_run_record(run_id=run.pk, totals=chunk, chunk=0)
+    again = sync_run_record(run_id=run.pk, totals=chunk, chunk=0)
+
+    assert (again.keys_ok, again.api_calls, again.status) == (2, 2, SyncRun.Status.RUNNING)
+    assert sync_run_record(run_id=run.pk, totals=chunk, chunk=1).status == (
+        SyncRun.Status.SUCCEEDED
+    )
