@@ -37,6 +37,7 @@ def main() -> None:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="billing_portal.settings",
         DJANGO_DEBUG="1",
+        DJANGO_ALLOWED_HOSTS="*",
         DATABASE_URL=args.database,
         LOG_LEVEL="WARNING",
         DEEPGRAM_API_KEY="",

@@ -9,12 +9,13 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -133,7 +134,7 @@ def api_key_provision(
         raise ProvisionFailed(f"Deepgram refused to create the key: {exc.message}") from None
     try:
         api_key = _record_created_key(attempt, project, created, action, actor, replaces)
-    except DatabaseError:
+    except Exception:  # whatever broke, a key nobody holds the secret of must not stay live
         logger.exception("Saving new key %s failed; deleting it on Deepgram", created.api_key_id)
         _roll_back_upstream(attempt, project, created.api_key_id, action, actor)
     return ProvisionedKey(api_key=api_key, secret=created.secret)
@@ -356,7 +357,10 @@ def api_key_rotate(
         replaces=api_key,
     )
     if revoke_at is not None:
-        api_key_schedule_revoke(api_key=api_key, when=revoke_at, actor=actor)
+        try:
+            api_key_schedule_revoke(api_key=api_key, when=revoke_at, actor=actor)
+        except RevokeFailed as exc:  # the new key stands; its secret must still be shown
+            return new, f"The new key is ready, but the old one could not be scheduled: {exc}"
         return (
             new,
             f"The old key {api_key.key_id} will be revoked at {revoke_at:%Y-%m-%d %H:%M} UTC.",
@@ -425,10 +429,16 @@ def api_keys_reconcile(*, project: DeepgramProject, actor=None) -> ReconcileRepo
     (found by their reference) are deleted on Deepgram. Unknown keys are reported, for import.
     """
     client = client_from_settings()
+    listed_at = timezone.now()
     upstream = {key.api_key.api_key_id: key for key in client.list_keys(project.project_id)}
     orphans = _delete_orphans(client, project, upstream, actor)
     marked_expired = api_keys_mark_expired(actor=actor)
-    ours = list(project.api_keys.select_related("customer").exclude(status=ApiKey.Status.REVOKED))
+    # A key made after the listing is not missing, only too new to be in it.
+    ours = list(
+        project.api_keys.select_related("customer")
+        .exclude(status=ApiKey.Status.REVOKED)
+        .filter(created_at__lt=listed_at)
+    )
     report = ReconcileReport(project, [], [], [], [], marked_expired, orphans)
     for key in ours:
         if key.key_id not in upstream and key.status == ApiKey.Status.ACTIVE:
@@ -445,8 +455,13 @@ def api_keys_reconcile(*, project: DeepgramProject, actor=None) -> ReconcileRepo
 
 
 def _delete_orphans(client, project, upstream: dict[str, ProjectKey], actor) -> list[str]:
+    # A pending attempt this old was cut off mid-way (a killed web worker): unfinished too.
+    cut_off = Q(
+        status=ProvisionAttempt.Status.PENDING,
+        requested_at__lt=timezone.now() - timedelta(minutes=10),
+    )
     unfinished = ProvisionAttempt.objects.filter(
-        status__in=[ProvisionAttempt.Status.FAILED, ProvisionAttempt.Status.UNRESOLVED],
+        Q(status__in=[ProvisionAttempt.Status.FAILED, ProvisionAttempt.Status.UNRESOLVED]) | cut_off
     ).select_related("customer")
     deleted = []
     for attempt in unfinished:
@@ -471,8 +486,12 @@ def _delete_orphans(client, project, upstream: dict[str, ProjectKey], actor) -> 
 
 
 def _set_status(key: ApiKey, status: str, action, actor, detail: str = "") -> None:
+    """Move a key from the status it was read with to `status`, unless someone changed it in
+    the meantime (a revocation wins over what reconcile saw)."""
     with transaction.atomic():
         locked = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if locked.status != key.status:
+            return
         locked.status = key.status = status
         locked.save(update_fields=["status"])
         _audit(action, actor=actor, api_key=key, detail=detail)

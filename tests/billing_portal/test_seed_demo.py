@@ -105,3 +105,15 @@ def test_it_drafts_last_months_invoices_for_the_demo_customers(sandbox):
     assert drafts.count() == 3
     assert all(draft.total > 0 for draft in drafts)
     assert "drafts for" in out
+
+
+@pytest.mark.django_db
+def test_it_makes_no_keys_against_the_real_deepgram(sandbox, settings):
+    settings.DEEPGRAM_SANDBOX = False
+    keys_before = sandbox.key_ids()
+
+    out = seed()
+
+    assert not ApiKey.objects.exists()
+    assert sandbox.key_ids() == keys_before
+    assert "Demo keys provisioned: 0" in out

@@ -132,3 +132,24 @@ def test_it_refuses_to_import_a_key_that_can_do_more_than_transcribe(
             customer=customer_a,
             actor=support_user,
         )
+
+
+def test_it_deletes_a_key_left_by_an_attempt_cut_off_mid_way(
+    sandbox, customer_a, default_project, support_user
+):
+    attempt = ProvisionAttempt.objects.create(
+        token=uuid.uuid4(),
+        customer=customer_a,
+        requested_by=support_user,
+        requested_at=timezone.now() - timedelta(minutes=30),
+    )
+    left = sandbox.add_key(f"Acme Voice Ltd [{attempt.reference}]", scopes=("usage:write",))
+    fresh = ProvisionAttempt.objects.create(
+        token=uuid.uuid4(), customer=customer_a, requested_by=support_user
+    )
+    in_flight = sandbox.add_key(f"Acme Voice Ltd [{fresh.reference}]", scopes=("usage:write",))
+
+    report = api_keys_reconcile(project=default_project, actor=support_user)
+
+    assert report.orphans_deleted == [left["api_key_id"]]
+    assert in_flight["api_key_id"] in sandbox.key_ids()

@@ -19,9 +19,9 @@ def customer_usage_chart(customer, days: int = 60):
 
 @register.inclusion_tag("usage/stale_banner.html", takes_context=True)
 def stale_keys_banner(context):
-    """A warning on the admin index when keys have not synced for a day, for staff who can
-    see the sync status."""
+    """A warning on the admin index when keys have not synced for a day, for the staff who
+    can act on it (start a sync, look into the keys)."""
     user = context["request"].user
-    if not user.has_perm("usage.view_keysyncstate"):
+    if not user.has_perm("usage.start_syncrun"):
         return {"count": 0}
     return {"count": selectors.stale_key_states().count()}

@@ -92,8 +92,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo customers: {len(DEMO_CUSTOMERS)} ({created} new)")
         with self._deepgram():
             demo_customers = [customer for customer, _ in customers]
-            keys = self._demo_keys(demo_customers, project)
+            keys = 0
+            # Against the real Deepgram, demo customers get no keys: they would be live keys
+            # whose secrets nobody holds.
             if settings.DEEPGRAM_SANDBOX:
+                keys = self._demo_keys(demo_customers, project)
                 self._history_keys(demo_customers, project)
             run = usage_sync_run(
                 trigger=SyncRun.Trigger.COMMAND,
