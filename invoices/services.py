@@ -106,18 +106,22 @@ def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> Gene
     period = period.replace(day=1)
     report = GenerateReport(period=period)
     if customers is None:
-        customers = Customer.objects.filter(status=Customer.Status.ACTIVE)
-    customers = list(customers.order_by("pk") if hasattr(customers, "order_by") else customers)
+        customers = Customer.objects.filter(status=Customer.Status.ACTIVE).order_by("pk")
+    customers = list(customers)
+    # Plans and the month's usage of everyone in two queries; then batches of writes.
+    all_plans = _plans_for({c.pk: c for c in customers}, period)
+    usage = _usage_of(all_plans, period)
+    report.no_plan += len(customers) - len(all_plans)
     for start in range(0, len(customers), GENERATE_BATCH):
-        _generate_batch(customers[start : start + GENERATE_BATCH], period, actor, report)
+        batch = customers[start : start + GENERATE_BATCH]
+        plans = {c.pk: all_plans[c.pk] for c in batch if c.pk in all_plans}
+        _generate_batch(batch, plans, usage, period, actor, report)
     return report
 
 
-def _generate_batch(customers, period: date, actor, report: GenerateReport) -> None:
+def _generate_batch(customers, plans, usage, period: date, actor, report: GenerateReport) -> None:
     first, _ = period_bounds(period)
     by_pk = {c.pk: c for c in customers}
-    plans = _plans_for(by_pk, period)
-    report.no_plan += len(by_pk) - len(plans)
     with transaction.atomic():
         existing = {
             inv.customer_id: inv
@@ -125,7 +129,6 @@ def _generate_batch(customers, period: date, actor, report: GenerateReport) -> N
             .filter(customer_id__in=plans, period=period, kind=Invoice.Kind.INVOICE)
             .exclude(status=Invoice.Status.VOID)
         }
-        usage = _usage_of(plans, period)
         terms = {t.customer_id: t for t in BillingTerms.objects.filter(customer_id__in=plans)}
         manual = defaultdict(list)
         for line in InvoiceLine.objects.filter(
@@ -274,8 +277,7 @@ def invoice_refresh_open_drafts(*, actor=None) -> dict:
 
 def invoice_refresh_draft(*, customer: Customer, period: date, actor=None):
     """(outcome, invoice) with outcome created / refreshed / unchanged / issued / empty."""
-    report = GenerateReport(period=period.replace(day=1))
-    _generate_batch([customer], report.period, actor, report)
+    report = invoice_generate_drafts(period=period, actor=actor, customers=[customer])
     if report.no_plan:
         raise NoPlan(f"{customer} has no price plan for {period:%Y-%m}.")
     for outcome in ("created", "refreshed", "unchanged"):
