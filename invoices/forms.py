@@ -7,9 +7,10 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from .models import CustomerPlan
+from .models import BillingTerms, CustomerPlan, PricePlan
 
 PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def parse_period(text: str) -> date | None:
@@ -23,7 +24,6 @@ def parse_period(text: str) -> date | None:
 class PeriodForm(forms.Form):
     period = forms.CharField(
         label="Billing month",
-        max_length=7,
         widget=forms.TextInput(attrs={"placeholder": "YYYY-MM", "size": 8}),
         help_text="A calendar month of UTC days, e.g. 2026-10.",
     )
@@ -77,8 +77,9 @@ class CreditNoteForm(forms.Form):
 
 
 class MarkPaidForm(forms.Form):
+    # A date input reads and shows ISO dates, whatever the language.
     paid_on = forms.DateField(
-        label="Paid on", widget=forms.DateInput(attrs={"type": "date"})
+        label="Paid on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     reference = forms.CharField(
         max_length=100, required=False, help_text="E.g. the bank transfer's reference."
@@ -119,3 +120,45 @@ class CustomerPlanForm(forms.ModelForm):
         if day.day != 1:
             raise forms.ValidationError("A plan starts on the first day of a month.")
         return day
+
+
+class PricePlanForm(forms.ModelForm):
+    class Meta:
+        model = PricePlan
+        fields = [
+            "name",
+            "currency",
+            "billed_quantity",
+            "rate_per_hour",
+            "rate_sync",
+            "rate_async",
+            "rate_streaming",
+            "included_hours",
+            "monthly_minimum",
+            "platform_fee",
+            "platform_fee_label",
+        ]
+
+    def clean_currency(self) -> str:
+        currency = self.cleaned_data["currency"].strip().upper()
+        if not CURRENCY.match(currency):
+            raise forms.ValidationError("An ISO 4217 code of three letters, e.g. USD.")
+        return currency
+
+
+class BillingTermsForm(forms.ModelForm):
+    class Meta:
+        model = BillingTerms
+        fields = [
+            "customer",
+            "tax_rate",
+            "reverse_charge",
+            "reverse_charge_note",
+            "payment_terms_days",
+        ]
+
+    def clean_tax_rate(self) -> Decimal:
+        rate = self.cleaned_data["tax_rate"]
+        if not 0 <= rate <= 100:
+            raise forms.ValidationError("A percentage from 0 to 100.")
+        return rate

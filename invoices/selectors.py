@@ -32,21 +32,6 @@ EXPORT_COLUMNS = [
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def draft_is_stale(invoice: Invoice) -> bool:
-    """Whether approving the draft now would be refused as stale: its stored fingerprint no
-    longer matches a recomputation from current usage, prices and terms (or its customer has
-    no plan for the month any more). Reads only; the draft is not touched.
-
-    Stopgap: it uses the services' private `_compute`, the same check `invoice_approve` makes,
-    until the services offer a public read-only one.
-    """
-    plan = services.plan_for(invoice.customer, invoice.period)
-    if plan is None:
-        return True
-    computed = services._compute(invoice.customer, plan, invoice.period, exclude=invoice)
-    return computed.fingerprint != invoice.usage_fingerprint
-
-
 @dataclass
 class ApprovalPreview:
     """The selected invoices sorted by what approving them would do."""
@@ -81,7 +66,7 @@ def approval_preview(invoices: QuerySet, *, user) -> ApprovalPreview:
     for invoice in rows:
         if not invoice.is_draft:
             preview.not_drafts.append(invoice)
-        elif draft_is_stale(invoice):
+        elif services.invoice_is_stale(invoice=invoice):
             preview.stale.append(invoice)
         elif invoice.pk in own_manual:
             preview.needs_other_approver.append(invoice)
@@ -102,9 +87,9 @@ def invoice_events(invoice: Invoice) -> QuerySet:
 
 
 def export_rows(period: date) -> list[list[str]]:
-    """Issued, paid and void invoices and the credit notes of a billing month, by number,
-    invoices first, as CSV rows (see `EXPORT_COLUMNS`). The customer is the buyer name printed on the
-    document; a credit note names the invoice it credits."""
+    """Issued, paid and void invoices and the credit notes of a billing month (invoices first,
+    each by number) as CSV rows (see `EXPORT_COLUMNS`). The customer is the buyer name printed
+    on the document; a credit note names the invoice it credits."""
     documents = (
         Invoice.objects.filter(period=period.replace(day=1), status__in=EXPORTED_STATUSES)
         .select_related("customer", "credits")

@@ -496,7 +496,7 @@ def invoice_is_stale(*, invoice: Invoice) -> bool:
 # --- Approval and after ---------------------------------------------------------------------
 
 
-def invoice_approve(*, invoice: Invoice, actor) -> Invoice:
+def invoice_approve(*, invoice: Invoice, actor, expected_fingerprint: str | None = None) -> Invoice:
     """Issue a draft: refuse it if stale (usage, prices or terms changed since it was
     computed) or, with the four-eyes rule on, if the approver added manual lines; take the
     next number of the year from the locked counter; copy the seller and buyer details; set
@@ -505,6 +505,11 @@ def invoice_approve(*, invoice: Invoice, actor) -> Invoice:
         invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
         if not invoice.is_draft:
             raise InvalidTransition(f"{invoice} is {invoice.get_status_display().lower()}.")
+        if expected_fingerprint is not None and expected_fingerprint != invoice.usage_fingerprint:
+            raise StaleDraft(
+                f"The draft for {invoice.customer} was refreshed after it was "
+                "reviewed. Check it again."
+            )
         plan = plan_for(invoice.customer, invoice.period)
         computed = plan and _compute(_inputs_for(invoice, plan), invoice.period)
         if not computed or computed.fingerprint != invoice.usage_fingerprint:
@@ -626,7 +631,9 @@ def buyer_snapshot(customer: Customer) -> dict:
 
 
 def invoice_void(*, invoice: Invoice, actor, reason: str) -> Invoice:
-    """Void an issued invoice (its number stays used); the month can then be billed again."""
+    """Void an issued invoice or credit note (its number stays used); a voided invoice's
+    month can be billed again. An invoice with live credit notes must keep them: void those
+    first."""
     if not reason.strip():
         raise InvoicesError("Give a reason for voiding.")
     with transaction.atomic():
@@ -635,6 +642,12 @@ def invoice_void(*, invoice: Invoice, actor, reason: str) -> Invoice:
             raise InvalidTransition(
                 f"Only an issued invoice can be voided; {invoice} is "
                 f"{invoice.get_status_display().lower()}."
+            )
+        live_notes = invoice.credit_notes.exclude(status=Invoice.Status.VOID)
+        if live_notes.exists():
+            raise InvalidTransition(
+                f"{invoice} has credit notes ({', '.join(n.number for n in live_notes)}): "
+                "void them first."
             )
         invoice.status, invoice.void_reason = Invoice.Status.VOID, reason.strip()
         invoice.voided_at, invoice.voided_by = timezone.now(), actor
@@ -651,6 +664,8 @@ def credit_note_create(
     """Issue a credit note against an issued or paid invoice: the whole of it (`amount`
     None), or a net `amount` taxed at the original's rate. It takes its own number series and
     can never credit more than is left."""
+    if not reason.strip():
+        raise InvoicesError("Give a reason for the credit note.")
     with transaction.atomic():
         original = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
         if original.kind != Invoice.Kind.INVOICE or original.status not in (
@@ -658,7 +673,12 @@ def credit_note_create(
             Invoice.Status.PAID,
         ):
             raise InvalidTransition("Only an issued or paid invoice can be credited.")
-        credited = original.credit_notes.aggregate(s=Sum("subtotal"))["s"] or ZERO
+        credited = (
+            original.credit_notes.exclude(status=Invoice.Status.VOID).aggregate(s=Sum("subtotal"))[
+                "s"
+            ]
+            or ZERO
+        )
         left = quantize_money(original.subtotal + credited, original.currency)
         net = left if amount is None else quantize_money(amount, original.currency)
         if net <= 0 or net > left:
@@ -711,7 +731,10 @@ def credit_note_create(
 
 
 def invoice_mark_paid(*, invoice: Invoice, actor, paid_on: date, reference: str = "") -> Invoice:
-    """Record the payment of an issued invoice."""
+    """Record the payment of an issued invoice (not with a date in the future)."""
+    if paid_on > timezone.now().date():
+        raise InvoicesError("The payment date is in the future.")
+    reference = reference.strip()
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status != Invoice.Status.ISSUED or invoice.kind != Invoice.Kind.INVOICE:
@@ -735,6 +758,8 @@ def invoice_add_manual_line(
     *, invoice: Invoice, actor, description: str, quantity: Decimal, unit_price: Decimal
 ) -> InvoiceLine:
     """Add a manual line to a draft and recompute its totals."""
+    if not description.strip():
+        raise InvoicesError("A manual line needs a description.")
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if not invoice.is_draft:
@@ -755,5 +780,6 @@ def invoice_add_manual_line(
             action=InvoiceEvent.Action.LINE_ADDED,
             detail=f"{description}: {line.amount} {invoice.currency}",
         )
-    invoice_refresh_draft(customer=invoice.customer, period=invoice.period, actor=actor)
+        # In the same transaction: a line never stands beside totals that leave it out.
+        invoice_refresh_draft(customer=invoice.customer, period=invoice.period, actor=actor)
     return line

@@ -212,3 +212,40 @@ def test_it_bills_a_late_change_once_on_the_next_invoice(october_draft, put_usag
         .exists()
     )
     assert all(i.lines.filter(kind="adjustment").count() == 0 for i in december.created)
+
+
+def test_it_refuses_to_void_an_invoice_with_live_credit_notes(october_draft, finance_user):
+    issued = invoice_approve(invoice=october_draft, actor=finance_user)
+    note = credit_note_create(
+        invoice=issued, actor=finance_user, reason="Goodwill", amount=D("1.00")
+    )
+
+    with pytest.raises(InvalidTransition, match="void them first"):
+        invoice_void(invoice=issued, actor=finance_user, reason="Wrong")
+
+    invoice_void(invoice=note, actor=finance_user, reason="Issued by mistake")
+    again = credit_note_create(invoice=issued, actor=finance_user, reason="In full")
+    assert again.subtotal == D("-13.23")  # the voided note no longer counts
+
+
+def test_it_refuses_a_payment_in_the_future_and_a_credit_without_reason(
+    october_draft, finance_user
+):
+    issued = invoice_approve(invoice=october_draft, actor=finance_user)
+
+    with pytest.raises(InvoicesError, match="future"):
+        invoice_mark_paid(invoice=issued, actor=finance_user, paid_on=date(2999, 1, 1))
+    with pytest.raises(InvoicesError, match="reason"):
+        credit_note_create(invoice=issued, actor=finance_user, reason="  ")
+
+
+def test_it_refuses_a_draft_refreshed_after_it_was_reviewed(october_draft, finance_user):
+    with pytest.raises(StaleDraft, match="after it was reviewed"):
+        invoice_approve(invoice=october_draft, actor=finance_user, expected_fingerprint="x")
+
+    issued = invoice_approve(
+        invoice=october_draft,
+        actor=finance_user,
+        expected_fingerprint=october_draft.usage_fingerprint,
+    )
+    assert issued.status == Invoice.Status.ISSUED

@@ -1,0 +1,357 @@
+"""Finance's admin: price plans and terms (edited here), invoices (read-only here; every change
+goes through a service: the actions and the pages in `admin_views`)."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.template.defaultfilters import linebreaksbr
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from billing_portal.admin_mixins import ReadOnlyAdminMixin
+from customers.models import Customer
+
+from . import admin_views
+from .forms import BillingTermsForm, CustomerPlanForm, PricePlanForm, parse_period
+from .models import (
+    BillingTerms,
+    CustomerPlan,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    PricePlan,
+    PriceTier,
+)
+
+# --- Prices and terms -----------------------------------------------------------------------
+
+
+class PriceTierInline(admin.TabularInline):
+    model = PriceTier
+    fields = ["up_to_hours", "rate_per_hour"]
+    extra = 0
+
+
+@admin.register(PricePlan)
+class PricePlanAdmin(admin.ModelAdmin):
+    form = PricePlanForm
+    list_display = [
+        "name",
+        "currency",
+        "billed_quantity",
+        "rate_per_hour",
+        "included_hours",
+        "monthly_minimum",
+        "platform_fee",
+        "updated_at",
+    ]
+    list_filter = ["currency"]
+    search_fields = ["name"]
+    readonly_fields = ["updated_at"]
+    inlines = [PriceTierInline]
+    fieldsets = [
+        (None, {"fields": ["name", "currency", "billed_quantity"]}),
+        (
+            "Hourly rates",
+            {
+                "fields": [
+                    "rate_per_hour",
+                    "rate_sync",
+                    "rate_async",
+                    "rate_streaming",
+                    "included_hours",
+                ],
+                "description": "With tiers (below), the tiers price the hours after the "
+                "included ones and the method rates are not used.",
+            },
+        ),
+        ("Monthly", {"fields": ["monthly_minimum", "platform_fee", "platform_fee_label"]}),
+        (
+            "Record",
+            {
+                "fields": ["updated_at"],
+                "description": "A change makes the drafts this plan priced stale: refresh "
+                "them before approving.",
+            },
+        ),
+    ]
+
+
+@admin.register(CustomerPlan)
+class CustomerPlanAdmin(admin.ModelAdmin):
+    form = CustomerPlanForm
+    list_display = ["customer", "plan", "effective_from"]
+    list_filter = ["plan"]
+    list_select_related = ["customer", "plan"]
+    search_fields = ["customer__name", "plan__name"]
+    autocomplete_fields = ["customer"]
+    date_hierarchy = "effective_from"
+
+
+@admin.register(BillingTerms)
+class BillingTermsAdmin(admin.ModelAdmin):
+    form = BillingTermsForm
+    list_display = ["customer", "tax_rate", "reverse_charge", "payment_terms_days"]
+    list_filter = ["reverse_charge"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__name"]
+    autocomplete_fields = ["customer"]
+
+
+# --- Invoices -------------------------------------------------------------------------------
+
+
+def _person(user) -> str:
+    # Plain names: a link to the user admin would lead Support and Finance to a 403.
+    return user.get_username() if user else "-"
+
+
+class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = InvoiceLine
+    fields = ["kind", "description", "key", "method", "quantity", "unit_price", "amount", "added"]
+    readonly_fields = fields
+    verbose_name_plural = "Lines"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("api_key", "added_by")
+            .order_by("position", "pk")
+        )
+
+    @admin.display(description="Key")
+    def key(self, obj):
+        return obj.api_key.key_id if obj.api_key else "-"
+
+    @admin.display(description="Added by")
+    def added(self, obj):
+        return _person(obj.added_by) if obj.kind == InvoiceLine.Kind.MANUAL else ""
+
+
+class InvoiceEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = InvoiceEvent
+    fields = ["at", "action", "who", "detail"]
+    readonly_fields = fields
+    verbose_name_plural = "Audit timeline"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor").order_by("at", "pk")
+
+    @admin.display(description="Who")
+    def who(self, obj):
+        return _person(obj.actor) if obj.actor else "system"
+
+
+class PeriodFilter(admin.SimpleListFilter):
+    title = "period"
+    parameter_name = "period"
+
+    def lookups(self, request, model_admin):
+        months = Invoice.objects.dates("period", "month", order="DESC")
+        return [(f"{month:%Y-%m}", f"{month:%Y-%m}") for month in months]
+
+    def queryset(self, request, queryset):
+        period = parse_period(self.value() or "")
+        return queryset.filter(period=period) if period else queryset
+
+
+class CustomerFilter(admin.SimpleListFilter):
+    title = "customer"
+    parameter_name = "customer"
+
+    def lookups(self, request, model_admin):
+        return [(c.pk, c.name) for c in Customer.objects.only("pk", "name").order_by("name")]
+
+    def queryset(self, request, queryset):
+        value = self.value() or ""
+        return queryset.filter(customer_id=value) if value.isdigit() else queryset
+
+
+DRAFT_DATES = ["computed_at"]
+ISSUE_DATES = ["issued_on", "due_on", "approved_at", "approver"]
+PAID_DATES = ["paid_on", "payment_reference", "paid_marker"]
+VOID_DATES = ["voided_at", "voider", "void_reason"]
+
+
+INVOICE_FIELDSETS = [
+    (None, {"fields": ["number_label", "customer", "kind", "status", "period_label", "related"]}),
+    ("Amounts", {"fields": ["currency", "subtotal", "tax_rate", "tax", "total", "tax_note"]}),
+    ("Pricing steps", {"fields": ["pricing_steps"]}),
+    ("Dates and people", {"fields": [*DRAFT_DATES, *ISSUE_DATES, *PAID_DATES, *VOID_DATES]}),
+    ("Seller and buyer, as issued", {"fields": ["seller_text", "buyer_text"]}),
+]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: drafts change only through services (refresh, manual lines), issued
+    invoices never. Finance acts through the actions and the object tools."""
+
+    list_display = [
+        "number_label",
+        "customer",
+        "period_label",
+        "kind",
+        "status",
+        "total_label",
+        "issued_on",
+        "due_on",
+    ]
+    list_display_links = ["number_label"]
+    list_filter = ["status", "kind", PeriodFilter, "currency", CustomerFilter]
+    list_select_related = ["customer"]
+    # Counting every invoice again for "N total" costs a second full count on each page.
+    show_full_result_count = False
+    search_fields = ["number", "customer__name"]
+    inlines = [InvoiceLineInline, InvoiceEventInline]
+    actions = ["approve_selected", "refresh_selected"]
+    fieldsets = INVOICE_FIELDSETS
+    readonly_fields = [f for _, options in INVOICE_FIELDSETS for f in options["fields"]]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.fieldsets
+        if obj.is_draft:  # no dates, people or snapshots yet
+            return [*self.fieldsets[:3], ("Dates and people", {"fields": DRAFT_DATES})]
+        dates = ISSUE_DATES + {"paid": PAID_DATES, "void": VOID_DATES}.get(obj.status, [])
+        return [*self.fieldsets[:3], ("Dates and people", {"fields": dates}), self.fieldsets[4]]
+
+    def get_object(self, request, object_id, from_field=None):
+        # The page shows who approved, voided and marked it paid, and what it credits.
+        queryset = self.get_queryset(request).select_related(
+            "customer", "credits", "approved_by", "voided_by", "paid_marked_by"
+        )
+        try:
+            return queryset.get(pk=int(object_id))
+        except (Invoice.DoesNotExist, ValueError):
+            return None
+
+    # --- Columns and fields
+
+    @admin.display(description="Number", ordering="number")
+    def number_label(self, obj):
+        return obj.number or "Draft"
+
+    @admin.display(description="Period", ordering="period")
+    def period_label(self, obj):
+        return f"{obj.period:%Y-%m}"
+
+    @admin.display(description="Total", ordering="total")
+    def total_label(self, obj):
+        return f"{obj.total} {obj.currency}"
+
+    @admin.display(description="Credits / credited by")
+    def related(self, obj):
+        if obj.credits_id:
+            return format_html("Credits {}", _invoice_link(obj.credits))
+        notes = list(obj.credit_notes.order_by("number"))
+        return format_html_join(", ", "{}", ((_invoice_link(n),) for n in notes)) or "-"
+
+    @admin.display(description="How the total was reached")
+    def pricing_steps(self, obj):
+        if not obj.pricing_notes:
+            return "-"
+        return format_html(
+            "<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((n,) for n in obj.pricing_notes))
+        )
+
+    @admin.display(description="Approved by")
+    def approver(self, obj):
+        return _person(obj.approved_by)
+
+    @admin.display(description="Marked paid by")
+    def paid_marker(self, obj):
+        return _person(obj.paid_marked_by)
+
+    @admin.display(description="Voided by")
+    def voider(self, obj):
+        return _person(obj.voided_by)
+
+    @admin.display(description="Seller")
+    def seller_text(self, obj):
+        return _snapshot(obj.seller)
+
+    @admin.display(description="Buyer")
+    def buyer_text(self, obj):
+        return _snapshot(obj.buyer)
+
+    # --- Actions
+
+    @admin.action(description="Approve (issue) selected drafts", permissions=["approve"])
+    def approve_selected(self, request, queryset: QuerySet):
+        return admin_views.approve_drafts(self, request, queryset)
+
+    @admin.action(description="Refresh selected drafts", permissions=["approve"])
+    def refresh_selected(self, request, queryset: QuerySet):
+        return admin_views.refresh_drafts(self, request, queryset)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("invoices.approve_invoice")
+
+    def has_void_permission(self, request):
+        return request.user.has_perm("invoices.void_invoice")
+
+    def has_credit_permission(self, request):
+        return request.user.has_perm("invoices.credit_invoice")
+
+    def has_mark_paid_permission(self, request):
+        return request.user.has_perm("invoices.mark_paid_invoice")
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        pages = [
+            ("void", admin_views.void_invoice),
+            ("credit", admin_views.credit_invoice),
+            ("mark-paid", admin_views.mark_paid),
+            ("add-line", admin_views.add_manual_line),
+        ]
+        return [
+            path(
+                "generate/",
+                wrap(lambda r: admin_views.generate_drafts(r, self)),
+                name="invoices_invoice_generate",
+            ),
+            path(
+                "export/",
+                wrap(lambda r: admin_views.export_csv(r, self)),
+                name="invoices_invoice_export",
+            ),
+            *(
+                path(
+                    f"<int:invoice_id>/{slug}/",
+                    wrap(lambda r, invoice_id, view=view: view(r, self, invoice_id)),
+                    name=f"invoices_invoice_{slug.replace('-', '_')}",
+                )
+                for slug, view in pages
+            ),
+            *super().get_urls(),
+        ]
+
+
+def _invoice_link(invoice: Invoice):
+    url = reverse("admin:invoices_invoice_change", args=[invoice.pk])
+    return format_html('<a href="{}">{}</a>', url, invoice.number or "Draft")
+
+
+def _snapshot(details: dict):
+    if not details:
+        return "-"
+    rows = (
+        (key.replace("_", " ").capitalize(), linebreaksbr(value))
+        for key, value in details.items()
+        if value
+    )
+    return format_html("<dl>{}</dl>", format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+
+@admin.register(InvoiceEvent)
+class InvoiceEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "invoice", "action", "who", "detail"]
+    list_filter = ["action"]
+    list_select_related = ["invoice__customer", "actor"]
+    search_fields = ["invoice__number", "invoice__customer__name", "detail"]
+    date_hierarchy = "at"
+
+    @admin.display(description="Who", ordering="actor__username")
+    def who(self, obj):
+        return _person(obj.actor) if obj.actor else "system"
