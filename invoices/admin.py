@@ -155,12 +155,35 @@ class PeriodFilter(admin.SimpleListFilter):
         return queryset.filter(period=period) if period else queryset
 
 
+class CurrencyFilter(admin.SimpleListFilter):
+    """The currencies of the price plans (a small table), not a scan of every invoice."""
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        currencies = PricePlan.objects.order_by("currency").values_list("currency", flat=True)
+        return [(c, c) for c in dict.fromkeys(currencies)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(currency=self.value()) if self.value() else queryset
+
+
 class CustomerFilter(admin.SimpleListFilter):
     title = "customer"
     parameter_name = "customer"
 
+    # Listing thousands of customers would cost more than the page; past this many only the
+    # chosen one is listed (choose by searching, or from the customer's page).
+    MAX_LISTED = 50
+
     def lookups(self, request, model_admin):
-        return [(c.pk, c.name) for c in Customer.objects.only("pk", "name").order_by("name")]
+        customers = Customer.objects.only("pk", "name").order_by("name")
+        listed = list(customers[: self.MAX_LISTED + 1])
+        if len(listed) <= self.MAX_LISTED:
+            return [(c.pk, c.name) for c in listed]
+        chosen = self.value() or ""
+        return [(c.pk, c.name) for c in customers.filter(pk=chosen)] if chosen.isdigit() else []
 
     def queryset(self, request, queryset):
         value = self.value() or ""
@@ -198,7 +221,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "due_on",
     ]
     list_display_links = ["number_label"]
-    list_filter = ["status", "kind", PeriodFilter, "currency", CustomerFilter]
+    list_filter = ["status", "kind", PeriodFilter, CurrencyFilter, CustomerFilter]
     list_select_related = ["customer"]
     # Counting every invoice again for "N total" costs a second full count on each page.
     show_full_result_count = False
