@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing_portal.bulk import insert_rows
 from customers.models import Customer
 from usage.models import DailyUsage
 
@@ -181,8 +182,10 @@ def _plans_for(customers: dict, period: date) -> dict[int, PricePlan]:
         .prefetch_related("plan__tiers")
         .order_by("customer_id", "-effective_from")
     )
+    shared: dict[int, PricePlan] = {}  # one instance a plan, so its pricing form is built once
     for assignment in assignments:
-        plans.setdefault(assignment.customer_id, assignment.plan)
+        plan = shared.setdefault(assignment.plan_id, assignment.plan)
+        plans.setdefault(assignment.customer_id, plan)
     return plans
 
 
@@ -212,6 +215,21 @@ def _usage_of(plans: dict[int, PricePlan], period: date) -> dict[int, list[prici
     return usage
 
 
+_LINE_COLUMNS = (
+    "invoice_id",
+    "position",
+    "kind",
+    "api_key_id",
+    "method",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount",
+    "added_by_id",
+)
+_EVENT_COLUMNS = ("invoice_id", "at", "actor_id", "action", "detail")
+
+
 def _write_drafts(writes, period: date, actor, report: GenerateReport) -> None:
     """Save the changed and new drafts of a batch in bulk, lines and events included."""
     now = timezone.now()
@@ -237,24 +255,43 @@ def _write_drafts(writes, period: date, actor, report: GenerateReport) -> None:
     InvoiceLine.objects.filter(invoice__in=[inv for inv, _ in changed]).exclude(
         kind=InvoiceLine.Kind.MANUAL
     ).delete()
-    InvoiceLine.objects.bulk_create(
-        [line for inv, computed in new + changed for line in _line_rows(inv, computed)],
-        batch_size=2000,
+    insert_rows(
+        InvoiceLine._meta.db_table,
+        _LINE_COLUMNS,
+        (
+            (
+                inv.pk,
+                n,
+                line.kind,
+                line.key_pk,
+                line.method,
+                line.description,
+                line.quantity,
+                line.unit_price,
+                line.amount,
+                None,
+            )
+            for inv, computed in new + changed
+            for n, line in enumerate(computed.lines)
+        ),
     )
-    InvoiceEvent.objects.bulk_create(
-        [
-            InvoiceEvent(
-                invoice=inv,
-                actor=actor,
-                at=now,
-                action=InvoiceEvent.Action.REFRESHED
-                if inv in dict(changed)
+    refreshed = {inv.pk for inv, _ in changed}
+    actor_pk = actor.pk if actor else None
+    insert_rows(
+        InvoiceEvent._meta.db_table,
+        _EVENT_COLUMNS,
+        (
+            (
+                inv.pk,
+                now,
+                actor_pk,
+                InvoiceEvent.Action.REFRESHED
+                if inv.pk in refreshed
                 else InvoiceEvent.Action.GENERATED,
-                detail=f"Total {inv.total} {inv.currency}.",
+                f"Total {inv.total} {inv.currency}.",
             )
             for inv, _ in new + changed
-        ],
-        batch_size=2000,
+        ),
     )
     report.created += [inv for inv, _ in new]
     report.refreshed += [inv for inv, _ in changed]
@@ -352,6 +389,14 @@ def _compute(inputs: _Inputs, period: date) -> _Computed:
 
 
 def _pricing_plan(plan: PricePlan) -> pricing.Plan:
+    # Many customers share a plan instance within a generation: build its pricing form once.
+    cached = getattr(plan, "_pricing_plan", None)
+    if cached is None:
+        cached = plan._pricing_plan = _build_pricing_plan(plan)
+    return cached
+
+
+def _build_pricing_plan(plan: PricePlan) -> pricing.Plan:
     return pricing.Plan(
         currency=plan.currency,
         rate_per_hour=plan.rate_per_hour,
@@ -461,23 +506,6 @@ def _apply_totals(invoice: Invoice, computed: _Computed, now) -> None:
     invoice.pricing_notes = computed.notes
     invoice.usage_fingerprint = computed.fingerprint
     invoice.computed_at = now
-
-
-def _line_rows(invoice: Invoice, computed: _Computed) -> list[InvoiceLine]:
-    return [
-        InvoiceLine(
-            invoice=invoice,
-            position=n,
-            kind=line.kind,
-            api_key_id=line.key_pk,
-            method=line.method,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            amount=line.amount,
-        )
-        for n, line in enumerate(computed.lines)
-    ]
 
 
 def invoice_is_stale(*, invoice: Invoice) -> bool:

@@ -21,9 +21,10 @@ from datetime import UTC, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing_portal.bulk import insert_rows
 from billing_portal.deepgram import DeepgramClient, DeepgramError, client_from_settings
 from customers.models import ApiKey
 
@@ -336,42 +337,22 @@ def _stored_rows(good: list[_Fetched]) -> dict[int, dict[tuple[date, str], tuple
     return stored
 
 
-_COLUMNS = "api_key_id, day, method, hours, total_hours, requests, first_seen_at, changed_at"
-_INSERT = f"INSERT INTO {DailyUsage._meta.db_table} ({_COLUMNS}) VALUES "  # noqa: S608
-_COPY = f"COPY {DailyUsage._meta.db_table} ({_COLUMNS}) FROM STDIN"
-_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s)"
-INSERT_BATCH = 1000  # rows a statement: 8,000 parameters, within SQLite's limit
+_COLUMNS = (
+    "api_key_id",
+    "day",
+    "method",
+    "hours",
+    "total_hours",
+    "requests",
+    "first_seen_at",
+    "changed_at",
+)
 
 
 def _insert_rows(rows: list[tuple], now) -> None:
-    """Insert new daily rows: the backfill's hot path, where building tens of thousands of
-    model instances cost more than the database did. PostgreSQL takes them by COPY, other
-    databases a thousand a statement."""
-    if not rows:
-        return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(_COPY) as copy:
-                for row in rows:
-                    copy.write_row((*row, now, now))
-            return
-        ops = connection.ops
-        stamp = ops.adapt_datetimefield_value(now)
-        for start in range(0, len(rows), INSERT_BATCH):
-            batch = rows[start : start + INSERT_BATCH]
-            params = []
-            for key_pk, day, method, hours, total_hours, requests in batch:
-                params += [
-                    key_pk,
-                    ops.adapt_datefield_value(day),
-                    method,
-                    ops.adapt_decimalfield_value(hours, 16, 6),
-                    ops.adapt_decimalfield_value(total_hours, 16, 6),
-                    requests,
-                    stamp,
-                    stamp,
-                ]
-            cursor.execute(_INSERT + ", ".join([_ROW] * len(batch)), params)
+    """Insert new daily rows in bulk (COPY on PostgreSQL): the backfill's hot path."""
+    if rows:
+        insert_rows(DailyUsage._meta.db_table, _COLUMNS, ((*row, now, now) for row in rows))
 
 
 def _update_rows(changed: list[tuple[int, Values, Values]], now, run_id) -> None:
