@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Sum, prefetch_related_objects
 from django.utils import timezone
 
 from billing_portal.bulk import insert_rows
@@ -179,13 +179,13 @@ def _plans_for(customers: dict, period: date) -> dict[int, PricePlan]:
     assignments = (
         CustomerPlan.objects.filter(customer_id__in=customers, effective_from__lte=period)
         .select_related("plan")
-        .prefetch_related("plan__tiers")
         .order_by("customer_id", "-effective_from")
     )
     shared: dict[int, PricePlan] = {}  # one instance a plan, so its pricing form is built once
     for assignment in assignments:
         plan = shared.setdefault(assignment.plan_id, assignment.plan)
         plans.setdefault(assignment.customer_id, plan)
+    prefetch_related_objects(list(shared.values()), "tiers")
     return plans
 
 
