@@ -150,6 +150,12 @@ SANDBOX_API_KEY = "sandbox-management-key"
 SANDBOX_PROJECT_ID = "5a4d0b2e-0000-4000-8000-5a4db0c5e001"
 DEEPGRAM_API_KEY = env.str("DEEPGRAM_API_KEY", default="")
 DEEPGRAM_SANDBOX = not DEEPGRAM_API_KEY
+if DEEPGRAM_SANDBOX and not DEBUG and not env.bool("DEEPGRAM_USE_SANDBOX", default=False):
+    # A production portal without a key would bill customers for synthetic usage.
+    _stop(
+        "DEEPGRAM_API_KEY must be set when DJANGO_DEBUG is off "
+        "(or DEEPGRAM_USE_SANDBOX=1 to run against the bundled sandbox)."
+    )
 if DEEPGRAM_SANDBOX:
     DEEPGRAM_API_KEY = SANDBOX_API_KEY
 DEEPGRAM_API_URL = env.str("DEEPGRAM_API_URL", default="") or (

@@ -10,7 +10,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCTION = {"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "testserver,billing.example"}
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "x" * 50,
+    "DJANGO_ALLOWED_HOSTS": "testserver,billing.example",
+    "DEEPGRAM_USE_SANDBOX": "1",
+}
 
 
 def run_django(code: str, **env: str) -> subprocess.CompletedProcess:

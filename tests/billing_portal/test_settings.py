@@ -105,3 +105,12 @@ def test_it_stops_with_a_deepgram_key_but_no_project():
     assert result.returncode != 0
     assert "DEEPGRAM_PROJECT_ID must be set" in result.stderr
     assert "dg-secret-value" not in result.stderr
+
+
+def test_it_stops_without_a_deepgram_key_in_production_unless_the_sandbox_is_chosen():
+    env = {k: v for k, v in PRODUCTION.items() if k != "DEEPGRAM_USE_SANDBOX"}
+
+    result = run_settings("s.DEEPGRAM_SANDBOX", **env)
+
+    assert result.returncode != 0
+    assert "DEEPGRAM_API_KEY must be set when DJANGO_DEBUG is off" in result.stderr

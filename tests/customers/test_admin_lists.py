@@ -285,3 +285,22 @@ def test_it_finds_keys_by_customer_name(client, support_user, three_keys):
     client.force_login(support_user)
 
     assert key_list(client, q="Globex") == {three_keys["b live"].key_id}
+
+
+# Projects: session, user, the two permission queries, count, full count, page.
+PROJECT_LIST_QUERIES = 7
+
+
+@pytest.mark.parametrize("rows", [3, 12])
+def test_it_lists_projects_in_a_fixed_number_of_queries(
+    client, support_user, django_assert_num_queries, rows
+):
+    DeepgramProject.objects.bulk_create(
+        DeepgramProject(project_id=f"p-{n}", name=f"Project {n}") for n in range(rows)
+    )
+    client.force_login(support_user)
+
+    with django_assert_num_queries(PROJECT_LIST_QUERIES):
+        response = client.get(reverse("admin:customers_deepgramproject_changelist"))
+
+    assert len(listed(response)) == rows
