@@ -1,5 +1,22 @@
 """Admin building blocks shared by the apps."""
 
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+
+
+def require(request, permission: str) -> None:
+    """Custom admin views are wrapped in `admin_view`, which only checks `is_staff`."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def admin_page(request, model_admin, template: str, title: str, **context) -> TemplateResponse:
+    """A custom admin page with the admin's own context (sidebar, breadcrumbs, title)."""
+    context.update(
+        model_admin.admin_site.each_context(request), title=title, opts=model_admin.model._meta
+    )
+    return TemplateResponse(request, template, context)
+
 
 class ReadOnlyAdminMixin:
     """For rows that only services write: viewable, never added, edited or deleted in the

@@ -10,13 +10,13 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 
+from billing_portal.admin_mixins import admin_page, require
 from billing_portal.deepgram import DeepgramError
 
 from . import services
@@ -32,16 +32,8 @@ from .forms import ImportKeyForm, InviteUserForm, ProvisionKeyForm, RotateKeyFor
 from .models import ApiKey, Customer, DeepgramProject
 
 
-def require(request, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
 def _page(request, model_admin, template: str, title: str, **context) -> TemplateResponse:
-    context.update(
-        model_admin.admin_site.each_context(request), title=title, opts=model_admin.model._meta
-    )
-    return TemplateResponse(request, f"admin/customers/{template}", context)
+    return admin_page(request, model_admin, f"admin/customers/{template}", title, **context)
 
 
 @sensitive_variables("provisioned")

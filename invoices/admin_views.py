@@ -14,7 +14,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -22,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
+
+from billing_portal.admin_mixins import admin_page, require
 
 from . import selectors, services
 from .exceptions import InvoicesError
@@ -36,16 +37,8 @@ SKIP_REASONS = {
 }
 
 
-def require(request, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
 def _page(request, model_admin, template: str, title: str, **context) -> TemplateResponse:
-    context.update(
-        model_admin.admin_site.each_context(request), title=title, opts=model_admin.model._meta
-    )
-    return TemplateResponse(request, f"admin/invoices/{template}", context)
+    return admin_page(request, model_admin, f"admin/invoices/{template}", title, **context)
 
 
 def _invoice(invoice_id: int) -> Invoice:

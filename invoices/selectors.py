@@ -81,11 +81,6 @@ def credit_left(invoice: Invoice) -> Decimal:
     return quantize_money(invoice.subtotal + credited, invoice.currency)
 
 
-def invoice_events(invoice: Invoice) -> QuerySet:
-    """The audit timeline of an invoice, oldest first, with who acted."""
-    return invoice.events.select_related("actor").order_by("at", "pk")
-
-
 def export_rows(period: date) -> list[list[str]]:
     """Issued, paid and void invoices and the credit notes of a billing month (invoices first,
     each by number) as CSV rows (see `EXPORT_COLUMNS`). The customer is the buyer name printed
