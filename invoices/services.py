@@ -41,6 +41,7 @@ from .models import (
     PricePlan,
 )
 from .money import quantize_hours, quantize_money
+from .signals import document_issued
 
 ZERO = Decimal(0)
 
@@ -580,7 +581,16 @@ def invoice_approve(*, invoice: Invoice, actor, expected_fingerprint: str | None
             action=InvoiceEvent.Action.APPROVED,
             detail=f"{invoice.number}, total {invoice.total} {invoice.currency}.",
         )
+        _announce_issued(invoice.pk)
     return invoice
+
+
+def _announce_issued(invoice_id: int) -> None:
+    """Once the issuing transaction commits (never before, never after a rollback), tell the
+    listeners: the PDF is rendered and the e-mail sent outside it, and cannot undo it."""
+    transaction.on_commit(
+        lambda: document_issued.send(sender=Invoice, invoice_id=invoice_id), robust=True
+    )
 
 
 def _next_number(series: str, year: int) -> str:
@@ -755,6 +765,7 @@ def credit_note_create(
                 action=action,
                 detail=f"{note.number}: {net} {note.currency}, {reason}",
             )
+        _announce_issued(note.pk)
     return note
 
 
