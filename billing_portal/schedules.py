@@ -14,6 +14,10 @@ SCHEDULES = {
         "task": "invoices.tasks.generate_previous_month",
         "crontab": {"minute": "30", "hour": "2", "day_of_month": "1"},
     },
+    "Deliver issued invoices whose PDF or e-mail is pending": {
+        "task": "invoices.tasks.deliver_pending_documents",
+        "every_minutes": 15,
+    },
     "Mark expired keys": {
         "task": "customers.tasks.mark_expired_keys",
         "crontab": {"minute": "15", "hour": "0"},

@@ -188,6 +188,10 @@ BILLING_BANK_DETAILS = env.str("BILLING_BANK_DETAILS", default="")
 BILLING_LOGO_PATH = env.str("BILLING_LOGO_PATH", default="")
 BILLING_INVOICE_PREFIX = env.str("BILLING_INVOICE_PREFIX", default="INV")
 BILLING_CREDIT_NOTE_PREFIX = env.str("BILLING_CREDIT_NOTE_PREFIX", default="CN")
+# Where customers find the portal: the base of links in e-mails (no trailing path).
+BILLING_SITE_URL = env.str("BILLING_SITE_URL", default="http://127.0.0.1:8000")
+# How often the e-mail of an issued invoice is tried before it waits for a person.
+BILLING_EMAIL_MAX_ATTEMPTS = env.int("BILLING_EMAIL_MAX_ATTEMPTS", default=6)
 # Four eyes: a draft with manual lines cannot be approved by whoever added them.
 BILLING_FOUR_EYES = env.bool("BILLING_FOUR_EYES", default=True)
 
@@ -195,6 +199,7 @@ BILLING_FOUR_EYES = env.bool("BILLING_FOUR_EYES", default=True)
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -239,5 +244,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs each rendering step at INFO; its warnings (say a refused URL) stay.
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

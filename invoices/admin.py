@@ -202,6 +202,7 @@ INVOICE_FIELDSETS = [
     ("Pricing steps", {"fields": ["pricing_steps"]}),
     ("Dates and people", {"fields": [*DRAFT_DATES, *ISSUE_DATES, *PAID_DATES, *VOID_DATES]}),
     ("Seller and buyer, as issued", {"fields": ["seller_text", "buyer_text"]}),
+    ("Document", {"fields": ["pdf_status", "email_status"]}),
 ]
 
 
@@ -234,10 +235,18 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.fieldsets
-        if obj.is_draft:  # no dates, people or snapshots yet
-            return [*self.fieldsets[:3], ("Dates and people", {"fields": DRAFT_DATES})]
+        if obj.is_draft:  # no dates, people or snapshots yet; a preview instead of a PDF
+            return [
+                *self.fieldsets[:3],
+                ("Dates and people", {"fields": DRAFT_DATES}),
+                ("Document", {"fields": ["pdf_status"]}),
+            ]
         dates = ISSUE_DATES + {"paid": PAID_DATES, "void": VOID_DATES}.get(obj.status, [])
-        return [*self.fieldsets[:3], ("Dates and people", {"fields": dates}), self.fieldsets[4]]
+        return [
+            *self.fieldsets[:3],
+            ("Dates and people", {"fields": dates}),
+            *self.fieldsets[4:],
+        ]
 
     def get_object(self, request, object_id, from_field=None):
         # The page shows who approved, voided and marked it paid, and what it credits.
@@ -298,6 +307,44 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def buyer_text(self, obj):
         return _snapshot(obj.buyer)
 
+    @admin.display(description="PDF")
+    def pdf_status(self, obj):
+        if obj.is_draft:
+            url = reverse("admin:invoices_invoice_preview", args=[obj.pk])
+            return format_html(
+                '<a href="{}" target="_blank">Preview as PDF</a> (watermarked DRAFT, no '
+                "number; the PDF is rendered and stored once, on approval)",
+                url,
+            )
+        url = reverse("admin:invoices_invoice_pdf", args=[obj.pk])
+        if not obj.pdf_sha256:
+            return format_html(
+                'Not stored yet: the worker renders it after approval. <a href="{}" '
+                'target="_blank">Open the PDF</a> renders and stores it now, once.',
+                url,
+            )
+        return format_html(
+            '<a href="{}" target="_blank">Open the stored PDF</a><br>'
+            "Rendered {} with template {}; SHA-256 <code>{}</code>",
+            url,
+            f"{obj.pdf_rendered_at:%Y-%m-%d %H:%M} UTC",
+            obj.pdf_template_version,
+            obj.pdf_sha256,
+        )
+
+    @admin.display(description="E-mail")
+    def email_status(self, obj):
+        if obj.emailed_at:
+            return f"Sent to {obj.emailed_to} at {obj.emailed_at:%Y-%m-%d %H:%M} UTC."
+        if obj.email_attempts:
+            return format_html(
+                "Not sent: {} attempt{} failed, last error: <code>{}</code>",
+                obj.email_attempts,
+                "" if obj.email_attempts == 1 else "s",
+                obj.email_error,
+            )
+        return "Not sent yet: it goes out after the PDF is stored."
+
     # --- Actions
 
     @admin.action(description="Approve (issue) selected drafts", permissions=["approve"])
@@ -327,6 +374,8 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ("credit", admin_views.credit_invoice),
             ("mark-paid", admin_views.mark_paid),
             ("add-line", admin_views.add_manual_line),
+            ("pdf", admin_views.stored_pdf),
+            ("preview", admin_views.preview_pdf),
         ]
         return [
             path(

@@ -24,10 +24,11 @@ from django.views.decorators.cache import never_cache
 
 from billing_portal.admin_mixins import admin_page, require
 
-from . import selectors, services
+from . import documents, selectors, services
 from .exceptions import InvoicesError
 from .forms import CreditNoteForm, ManualLineForm, MarkPaidForm, PeriodForm, VoidForm
 from .models import Invoice
+from .pdf import render_invoice_pdf
 
 APPROVE = "invoices.approve_invoice"
 SKIP_REASONS = {
@@ -294,3 +295,37 @@ def export_csv(request, model_admin):
     writer.writerow(selectors.EXPORT_COLUMNS)
     writer.writerows(selectors.export_rows(period))
     return response
+
+
+# --- PDFs -----------------------------------------------------------------------------------
+
+
+def _pdf_response(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def stored_pdf(request, model_admin, invoice_id: int):
+    """The issued document exactly as stored (rendered now, once, if its task has not run)."""
+    require(request, "invoices.view_invoice")
+    invoice = _invoice(invoice_id)
+    if invoice.is_draft:
+        return redirect(reverse("admin:invoices_invoice_preview", args=[invoice.pk]))
+    try:
+        data = documents.invoice_pdf_bytes(invoice)
+    except InvoicesError as exc:
+        model_admin.message_user(request, str(exc), messages.ERROR)
+        return _to_invoice(invoice)
+    return _pdf_response(data, documents.pdf_filename(invoice))
+
+
+def preview_pdf(request, model_admin, invoice_id: int):
+    """A draft as it would print, watermarked DRAFT and without a number; never stored. An
+    issued document is never re-rendered: it goes to the stored PDF."""
+    require(request, "invoices.view_invoice")
+    invoice = _invoice(invoice_id)
+    if not invoice.is_draft:
+        return redirect(reverse("admin:invoices_invoice_pdf", args=[invoice.pk]))
+    return _pdf_response(render_invoice_pdf(invoice), documents.pdf_filename(invoice))

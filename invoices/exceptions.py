@@ -23,3 +23,11 @@ class FourEyesViolation(InvoicesError):
 
 class NoPlan(InvoicesError):
     pass
+
+
+class PdfIntegrityError(InvoicesError):
+    """A stored PDF no longer matches its checksum. It is never re-rendered silently."""
+
+
+class EmailNotSent(InvoicesError):
+    """The mail server refused or could not be reached; the attempt is recorded."""

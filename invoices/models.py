@@ -1,3 +1,4 @@
+import secrets
 import uuid
 
 from django.conf import settings
@@ -126,6 +127,12 @@ class BillingTerms(models.Model):
         return f"terms of {self.customer}"
 
 
+def pdf_upload_path(invoice: "Invoice", filename: str) -> str:
+    """Where an issued PDF is stored: under a random directory, so that no path can be guessed
+    from a number or an id (downloads go through the portal's checks anyway)."""
+    return f"invoices/{invoice.issued_on:%Y}/{secrets.token_urlsafe(18)}/{filename}"
+
+
 class Invoice(models.Model):
     """An invoice or credit note for one customer and one calendar month of UTC days.
 
@@ -181,6 +188,16 @@ class Invoice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The issued document, rendered once and stored; served as stored, never re-rendered.
+    pdf = models.FileField(upload_to=pdf_upload_path, blank=True, editable=False)
+    pdf_sha256 = models.CharField("PDF SHA-256", max_length=64, blank=True, editable=False)
+    pdf_template_version = models.CharField(max_length=20, blank=True, editable=False)
+    pdf_rendered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The e-mail to the customer's billing address, with the PDF attached.
+    emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    emailed_to = models.EmailField(blank=True, editable=False)
+    email_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    email_error = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["-period", "customer__name"]
@@ -291,13 +308,16 @@ class InvoiceEvent(models.Model):
         VOIDED = "voided", "Voided"
         CREDITED = "credited", "Credit note issued"
         PAID = "paid", "Marked paid"
+        PDF_STORED = "pdf_stored", "PDF stored"
+        EMAILED = "emailed", "E-mailed"
+        EMAIL_FAILED = "email_failed", "E-mail failed"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    action = models.CharField(max_length=12, choices=Action)
+    action = models.CharField(max_length=16, choices=Action)
     detail = models.TextField(blank=True)
 
     class Meta:

@@ -1,8 +1,15 @@
-"""Scheduled invoicing. Thin: each task calls one service and is safe to run twice."""
+"""Scheduled invoicing and delivery. Thin: each task calls one service and is safe to run twice."""
+
+import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from . import services
+from . import documents, services
+from .exceptions import EmailNotSent
+from .models import Invoice
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -16,3 +23,42 @@ def generate_previous_month() -> dict:
 def refresh_open_drafts() -> dict:
     """After a usage sync: recompute every draft not yet approved."""
     return services.invoice_refresh_open_drafts()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def store_invoice_pdf(invoice_id: int) -> str:
+    """After issue: render and store the PDF once, then send the e-mail."""
+    invoice = documents.invoice_store_pdf(invoice=Invoice.objects.get(pk=invoice_id))
+    if invoice.emailed_at is None:
+        send_invoice_email.delay(invoice_id)
+    return invoice.pdf_sha256
+
+
+@shared_task(bind=True, max_retries=None)
+def send_invoice_email(self, invoice_id: int) -> str:
+    """E-mail an issued document once; retried with a growing delay while attempts are left
+    (each attempt is recorded on the invoice, shown in the admin)."""
+    invoice = Invoice.objects.get(pk=invoice_id)
+    if invoice.emailed_at or invoice.email_attempts >= settings.BILLING_EMAIL_MAX_ATTEMPTS:
+        return "skipped"
+    try:
+        invoice = documents.invoice_send_email(invoice=invoice)
+    except EmailNotSent as exc:
+        attempts = Invoice.objects.values_list("email_attempts", flat=True).get(pk=invoice_id)
+        if attempts >= settings.BILLING_EMAIL_MAX_ATTEMPTS:
+            logger.error(
+                "Giving up on the e-mail of invoice %s after %s attempts", invoice_id, attempts
+            )
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(60 * 2 ** (attempts - 1), 3600)) from exc
+    return "sent"
+
+
+@shared_task
+def deliver_pending_documents() -> int:
+    """Every few minutes: documents whose PDF or e-mail task was lost (say the broker was down
+    at approval) are queued again. Returns how many."""
+    pending = list(documents.documents_to_deliver()[:500])
+    for invoice_id in pending:
+        store_invoice_pdf.delay(invoice_id)
+    return len(pending)

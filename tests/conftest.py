@@ -30,6 +30,31 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    # Stored PDFs go to a directory of the test's own, never to var/media.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+
+
+@pytest.fixture
+def celery_eager():
+    """Tasks run in the calling thread when queued (Celery's own eager mode), so a test sees
+    what the worker would do."""
+    from billing_portal.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False
+
+
+@pytest.fixture(autouse=True)
 def _service_guards(request):
     if request.node.get_closest_marker("postgres"):
         _need("PostgreSQL", settings.DATABASES["default"]["ENGINE"].endswith("postgresql"))

@@ -1,0 +1,157 @@
+"""Issued documents: each PDF rendered once, stored with its SHA-256 and served as stored; and
+the e-mail that sends it to the customer's billing address.
+
+Both run after the issuing transaction has committed (Celery tasks queued from the
+`document_issued` signal) and can never undo an approval: a failure is recorded on the invoice
+and retried.
+"""
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .exceptions import EmailNotSent, InvalidTransition, PdfIntegrityError
+from .models import Invoice, InvoiceEvent
+from .pdf import TEMPLATE_VERSION, render_invoice_pdf
+
+logger = logging.getLogger(__name__)
+
+
+def pdf_filename(invoice: Invoice) -> str:
+    """`INV-2026-000042.pdf`; a draft preview is named after its customer and month."""
+    if invoice.number:
+        return f"{invoice.number}.pdf"
+    return f"draft-{slugify(invoice.customer.name)}-{invoice.period:%Y-%m}.pdf"
+
+
+def invoice_store_pdf(*, invoice: Invoice) -> Invoice:
+    """Render an issued document and store it, once: under the invoice's row lock, so that of
+    two workers or downloads racing, one renders and the other finds it stored."""
+    if invoice.is_draft:
+        raise InvalidTransition("A draft has no stored PDF: preview it instead.")
+    stored_name = None
+    try:
+        with transaction.atomic():
+            invoice = (
+                Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+            )
+            if invoice.pdf_sha256:
+                return invoice
+            data = render_invoice_pdf(invoice)
+            invoice.pdf.save(pdf_filename(invoice), ContentFile(data), save=False)
+            stored_name = invoice.pdf.name
+            invoice.pdf_sha256 = hashlib.sha256(data).hexdigest()
+            invoice.pdf_template_version = TEMPLATE_VERSION
+            invoice.pdf_rendered_at = timezone.now()
+            invoice.save(
+                update_fields=["pdf", "pdf_sha256", "pdf_template_version", "pdf_rendered_at"]
+            )
+            InvoiceEvent.objects.create(
+                invoice=invoice,
+                action=InvoiceEvent.Action.PDF_STORED,
+                detail=(
+                    f"{len(data):,} bytes, SHA-256 {invoice.pdf_sha256}, "
+                    f"template {TEMPLATE_VERSION}."
+                ),
+            )
+    except BaseException:
+        if stored_name:  # the row does not point at it: leave no orphan behind
+            invoice.pdf.storage.delete(stored_name)
+        raise
+    logger.info("Stored the PDF of %s (%s)", invoice, invoice.pdf_sha256)
+    return invoice
+
+
+def invoice_pdf_bytes(invoice: Invoice) -> bytes:
+    """The stored PDF of an issued, paid or void document, checked against its SHA-256 (if it
+    was never stored, it is rendered and stored now, once)."""
+    if invoice.is_draft:
+        raise InvalidTransition("A draft has no PDF yet: it is rendered when it is issued.")
+    if not invoice.pdf_sha256:
+        invoice = invoice_store_pdf(invoice=invoice)
+    with invoice.pdf.open("rb") as stored:
+        data = stored.read()
+    if hashlib.sha256(data).hexdigest() != invoice.pdf_sha256:
+        logger.error("The stored PDF of %s does not match its SHA-256", invoice)
+        raise PdfIntegrityError(
+            f"The stored PDF of {invoice} does not match its checksum. It is not re-rendered: "
+            "restore the file from a backup."
+        )
+    return data
+
+
+def invoice_send_email(*, invoice: Invoice) -> Invoice:
+    """E-mail an issued document to the billing address in its buyer snapshot, with the PDF
+    attached and a link to the portal; once (a sent document is not sent again). A failure is
+    recorded on the invoice, then raised as `EmailNotSent` for the caller to retry."""
+    failure = None
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+        if invoice.emailed_at:
+            return invoice
+        if invoice.is_draft:
+            raise InvalidTransition("A draft is not sent to the customer.")
+        recipient = invoice.buyer.get("email") or invoice.customer.billing_email
+        message = _message(invoice, recipient, invoice_pdf_bytes(invoice))
+        invoice.email_attempts += 1
+        try:
+            message.send()
+        except Exception as exc:  # any transport failure: recorded, retried by the caller
+            failure = exc
+            invoice.email_error = f"{type(exc).__name__}: {exc}"[:1000]
+            action, detail = InvoiceEvent.Action.EMAIL_FAILED, invoice.email_error
+        else:
+            invoice.emailed_at, invoice.emailed_to, invoice.email_error = (
+                timezone.now(),
+                recipient,
+                "",
+            )
+            action, detail = InvoiceEvent.Action.EMAILED, f"To {recipient}."
+        invoice.save(update_fields=["emailed_at", "emailed_to", "email_attempts", "email_error"])
+        InvoiceEvent.objects.create(invoice=invoice, action=action, detail=detail)
+    if failure is not None:
+        logger.warning(
+            "E-mail of %s failed (attempt %s): %s", invoice, invoice.email_attempts, failure
+        )
+        raise EmailNotSent(f"The e-mail of {invoice} was not sent: {failure}") from failure
+    return invoice
+
+
+def _message(invoice: Invoice, recipient: str, pdf: bytes) -> EmailMessage:
+    context = {
+        "invoice": invoice,
+        "is_credit": invoice.kind == Invoice.Kind.CREDIT_NOTE,
+        "seller": invoice.seller,
+        "buyer": invoice.buyer,
+        "portal_url": settings.BILLING_SITE_URL.rstrip("/") + reverse("portal:invoices"),
+    }
+    subject = render_to_string("invoices/email/issued_subject.txt", context).strip()
+    body = render_to_string("invoices/email/issued.txt", context)
+    message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[recipient])
+    message.attach(pdf_filename(invoice), pdf, "application/pdf")
+    return message
+
+
+def documents_to_deliver(*, older_than_minutes: int = 10):
+    """Issued documents whose PDF or e-mail is still missing a while after issue (their task
+    was lost, e.g. the broker was down at approval), with e-mail attempts left."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    return (
+        Invoice.objects.filter(
+            status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID],
+            approved_at__lt=cutoff,
+            emailed_at__isnull=True,
+            email_attempts__lt=settings.BILLING_EMAIL_MAX_ATTEMPTS,
+        )
+        .order_by("approved_at")
+        .values_list("pk", flat=True)
+    )

@@ -1,0 +1,167 @@
+"""Invoice PDFs: rendered by WeasyPrint from the invoice's own snapshot and lines.
+
+`render_invoice_pdf(invoice)` is pure rendering; storing the issued document once, and serving
+it, is `invoices.documents`. The URL fetcher only reads the project's static files: a template
+or a setting can never make a render reach the network or the rest of the file system.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.db.models import Sum
+from django.template.loader import render_to_string
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from usage.charts import daily_bars
+
+from .models import BilledUsage, Invoice, InvoiceLine
+
+logger = logging.getLogger(__name__)
+
+# Bump when the template changes what an invoice shows; each stored PDF records the version.
+TEMPLATE_VERSION = "2026.11.1"
+TEMPLATE = "invoices/pdf/invoice.html"
+
+
+class StaticFilesOnly(URLFetcher):
+    """WeasyPrint's fetcher, limited to `data:` URLs and files inside the static roots."""
+
+    def __init__(self, roots: list[Path] | None = None):
+        super().__init__(timeout=2, allowed_protocols={"file", "data"}, allow_redirects=False)
+        self.roots = [Path(r).resolve() for r in (roots if roots is not None else static_roots())]
+
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "file":
+            path = Path(unquote(parts.path)).resolve()
+            if not any(path.is_relative_to(root) for root in self.roots):
+                raise ValueError(f"Refused to read {path}: not a static file of the project.")
+        elif scheme != "data":
+            raise ValueError(f"Refused to fetch {url}: invoices may use static files only.")
+        return super().fetch(url, headers)
+
+
+def static_roots() -> list[Path]:
+    """Every directory static files are served from: the finders' and the collected root."""
+    roots = [Path(settings.STATIC_ROOT)]
+    for finder in finders.get_finders():
+        storages = getattr(finder, "storages", None) or {}
+        roots += [Path(storage.location) for storage in storages.values()]
+    return roots
+
+
+def logo_url() -> str:
+    """The seller's logo (`BILLING_LOGO_PATH`, a static file path) as a file URL, or ''."""
+    if not settings.BILLING_LOGO_PATH:
+        return ""
+    found = finders.find(settings.BILLING_LOGO_PATH)
+    if not found:
+        logger.warning("BILLING_LOGO_PATH %s is not a static file", settings.BILLING_LOGO_PATH)
+        return ""
+    return Path(found).resolve().as_uri()
+
+
+@dataclass
+class LineGroup:
+    title: str
+    lines: list = field(default_factory=list)
+
+
+def group_lines(lines: list[InvoiceLine]) -> list[LineGroup]:
+    """Usage grouped by key (titled by the key's comment and id), its lines in method order;
+    then the charges that belong to no key (tiers, included hours, minimum, fees, manual)."""
+    groups: dict[int, LineGroup] = {}
+    other = LineGroup("Charges")
+    for line in lines:
+        if line.api_key_id is None:
+            other.lines.append(line)
+            continue
+        key = line.api_key
+        title = f"{key.comment} · key {key.key_id}" if key.comment else f"Key {key.key_id}"
+        groups.setdefault(line.api_key_id, LineGroup(title)).lines.append(line)
+    for group in groups.values():
+        group.lines.sort(key=lambda line: (line.method != "all", line.method, line.position))
+    return [*groups.values(), *([other] if other.lines else [])]
+
+
+def daily_hours_of(invoice: Invoice) -> dict[date, Decimal]:
+    """Hours per day of the invoice's month, in the quantity it bills: what an issued invoice
+    recorded as billed, or for a draft the stored usage it is computed from."""
+    from .services import period_bounds
+
+    first, last = period_bounds(invoice.period)
+    if not invoice.is_draft:
+        rows = (
+            BilledUsage.objects.filter(invoice=invoice, day__range=(first, last))
+            .values("day")
+            .annotate(hours=Sum("quantity"))
+        )
+    else:
+        from usage.models import DailyUsage
+
+        column = "hours" if invoice.billed_quantity == "hours" else "total_hours"
+        rows = (
+            DailyUsage.objects.filter(
+                api_key__customer=invoice.customer_id, day__range=(first, last)
+            )
+            .values("day")
+            .annotate(hours=Sum(column))
+        )
+    return {row["day"]: row["hours"] for row in rows.order_by()}
+
+
+def context_for(invoice: Invoice) -> dict:
+    """Everything the template shows, from the invoice's own snapshot and lines (a draft has
+    no snapshot yet: it previews the current seller and buyer details)."""
+    from .services import buyer_snapshot, period_bounds, seller_snapshot
+
+    lines = list(invoice.lines.select_related("api_key").order_by("position", "pk"))
+    first, last = period_bounds(invoice.period)
+    is_credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
+    chart = None
+    if not is_credit:
+        chart = daily_bars(daily_hours_of(invoice), end=last, days=(last - first).days + 1)
+    terms_days = (
+        (invoice.due_on - invoice.issued_on).days if invoice.due_on and invoice.issued_on else None
+    )
+    return {
+        "invoice": invoice,
+        "is_draft": invoice.is_draft,
+        "is_credit": is_credit,
+        "title": "Credit note" if is_credit else "Invoice",
+        "seller": invoice.seller or seller_snapshot(),
+        "buyer": invoice.buyer or buyer_snapshot(invoice.customer),
+        "logo_url": logo_url(),
+        "first_day": first,
+        "last_day": last,
+        "groups": group_lines(lines),
+        "line_count": len(lines),
+        "chart": chart,
+        "terms_days": terms_days,
+        "credits": invoice.credits if is_credit else None,
+        "template_version": TEMPLATE_VERSION,
+    }
+
+
+def render_html(invoice: Invoice) -> str:
+    return render_to_string(TEMPLATE, context_for(invoice))
+
+
+def render_invoice_pdf(invoice: Invoice) -> bytes:
+    """The invoice (or credit note) as an A4 PDF; a draft renders as a watermarked preview."""
+    html = render_html(invoice)
+    return html_to_pdf(html)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Any of our HTML to PDF, with the static-files-only fetcher."""
+    static_dir = (settings.BASE_DIR / "static").as_uri() + "/"
+    return HTML(string=html, base_url=static_dir, url_fetcher=StaticFilesOnly()).write_pdf()

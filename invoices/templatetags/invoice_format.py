@@ -1,0 +1,75 @@
+"""How invoices print numbers: amounts to the currency's minor unit with thousands separators,
+hours with the 6 decimals they are billed at, unit prices as precise as they are stored."""
+
+from decimal import Decimal
+
+from django import template
+
+from invoices.money import minor_unit, quantize_money
+from usage.models import Method
+
+register = template.Library()
+
+
+@register.filter
+def money(value, currency: str = "") -> str:
+    """1234.5 USD -> '1,234.50' (JPY -> '1,235'); negative amounts keep their sign."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(value)
+    places = -minor_unit(currency).as_tuple().exponent if currency else 2
+    amount = quantize_money(amount, currency) if currency else amount.quantize(Decimal("0.01"))
+    return f"{amount:,.{places}f}"
+
+
+@register.filter
+def hours(value) -> str:
+    """Hours as billed: 6 decimals."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(value):,.6f}"
+
+
+@register.filter
+def minutes(value) -> str:
+    """Hours as minutes, to a tenth: 1.5 -> '90.0'."""
+    if value is None or value == "":
+        return ""
+    return f"{(Decimal(value) * 60).quantize(Decimal('0.1')):,}"
+
+
+@register.filter
+def unit_price(value) -> str:
+    """A unit price without noise but without losing a digit: 0.258000 -> '0.258',
+    10 -> '10.00', 0.004300 -> '0.0043'."""
+    if value is None or value == "":
+        return ""
+    price = Decimal(value).normalize()
+    places = max(2, -price.as_tuple().exponent)
+    return f"{price:,.{places}f}"
+
+
+@register.filter
+def normalize_quantity(value) -> str:
+    """A count without trailing zeros: 1.000000 -> '1', 2.5 -> '2.5'."""
+    if value is None or value == "":
+        return ""
+    quantity = Decimal(value).normalize()
+    return f"{quantity:,f}"
+
+
+HOURLY_KINDS = {"usage", "tier", "free_hours", "adjustment"}
+
+
+@register.filter
+def is_hourly(kind: str) -> bool:
+    """Whether a line of this kind counts hours (and prices them per hour)."""
+    return kind in HOURLY_KINDS
+
+
+METHOD_NAMES = dict(Method.choices)
+
+
+@register.filter
+def method_name(method: str) -> str:
+    return METHOD_NAMES.get(method, method)

@@ -1,0 +1,205 @@
+"""The invoice PDF, read back as text the way a customer's PDF reader would."""
+
+import io
+import re
+import threading
+from datetime import date
+from decimal import Decimal as D
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from pypdf import PdfReader
+
+from invoices.models import Invoice
+from invoices.pdf import TEMPLATE_VERSION, StaticFilesOnly, html_to_pdf, render_invoice_pdf
+from invoices.services import credit_note_create, invoice_approve, invoice_generate_drafts
+
+from .conftest import OCTOBER
+
+
+def pdf_pages(data: bytes) -> list[str]:
+    reader = PdfReader(io.BytesIO(data))
+    return [page.extract_text() for page in reader.pages]
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def october_draft(acme, key_of, put_usage):
+    key = key_of(acme)
+    put_usage(key, date(2026, 10, 3), "10.000000")
+    put_usage(key, date(2026, 10, 17), "2.500000")
+    return invoice_generate_drafts(period=OCTOBER).created[0]
+
+
+@pytest.fixture
+def issued(october_draft, finance_user):
+    return invoice_approve(invoice=october_draft, actor=finance_user)
+
+
+def test_an_issued_invoice_reads_as_one(issued):
+    text = flat("\n".join(pdf_pages(render_invoice_pdf(issued))))
+
+    assert issued.number in text
+    assert "Acme Voice Ltd" in text
+    for line in issued.lines.all():
+        assert f"{line.amount:,.2f}" in text
+    assert "Subtotal 13.23" in text
+    assert re.search(r"T ?ax \(20%\) 2\.65", text)  # pypdf may split the kerned "T"
+    assert "Total USD 15.88" in text
+    assert "12.500000 750.0" in text  # hours, and minutes
+    assert "0.258/h" in text
+    assert f"{issued.due_on:%-d %B %Y}" in text
+    assert "Payment terms: 14 days" in text
+    assert "Page 1 of 1" in text
+    assert "DRAFT" not in text
+
+
+def test_the_seller_and_buyer_come_from_the_snapshot(issued, settings):
+    settings.BILLING_COMPANY_NAME = "Renamed Seller plc"
+    issued.customer.name = "Renamed Buyer"
+    issued.customer.save()
+
+    text = flat("\n".join(pdf_pages(render_invoice_pdf(Invoice.objects.get(pk=issued.pk)))))
+
+    assert "Example Voice Apps Ltd" in text and "Renamed Seller" not in text
+    assert "Acme Voice Ltd" in text and "Renamed Buyer" not in text
+
+
+def test_a_draft_renders_as_a_watermarked_preview_without_a_number(october_draft):
+    text = flat("\n".join(pdf_pages(render_invoice_pdf(october_draft))))
+
+    assert "DRAFT" in text
+    assert "Draft invoice" in text and "assigned on approval" in text
+    assert not re.search(r"INV-\d{4}-\d{6}", text)
+    assert "Total USD 15.88" in text
+
+
+def test_a_credit_note_refers_to_the_original(issued, finance_user):
+    note = credit_note_create(
+        invoice=issued, actor=finance_user, reason="Goodwill", amount=D("5.00")
+    )
+
+    text = flat("\n".join(pdf_pages(render_invoice_pdf(note))))
+
+    assert "Credit note" in text and note.number in text
+    assert f"refers to invoice {issued.number}" in text
+    assert "Total credit USD -6.00" in text  # 5.00 net and 20 % tax
+
+
+def test_reverse_charge_prints_its_note_instead_of_a_rate(acme, key_of, put_usage, finance_user):
+    terms = acme.billing_terms
+    terms.reverse_charge, terms.tax_rate = True, D("0")
+    terms.save()
+    put_usage(key_of(acme), date(2026, 10, 3), "1.000000")
+    invoice = invoice_approve(
+        invoice=invoice_generate_drafts(period=OCTOBER).created[0], actor=finance_user
+    )
+
+    text = flat("\n".join(pdf_pages(render_invoice_pdf(invoice))))
+
+    assert "Reverse charge: VAT to be accounted for by the recipient." in text
+    assert re.search(r"T ?ax 0\.00", text)
+
+
+def test_many_lines_paginate_with_page_x_of_y(acme, key_of, put_usage, finance_user):
+    for n in range(200):
+        put_usage(key_of(acme, key_id=f"key-{n:03d}"), date(2026, 10, 1 + n % 28), "0.500000")
+    invoice = invoice_approve(
+        invoice=invoice_generate_drafts(period=OCTOBER).created[0], actor=finance_user
+    )
+    assert invoice.lines.count() > 200
+
+    pages = pdf_pages(render_invoice_pdf(invoice))
+
+    assert len(pages) >= 4
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in text
+        assert "DESCRIPTION" in text.upper()  # the table head repeats on every page
+    assert "Total USD" in flat(pages[-1])
+
+
+def test_the_page_count_grows_with_the_lines(acme, key_of, put_usage, finance_user):
+    put_usage(key_of(acme), date(2026, 10, 3), "1.000000")
+    short = invoice_generate_drafts(period=OCTOBER).created[0]
+
+    assert len(pdf_pages(render_invoice_pdf(short))) == 1
+
+
+def test_the_invoice_records_the_template_it_was_rendered_with(issued):
+    from invoices.documents import invoice_store_pdf
+
+    stored = invoice_store_pdf(invoice=issued)
+
+    assert stored.pdf_template_version == TEMPLATE_VERSION
+    assert PdfReader(stored.pdf.open("rb")).metadata["/Producer"].startswith("WeasyPrint")
+
+
+# --- The URL fetcher: static files only ----------------------------------------------------
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):
+        type(self).hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def web_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.hits = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_the_fetcher_refuses_the_network(web_server):
+    with pytest.raises(ValueError, match="static files only"):
+        StaticFilesOnly().fetch(f"{web_server}/logo.png")
+
+    html_to_pdf(
+        f'<img src="{web_server}/logo.png"><link rel="stylesheet" href="{web_server}/x.css">'
+    )
+
+    assert _Recorder.hits == []  # the render never reached the server
+
+
+def test_the_fetcher_refuses_files_outside_the_static_roots(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not print")
+
+    with pytest.raises(ValueError, match="not a static file"):
+        StaticFilesOnly().fetch(secret.as_uri())
+    with pytest.raises(ValueError, match="not a static file"):
+        StaticFilesOnly().fetch("file:///etc/passwd")
+
+    text = flat("\n".join(pdf_pages(html_to_pdf(f'<object data="{secret.as_uri()}"></object>'))))
+    assert "do not print" not in text
+
+
+def test_the_fetcher_reads_static_files_and_data_urls(settings):
+    from django.contrib.staticfiles import finders
+
+    logo = finders.find("billing/logo.svg")
+    assert logo, "the demo logo ships with the static files"
+
+    assert b"<svg" in StaticFilesOnly().fetch(f"file://{logo}").read()
+    assert StaticFilesOnly().fetch("data:text/plain,hello").read() == b"hello"
+
+
+def test_the_logo_setting_prints_a_static_file(issued, settings):
+    settings.BILLING_LOGO_PATH = "billing/logo.svg"
+
+    reader = PdfReader(io.BytesIO(render_invoice_pdf(issued)))
+
+    assert reader.pages[0].images or "/XObject" in reader.pages[0]["/Resources"]
