@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from customers import portal
+from invoices import portal as invoice_pages
+from usage import portal as usage_pages
 
 from . import views
 
@@ -46,8 +47,16 @@ portal_auth = [
     ),
 ]
 
+portal_pages = [
+    path("", invoice_pages.dashboard, name="home"),
+    path("invoices/", invoice_pages.invoice_list, name="invoices"),
+    path("invoices/<uuid:public_id>/pdf/", invoice_pages.invoice_pdf, name="invoice_pdf"),
+    path("usage/", usage_pages.usage_months, name="usage"),
+    path("usage/<str:month>.csv", usage_pages.usage_csv, name="usage_csv"),
+]
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("portal/", include(([*portal_auth, path("", portal.home, name="home")], "portal"))),
+    path("portal/", include(([*portal_auth, *portal_pages], "portal"))),
 ]

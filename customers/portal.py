@@ -1,14 +1,14 @@
-"""The customer portal's entry: who the logged-in customer is, and its home page.
+"""The customer portal's gate: who the logged-in customer is.
 
 Every portal view is wrapped in `customer_required`, which sets `request.customer`; all
-portal queries are scoped to it. Staff without a membership are refused too.
+portal queries are scoped to it. Staff without a membership are refused too. The pages
+themselves live in the apps whose data they show (`invoices.portal`, `usage.portal`).
 """
 
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
 
 from .models import CustomerUser
 
@@ -28,8 +28,3 @@ def customer_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-@customer_required
-def home(request):
-    return render(request, "portal/home.html", {"customer": request.customer})

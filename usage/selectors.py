@@ -2,7 +2,8 @@
 
 from datetime import date, timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from customers.models import ApiKey, Customer
@@ -45,3 +46,60 @@ def daily_hours(*, customer: Customer, start: date, end: date) -> dict[date, obj
 
 def running_sync() -> SyncRun | None:
     return SyncRun.objects.filter(status=SyncRun.Status.RUNNING).first()
+
+
+# --- The customer portal's reads ------------------------------------------------------------
+
+
+def hours_by_key(*, customer: Customer, start: date, end: date) -> list[dict]:
+    """Per key of a customer, between two UTC days: its key id and comment, summed total
+    hours, audio hours and requests (all methods); keys without usage are left out. Sorted by
+    key id."""
+    return list(
+        DailyUsage.objects.filter(api_key__customer=customer, day__range=(start, end))
+        .values(key_id=F("api_key__key_id"), comment=F("api_key__comment"))
+        .annotate(total_hours=Sum("total_hours"), hours=Sum("hours"), requests=Sum("requests"))
+        .order_by("key_id")
+    )
+
+
+def hours_by_method(*, customer: Customer, start: date, end: date) -> list[dict]:
+    """Per method between two UTC days, summed over a customer's keys: total hours, audio
+    hours and requests. Keys synced without a split count under `all`. Sorted by method."""
+    return list(
+        DailyUsage.objects.filter(api_key__customer=customer, day__range=(start, end))
+        .values("method")
+        .annotate(total_hours=Sum("total_hours"), hours=Sum("hours"), requests=Sum("requests"))
+        .order_by("method")
+    )
+
+
+def usage_months(*, customer: Customer) -> list[dict]:
+    """The months (first day) in which a customer has stored usage, newest first, each with
+    its summed total hours, audio hours and requests."""
+    return list(
+        DailyUsage.objects.filter(api_key__customer=customer)
+        .annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(total_hours=Sum("total_hours"), hours=Sum("hours"), requests=Sum("requests"))
+        .order_by("-month")
+    )
+
+
+def usage_rows(*, customer: Customer, start: date, end: date) -> QuerySet:
+    """A customer's stored rows between two UTC days, one per key, day and method, as dicts
+    (day, key_id, key_comment, method, hours, total_hours, requests), sorted by day, key id
+    and method."""
+    return (
+        DailyUsage.objects.filter(api_key__customer=customer, day__range=(start, end))
+        .values(
+            "day",
+            "method",
+            "hours",
+            "total_hours",
+            "requests",
+            key_id=F("api_key__key_id"),
+            key_comment=F("api_key__comment"),
+        )
+        .order_by("day", "api_key__key_id", "method")
+    )

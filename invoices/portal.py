@@ -1,0 +1,87 @@
+"""The customer portal's pages: the dashboard, the invoice list and the PDF download.
+
+Every view is wrapped in `customer_required` and reads only `request.customer`'s data; a
+draft or another customer's document is a 404, never a 403.
+"""
+
+import calendar
+from decimal import Decimal
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_safe
+
+from customers.portal import customer_required
+from usage import selectors as usage_selectors
+from usage.charts import daily_bars
+from usage.models import Method
+
+from . import documents
+from .portal_selectors import portal_invoice, portal_invoices
+
+INVOICES_PER_PAGE = 25
+LATEST_INVOICES = 5
+
+
+@require_safe
+@customer_required
+def dashboard(request):
+    """This UTC month's usage so far (total hours per key, per method, per day) and the
+    latest invoices."""
+    customer = request.customer
+    today = timezone.now().date()
+    first = today.replace(day=1)
+    days = calendar.monthrange(today.year, today.month)[1]
+    last = first.replace(day=days)
+    by_key = usage_selectors.hours_by_key(customer=customer, start=first, end=today)
+    by_method = usage_selectors.hours_by_method(customer=customer, start=first, end=today)
+    daily = usage_selectors.daily_hours(customer=customer, start=first, end=today)
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "customer": customer,
+            "nav": "dashboard",
+            "month": first,
+            "today": today,
+            "total_hours": sum((row["total_hours"] for row in by_key), start=Decimal(0)),
+            "by_key": by_key,
+            "by_method": [_with_label(row) for row in by_method],
+            "chart": daily_bars(daily, end=last, days=days),
+            "invoices": portal_invoices(customer=customer)[:LATEST_INVOICES],
+        },
+    )
+
+
+@require_safe
+@customer_required
+def invoice_list(request):
+    """The customer's issued, paid and void invoices and credit notes, newest first."""
+    paginator = Paginator(portal_invoices(customer=request.customer), INVOICES_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/invoices.html",
+        {"customer": request.customer, "nav": "invoices", "page": page},
+    )
+
+
+@require_safe
+@customer_required
+def invoice_pdf(request, public_id):
+    """The stored PDF of one of the customer's documents, as an attachment."""
+    invoice = portal_invoice(customer=request.customer, public_id=public_id)
+    response = HttpResponse(documents.invoice_pdf_bytes(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=documents.pdf_filename(invoice)
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _with_label(row: dict) -> dict:
+    label = Method(row["method"]).label if row["method"] in Method.values else row["method"]
+    return {**row, "label": label}
