@@ -48,10 +48,8 @@ def celery_eager():
     from billing_portal.celery import app
 
     app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
     yield app
     app.conf.task_always_eager = False
-    app.conf.task_eager_propagates = False
 
 
 @pytest.fixture(autouse=True)
