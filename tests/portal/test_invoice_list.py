@@ -74,7 +74,7 @@ def test_it_never_lists_a_draft(client, customer_a_user, documents):
     response = client.get(LIST)
 
     assert len(numbers_on(response)) == 4
-    assert "November 2026" not in response.content.decode()
+    assert all(invoice.status != Invoice.Status.DRAFT for invoice in response.context["page"])
     assert str(documents["draft"].public_id) not in response.content.decode()
 
 
@@ -86,7 +86,7 @@ def test_it_shows_a_row_with_its_totals_dates_and_download(client, customer_a_us
 
     row = page[page.index(f">{october.number}<") :]
     row = row[: row.index("</tr>")]
-    assert "October 2026" in row
+    assert "Oct 2026" in row
     assert "15.10 USD" in row
     assert "20 Nov 2026" in row  # issued
     assert "4 Dec 2026" in row  # due after 14 days
