@@ -23,18 +23,6 @@ def _november():
         yield
 
 
-@pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    # Stored PDFs go to this test's own directory, never to var/media.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-
-
 @pytest.fixture
 def plan(db):
     return PricePlan.objects.create(
