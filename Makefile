@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Without a .env, `make run` prints demo seller details on invoices (the environment wins).
+ifeq ($(wildcard .env),)
+run: export BILLING_LOGO_PATH ?= billing/logo.svg
+run: export BILLING_TAX_ID ?= GB 000 0000 00 (demo)
+run: export BILLING_BANK_DETAILS ?= Demo Bank plc, sort code 00-00-00, account 00000000
+endif
 run: $(STAMP)
 	mkdir -p var
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
@@ -37,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/sync.py $(BENCH_ARGS)
 	$(BIN)/python bench/invoices.py
+	$(BIN)/python bench/pdf.py
 
 clean:
 	rm -rf $(VENV) var/db.sqlite3 var/celery var/sandbox-state.json staticfiles

@@ -20,6 +20,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from usage.charts import daily_bars
+from usage.models import Method
 
 from .models import BilledUsage, Invoice, InvoiceLine
 
@@ -69,6 +70,9 @@ def logo_url() -> str:
     return Path(found).resolve().as_uri()
 
 
+METHOD_ORDER = {method: n for n, method in enumerate(Method.values)}
+
+
 @dataclass
 class LineGroup:
     title: str
@@ -88,7 +92,7 @@ def group_lines(lines: list[InvoiceLine]) -> list[LineGroup]:
         title = f"{key.comment} · key {key.key_id}" if key.comment else f"Key {key.key_id}"
         groups.setdefault(line.api_key_id, LineGroup(title)).lines.append(line)
     for group in groups.values():
-        group.lines.sort(key=lambda line: (line.method != "all", line.method, line.position))
+        group.lines.sort(key=lambda line: (METHOD_ORDER.get(line.method, 9), line.position))
     return [*groups.values(), *([other] if other.lines else [])]
 
 

@@ -30,6 +30,14 @@ class Chart:
     baseline: int = HEIGHT - BOTTOM
     top: int = TOP
 
+    @property
+    def plot_width(self) -> int:
+        return self.width - self.left
+
+    @property
+    def plot_height(self) -> int:
+        return self.baseline - self.top
+
 
 def daily_bars(hours_by_day: dict[date, Decimal], *, end: date, days: int) -> Chart:
     """One bar per day from `end - days + 1` to `end`; days without usage get no bar."""

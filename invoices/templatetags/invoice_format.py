@@ -6,7 +6,6 @@ from decimal import Decimal
 from django import template
 
 from invoices.money import minor_unit, quantize_money
-from usage.models import Method
 
 register = template.Library()
 
@@ -66,10 +65,3 @@ def is_hourly(kind: str) -> bool:
     """Whether a line of this kind counts hours (and prices them per hour)."""
     return kind in HOURLY_KINDS
 
-
-METHOD_NAMES = dict(Method.choices)
-
-
-@register.filter
-def method_name(method: str) -> str:
-    return METHOD_NAMES.get(method, method)

@@ -33,8 +33,15 @@ from customers.services import (
     customer_ensure,
     project_ensure_default,
 )
-from invoices.models import BillingTerms, CustomerPlan, PricePlan, PriceTier
-from invoices.services import invoice_generate_drafts, previous_month
+from invoices.documents import invoice_store_pdf
+from invoices.exceptions import InvoicesError
+from invoices.models import BillingTerms, CustomerPlan, Invoice, PricePlan, PriceTier
+from invoices.services import (
+    invoice_approve,
+    invoice_generate_drafts,
+    invoice_mark_paid,
+    previous_month,
+)
 from usage.models import SyncRun
 from usage.services import usage_sync_run, utc_today
 
@@ -87,6 +94,10 @@ class Command(BaseCommand):
             project = project_ensure_default(project_id=settings.DEEPGRAM_PROJECT_ID)
             customers = [customer_ensure(**spec) for spec in DEMO_CUSTOMERS]
             users.append(self._portal_user(customers[0][0]))
+            users_by_name = {
+                username: get_user_model().objects.get(username=username)
+                for username, *_ in DEMO_STAFF
+            }
         created = sum(new for _, new in customers)
         self.stdout.write(f"Default Deepgram project: {project.project_id}")
         self.stdout.write(f"Demo customers: {len(DEMO_CUSTOMERS)} ({created} new)")
@@ -111,6 +122,11 @@ class Command(BaseCommand):
             f"{len(drafts.created)} new, {len(drafts.refreshed)} refreshed, "
             f"{len(drafts.unchanged)} unchanged, {drafts.skipped_issued} already issued"
         )
+        issued = self._issue_some(demo_customers, finance=users_by_name["finance"])
+        self.stdout.write(
+            f"Invoices issued for the portal demo: {issued} (PDFs stored; "
+            f"{demo_customers[-1]}'s draft is left for finance to approve)"
+        )
         if run is not None:
             self.stdout.write(
                 f"Usage synced: {run.keys_ok} keys, {run.rows_created} new daily rows"
@@ -121,6 +137,34 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<19} password: {password}")
         if not settings.DEBUG:
             self.stdout.write("DEBUG is off: demo passwords are not printed; use password reset.")
+
+    def _issue_some(self, customers: list[Customer], *, finance) -> int:
+        """Issue last month's drafts of all but the last demo customer, and the month before
+        for the first one (then marked paid), so the portal has PDFs to download and the admin
+        still has a draft to approve. Nothing is issued twice."""
+        last_month = previous_month()
+        month_before = previous_month(last_month)
+        invoice_generate_drafts(period=month_before, customers=customers[:1])
+        wanted = [(customers[0], month_before), *((c, last_month) for c in customers[:-1])]
+        issued = 0
+        for customer, period in wanted:
+            draft = Invoice.objects.filter(
+                customer=customer, period=period, status=Invoice.Status.DRAFT
+            ).first()
+            if draft is None:
+                continue
+            try:
+                invoice = invoice_approve(invoice=draft, actor=finance)
+            except InvoicesError as exc:
+                self.stderr.write(f"Could not issue the demo draft of {customer}: {exc}")
+                continue
+            invoice_store_pdf(invoice=invoice)
+            if period == month_before:
+                invoice_mark_paid(
+                    invoice=invoice, actor=finance, paid_on=utc_today(), reference="DEMO-PAID"
+                )
+            issued += 1
+        return issued
 
     def _staff_user(self, username: str, group: str | None, demo_password: str):
         User = get_user_model()

@@ -1,0 +1,34 @@
+"""Helpers the benchmarks share (they are scripts, not tests)."""
+
+import statistics
+import time
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database of `url` if it does not exist (SQLite needs nothing)."""
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def median_ms(action, repeat: int, warmup: int = 2) -> float:
+    """The median wall time of `action()` in milliseconds, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        action()
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times)
+
+
+def print_table(rows: list[tuple[str, str, str]]) -> None:
+    width = max(len(label) for label, _, _ in rows)
+    for label, value, note in rows:
+        print(f"{label.ljust(width)}  {value:>12}  {note}")
