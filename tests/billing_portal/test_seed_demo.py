@@ -94,17 +94,32 @@ def test_it_prints_passwords_only_in_debug(sandbox, settings):
 
 
 @pytest.mark.django_db
-def test_it_drafts_last_months_invoices_for_the_demo_customers(sandbox):
+def test_it_issues_some_demo_invoices_and_leaves_a_draft_to_approve(sandbox):
+    import hashlib
+
     from invoices.models import Invoice
     from invoices.services import previous_month
 
     out = seed()
-    seed()
+    numbers = sorted(Invoice.objects.exclude(number=None).values_list("number", flat=True))
+    again = seed()
 
-    drafts = Invoice.objects.filter(period=previous_month(), status=Invoice.Status.DRAFT)
-    assert drafts.count() == 3
-    assert all(draft.total > 0 for draft in drafts)
-    assert "drafts for" in out
+    last_month = Invoice.objects.filter(period=previous_month()).order_by("customer__name")
+    assert [(i.customer.name, i.status) for i in last_month] == [
+        ("Acme Voice Ltd", "issued"),
+        ("Globex Transcripts", "issued"),
+        ("Initech Calls", "draft"),
+    ]
+    assert all(invoice.total > 0 for invoice in last_month)
+    earlier = Invoice.objects.get(period=previous_month(previous_month()))
+    assert (earlier.customer.name, earlier.status) == ("Acme Voice Ltd", "paid")
+    for invoice in Invoice.objects.exclude(status="draft"):
+        stored = invoice.pdf.open("rb").read()
+        assert hashlib.sha256(stored).hexdigest() == invoice.pdf_sha256
+    # A second run issues nothing more.
+    assert sorted(Invoice.objects.exclude(number=None).values_list("number", flat=True)) == numbers
+    assert "Invoices issued for the portal demo: 3" in out
+    assert "Invoices issued for the portal demo: 0" in again
 
 
 @pytest.mark.django_db
