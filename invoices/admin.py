@@ -228,7 +228,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     search_fields = ["number", "customer__name"]
     inlines = [InvoiceLineInline, InvoiceEventInline]
-    actions = ["approve_selected", "refresh_selected"]
+    actions = ["approve_selected", "refresh_selected", "resend_email_selected"]
     fieldsets = INVOICE_FIELDSETS
     readonly_fields = [f for _, options in INVOICE_FIELDSETS for f in options["fields"]]
 
@@ -354,6 +354,10 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Refresh selected drafts", permissions=["approve"])
     def refresh_selected(self, request, queryset: QuerySet):
         return admin_views.refresh_drafts(self, request, queryset)
+
+    @admin.action(description="Send the e-mail of selected invoices again", permissions=["approve"])
+    def resend_email_selected(self, request, queryset: QuerySet):
+        return admin_views.resend_emails(self, request, queryset)
 
     def has_approve_permission(self, request):
         return request.user.has_perm("invoices.approve_invoice")

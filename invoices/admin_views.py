@@ -297,6 +297,18 @@ def export_csv(request, model_admin):
     return response
 
 
+def resend_emails(model_admin, request, queryset):
+    """Fresh e-mail attempts for issued documents whose e-mail has not gone out."""
+    require(request, APPROVE)
+    queued, skipped = 0, []
+    for invoice in queryset.order_by("pk"):
+        if documents.invoice_requeue_email(invoice=invoice, actor=request.user):
+            queued += 1
+        else:
+            skipped.append(f"{invoice} (a draft, void, or already sent)")
+    _report(model_admin, request, f"Queued the e-mail of {queued} invoice(s)", skipped)
+
+
 # --- PDFs -----------------------------------------------------------------------------------
 
 

@@ -90,7 +90,7 @@ def invoice_pdf_bytes(invoice: Invoice) -> bytes:
 
 
 def invoice_send_email(*, invoice: Invoice) -> Invoice:
-    """E-mail an issued document to the billing address in its buyer snapshot, with the PDF
+    """E-mail an issued document to the customer's billing address, with the PDF
     attached and a link to the portal; once (a sent document is not sent again). A failure is
     recorded on the invoice, then raised as `EmailNotSent` for the caller to retry."""
     failure = None
@@ -100,7 +100,9 @@ def invoice_send_email(*, invoice: Invoice) -> Invoice:
             return invoice
         if invoice.is_draft:
             raise InvalidTransition("A draft is not sent to the customer.")
-        recipient = invoice.buyer.get("email") or invoice.customer.billing_email
+        # Delivery goes to today's billing address (fixable after a bounce); the PDF keeps the
+        # buyer details as issued.
+        recipient = invoice.customer.billing_email
         message = _message(invoice, recipient, invoice_pdf_bytes(invoice))
         invoice.email_attempts += 1
         try:
@@ -139,6 +141,30 @@ def _message(invoice: Invoice, recipient: str, pdf: bytes) -> EmailMessage:
     message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[recipient])
     message.attach(pdf_filename(invoice), pdf, "application/pdf")
     return message
+
+
+def invoice_requeue_email(*, invoice: Invoice, actor) -> bool:
+    """Give an issued document whose e-mail has not gone out a fresh set of attempts (say the
+    billing address was wrong and has been fixed in the customer's details) and queue it after
+    commit. Returns False when there is nothing to send."""
+    from .tasks import store_invoice_pdf
+
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.is_draft or invoice.status == Invoice.Status.VOID or invoice.emailed_at:
+            return False
+        previous = invoice.email_attempts
+        invoice.email_attempts = 0
+        invoice.save(update_fields=["email_attempts"])
+        InvoiceEvent.objects.create(
+            invoice=invoice,
+            actor=actor,
+            action=InvoiceEvent.Action.EMAIL_REQUEUED,
+            detail=f"After {previous} failed attempt{'' if previous == 1 else 's'}.",
+        )
+        invoice_id = invoice.pk
+        transaction.on_commit(lambda: store_invoice_pdf.delay(invoice_id), robust=True)
+    return True
 
 
 def documents_to_deliver(*, older_than_minutes: int = 10):

@@ -311,6 +311,7 @@ class InvoiceEvent(models.Model):
         PDF_STORED = "pdf_stored", "PDF stored"
         EMAILED = "emailed", "E-mailed"
         EMAIL_FAILED = "email_failed", "E-mail failed"
+        EMAIL_REQUEUED = "email_requeued", "E-mail queued again"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)

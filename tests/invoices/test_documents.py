@@ -287,3 +287,43 @@ def test_who_may_open_pdfs_in_the_admin(request, client, issued, who, status):
     response = client.get(reverse("admin:invoices_invoice_pdf", args=[issued.pk]))
 
     assert response.status_code == status
+
+
+def test_finance_sends_a_failed_e_mail_again_to_the_corrected_address(
+    client, issued, finance_user, dead_mail_server, settings, celery_eager,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    settings.BILLING_EMAIL_MAX_ATTEMPTS = 1
+    with pytest.raises(EmailNotSent):
+        documents.invoice_send_email(invoice=issued)
+    assert send_invoice_email.delay(issued.pk).get() == "skipped"  # out of attempts
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    issued.customer.billing_email = "accounts@acme.example"
+    issued.customer.save()
+    client.login(username=finance_user.username, password=PASSWORD)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:invoices_invoice_changelist"),
+            {"action": "resend_email_selected", "_selected_action": [issued.pk]},
+            follow=True,
+        )
+
+    assert "Queued the e-mail of 1 invoice(s)." in response.content.decode()
+    issued.refresh_from_db()
+    assert [m.to for m in mail.outbox] == [["accounts@acme.example"]]
+    assert issued.emailed_to == "accounts@acme.example" and issued.email_attempts == 1
+    assert events(issued, InvoiceEvent.Action.EMAIL_REQUEUED) == 1
+
+
+def test_support_cannot_resend_e_mails(client, issued, support_user):
+    client.login(username=support_user.username, password=PASSWORD)
+
+    response = client.post(
+        reverse("admin:invoices_invoice_changelist"),
+        {"action": "resend_email_selected", "_selected_action": [issued.pk]},
+    )
+
+    assert response.status_code in (200, 302, 403)
+    issued.refresh_from_db()
+    assert not InvoiceEvent.objects.filter(action=InvoiceEvent.Action.EMAIL_REQUEUED).exists()
