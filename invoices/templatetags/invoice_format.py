@@ -64,4 +64,3 @@ HOURLY_KINDS = {"usage", "tier", "free_hours", "adjustment"}
 def is_hourly(kind: str) -> bool:
     """Whether a line of this kind counts hours (and prices them per hour)."""
     return kind in HOURLY_KINDS
-
