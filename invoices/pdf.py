@@ -6,6 +6,7 @@ or a setting can never make a render reach the network or the rest of the file s
 """
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -17,6 +18,7 @@ from django.contrib.staticfiles import finders
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from usage.charts import daily_bars
@@ -168,4 +170,17 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
 def html_to_pdf(html: str) -> bytes:
     """Any of our HTML to PDF, with the static-files-only fetcher."""
     static_dir = (settings.BASE_DIR / "static").as_uri() + "/"
-    return HTML(string=html, base_url=static_dir, url_fetcher=StaticFilesOnly()).write_pdf()
+    document = HTML(string=html, base_url=static_dir, url_fetcher=StaticFilesOnly())
+    return document.write_pdf(font_config=_font_config())
+
+
+_per_thread = threading.local()
+
+
+def _font_config() -> FontConfiguration:
+    """One font configuration per thread (Pango's font maps are not thread-safe): building it
+    costs on every render otherwise. The template declares no @font-face, so it only ever
+    holds the system fonts."""
+    if not hasattr(_per_thread, "font_config"):
+        _per_thread.font_config = FontConfiguration()
+    return _per_thread.font_config

@@ -38,6 +38,16 @@ class Chart:
     def plot_height(self) -> int:
         return self.baseline - self.top
 
+    @property
+    def bars_path(self) -> str:
+        """All bars as one SVG path (one element to draw, where print renderers are slow
+        with many)."""
+        return " ".join(
+            f"M{bar.x:.2f} {bar.y + bar.height:.2f}v-{bar.height:.2f}h{bar.width:.2f}"
+            f"v{bar.height:.2f}z"
+            for bar in self.bars
+        )
+
 
 def daily_bars(hours_by_day: dict[date, Decimal], *, end: date, days: int) -> Chart:
     """One bar per day from `end - days + 1` to `end`; days without usage get no bar."""
