@@ -1,6 +1,7 @@
 """Money: Decimal only, rounded half-up to the currency's minor unit, once per line."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 # ISO 4217 minor units that are not 2; every other currency has cents.
 MINOR_UNITS = {
@@ -25,6 +26,7 @@ HOURS = Decimal("0.000001")
 UNIT_PRICE = Decimal("0.000001")
 
 
+@cache  # a handful of currencies; called once for every priced line
 def minor_unit(currency: str) -> Decimal:
     return Decimal(1).scaleb(-MINOR_UNITS.get(currency.upper(), 2))
 

@@ -12,6 +12,7 @@ Rules (also in the README):
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from .money import quantize_hours, quantize_money
 
@@ -24,9 +25,9 @@ METHOD_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Usage:
-    """One key's billed quantity for one method over the month."""
+class Usage(NamedTuple):
+    """One key's billed quantity for one method over the month. A plain tuple: a generation
+    builds tens of thousands of them."""
 
     key_pk: int
     key_label: str
@@ -34,8 +35,7 @@ class Usage:
     quantity: Decimal
 
 
-@dataclass(frozen=True)
-class Tier:
+class Tier(NamedTuple):
     up_to_hours: Decimal | None
     rate_per_hour: Decimal
 
@@ -55,8 +55,9 @@ class Plan:
         return self.method_rates.get(method) or self.rate_per_hour
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
+    """One priced line (a plain tuple, like `Usage`)."""
+
     kind: str
     description: str
     quantity: Decimal
@@ -186,17 +187,17 @@ def _tier_lines(plan: Plan, billable: Decimal, notes: list[str]) -> list[Line]:
 
 
 def _line(
-    plan: Plan, kind: str, description: str, quantity: Decimal, unit_price: Decimal, **extra
+    plan: Plan,
+    kind: str,
+    description: str,
+    quantity: Decimal,
+    unit_price: Decimal,
+    key_pk: int | None = None,
+    method: str = "",
 ) -> Line:
     quantity = quantize_hours(quantity)
-    return Line(
-        kind=kind,
-        description=description,
-        quantity=quantity,
-        unit_price=unit_price,
-        amount=quantize_money(quantity * unit_price, plan.currency),
-        **extra,
-    )
+    amount = quantize_money(quantity * unit_price, plan.currency)
+    return Line(kind, description, quantity, unit_price, amount, key_pk, method)
 
 
 def tax_of(subtotal: Decimal, rate_percent: Decimal, currency: str) -> Decimal:
