@@ -6,19 +6,22 @@ writes an `InvoiceEvent`. An issued invoice is never edited or deleted.
 """
 
 import calendar
+import gc
 import hashlib
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum, prefetch_related_objects
+from django.db.models import Sum
 from django.utils import timezone
 
-from billing_portal.bulk import insert_rows
-from customers.models import Customer
+from billing_portal.bulk import insert_objects, insert_rows
+from customers.models import ApiKey, Customer
 from usage.models import DailyUsage
 
 from . import pricing
@@ -75,17 +78,24 @@ def plan_for(customer: Customer, period: date) -> PricePlan | None:
 @dataclass
 class GenerateReport:
     period: date
-    created: list[Invoice] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
     refreshed: list[Invoice] = field(default_factory=list)
     unchanged: list[Invoice] = field(default_factory=list)
     skipped_issued: int = 0
     skipped_empty: int = 0
     no_plan: int = 0
 
+    @cached_property
+    def created(self) -> list[Invoice]:
+        """The new drafts, read when first asked for: a generation builds no instances of
+        thousands of drafts that nobody looks at."""
+        found = Invoice.objects.in_bulk(self.created_ids)
+        return [found[pk] for pk in self.created_ids]
+
     def counts(self) -> dict:
         return {
             "period": self.period.isoformat(),
-            "created": len(self.created),
+            "created": len(self.created_ids),
             "refreshed": len(self.refreshed),
             "unchanged": len(self.unchanged),
             "skipped_issued": self.skipped_issued,
@@ -94,7 +104,49 @@ class GenerateReport:
         }
 
 
+@dataclass
+class _Inputs:
+    """Everything a draft is computed from."""
+
+    plan: PricePlan
+    usage: list[pricing.Usage]
+    terms: BillingTerms | None
+    deltas: list
+    manual: list
+
+
+@dataclass
+class _Computed:
+    lines: list[pricing.Line]
+    notes: list[str]
+    tax_rate: Decimal
+    tax_note: str
+    fingerprint: str
+    deltas: list
+    manual: list
+
+
+@dataclass
+class _Basis:
+    """What a fingerprint is computed from, besides the plan and the usage."""
+
+    tax_rate: Decimal
+    tax_note: str
+    adjustments: list[pricing.Line]
+    fingerprint: str
+
+
 GENERATE_BATCH = 500  # customers a transaction
+
+
+@dataclass
+class _Month:
+    """What a generation reads once, before its batches: plans, usage and tax terms."""
+
+    period: date
+    plans: dict[int, PricePlan]
+    usage: dict[int, list[pricing.Usage]]
+    terms: dict[int, BillingTerms]
 
 
 def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> GenerateReport:
@@ -105,115 +157,192 @@ def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> Gene
     customers with nothing to bill are skipped unless a fee or minimum applies. Works in
     batches: the inputs of a batch are read in a few queries and its drafts written in bulk.
     """
-    period = period.replace(day=1)
+    with _cyclic_gc_paused():
+        return _generate_drafts(period.replace(day=1), actor, customers)
+
+
+def _generate_drafts(period: date, actor, customers) -> GenerateReport:
     report = GenerateReport(period=period)
     if customers is None:
-        customers = Customer.objects.filter(status=Customer.Status.ACTIVE).order_by("pk")
-    customers = list(customers)
-    # Plans and the month's usage of everyone in two queries; then batches of writes.
-    all_plans = _plans_for({c.pk: c for c in customers}, period)
-    usage = _usage_of(all_plans, period)
-    report.no_plan += len(customers) - len(all_plans)
-    for start in range(0, len(customers), GENERATE_BATCH):
-        batch = customers[start : start + GENERATE_BATCH]
-        plans = {c.pk: all_plans[c.pk] for c in batch if c.pk in all_plans}
-        _generate_batch(batch, plans, usage, period, actor, report)
+        active = Customer.objects.filter(status=Customer.Status.ACTIVE)
+        customer_pks = list(active.order_by("pk").values_list("pk", flat=True))
+        month = _read_month(period, active.values("pk"), everyone=True)
+    else:
+        customer_pks = [c.pk for c in customers]
+        month = _read_month(period, customer_pks)
+    report.no_plan += len(customer_pks) - len(month.plans)
+    for start in range(0, len(customer_pks), GENERATE_BATCH):
+        batch = [pk for pk in customer_pks[start : start + GENERATE_BATCH] if pk in month.plans]
+        if batch:
+            _generate_batch(batch, month, actor, report)
     return report
 
 
-def _generate_batch(customers, plans, usage, period: date, actor, report: GenerateReport) -> None:
+@contextmanager
+def _cyclic_gc_paused():
+    """A generation keeps some hundred thousand objects alive until it returns and makes no
+    reference cycles worth collecting meanwhile; CPython's cycle collector would walk the
+    process's whole heap again and again (a quarter of the run's time), so it waits until
+    the end. Process-wide, as the collector is: a no-op where it is already off."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _read_month(period: date, customers, *, everyone: bool = False) -> _Month:
+    """Plans, usage and terms of `customers` (pks, or a subquery) in four queries, in no
+    transaction: a draft computed from inputs that change meanwhile is refused at approval
+    (its fingerprint no longer matches) and refreshed after the next sync."""
+    plans = _plans_for(customers, period)
+    return _Month(
+        period=period,
+        plans=plans,
+        usage=_usage_of(plans, period, everyone=everyone),
+        terms={t.customer_id: t for t in BillingTerms.objects.filter(customer_id__in=customers)},
+    )
+
+
+def _generate_batch(customer_pks: list[int], month: _Month, actor, report: GenerateReport):
+    period = month.period
     first, _ = period_bounds(period)
-    by_pk = {c.pk: c for c in customers}
     with transaction.atomic():
         existing = {
             inv.customer_id: inv
             for inv in Invoice.objects.select_for_update()
-            .filter(customer_id__in=plans, period=period, kind=Invoice.Kind.INVOICE)
+            .filter(customer_id__in=customer_pks, period=period, kind=Invoice.Kind.INVOICE)
             .exclude(status=Invoice.Status.VOID)
         }
-        terms = {t.customer_id: t for t in BillingTerms.objects.filter(customer_id__in=plans)}
-        manual = defaultdict(list)
-        for line in InvoiceLine.objects.filter(
-            invoice__in=[i for i in existing.values() if i.is_draft], kind=InvoiceLine.Kind.MANUAL
-        ):
-            manual[line.invoice_id].append(line)
-        billed = set(
-            BilledUsage.objects.filter(api_key__customer_id__in=plans, day__lt=first)
-            .exclude(invoice__status=Invoice.Status.VOID)
-            .values_list("api_key__customer_id", flat=True)
-            .distinct()
-        )
-        writes = []
-        for customer_pk, plan in plans.items():
-            invoice = existing.get(customer_pk)
-            if invoice is not None and not invoice.is_draft:
-                report.skipped_issued += 1
+        drafts = [inv for inv in existing.values() if inv.is_draft]
+        open_pks = [pk for pk in customer_pks if pk not in existing or existing[pk].is_draft]
+        manual = _manual_lines(drafts)
+        deltas = _pending_deltas(open_pks, before=first)
+        report.skipped_issued += len(customer_pks) - len(open_pks)
+        new, changed, now = [], [], timezone.now()
+        for customer_pk in open_pks:
+            plan, invoice = month.plans[customer_pk], existing.get(customer_pk)
+            inputs = _Inputs(
+                plan=plan,
+                usage=month.usage.get(customer_pk, []),
+                terms=month.terms.get(customer_pk),
+                deltas=deltas.get(customer_pk, []),
+                manual=manual.get(invoice.pk, []) if invoice else [],
+            )
+            basis = _basis_of(inputs)
+            if invoice is not None and invoice.usage_fingerprint == basis.fingerprint:
+                report.unchanged.append(invoice)  # same inputs, same lines: no need to price
                 continue
-            customer = by_pk[customer_pk]
-            deltas = (
-                _pending_deltas(customer, before=first, exclude=invoice)
-                if customer_pk in billed
-                else []
-            )
-            computed = _compute(
-                _Inputs(
-                    plan=plan,
-                    usage=usage.get(customer_pk, []),
-                    terms=terms.get(customer_pk),
-                    deltas=deltas,
-                    manual=manual.get(invoice.pk, []) if invoice else [],
-                ),
-                period,
-            )
-            if invoice is None and not computed.lines:
-                report.skipped_empty += 1
-            elif invoice is not None and invoice.usage_fingerprint == computed.fingerprint:
-                report.unchanged.append(invoice)
+            computed = _price(inputs, basis, period)
+            if invoice is not None:
+                for name, value in _totals(plan, computed, now).items():
+                    setattr(invoice, name, value)
+                changed.append((invoice, computed))
+            elif computed.lines:
+                new.append(
+                    (_new_draft(customer_pk, period, _totals(plan, computed, now)), computed)
+                )
             else:
-                writes.append((customer, plan, invoice, computed))
-        _write_drafts(writes, period, actor, report)
+                report.skipped_empty += 1
+        _write_drafts(new, changed, period, now, actor, report)
 
 
-def _plans_for(customers: dict, period: date) -> dict[int, PricePlan]:
+def _plans_for(customers, period: date) -> dict[int, PricePlan]:
     """Each customer's plan in force for the month (the latest assignment not after it)."""
-    plans = {}
     assignments = (
         CustomerPlan.objects.filter(customer_id__in=customers, effective_from__lte=period)
-        .select_related("plan")
         .order_by("customer_id", "-effective_from")
+        .values_list("customer_id", "plan_id")
     )
-    shared: dict[int, PricePlan] = {}  # one instance a plan, so its pricing form is built once
-    for assignment in assignments:
-        plan = shared.setdefault(assignment.plan_id, assignment.plan)
-        plans.setdefault(assignment.customer_id, plan)
-    prefetch_related_objects(list(shared.values()), "tiers")
-    return plans
+    chosen: dict[int, int] = {}
+    for customer_pk, plan_pk in assignments:
+        chosen.setdefault(customer_pk, plan_pk)
+    # One instance a plan, so its pricing form and fingerprint basis are built once.
+    shared = PricePlan.objects.prefetch_related("tiers").in_bulk(set(chosen.values()))
+    return {customer_pk: shared[plan_pk] for customer_pk, plan_pk in chosen.items()}
 
 
-def _usage_of(plans: dict[int, PricePlan], period: date) -> dict[int, list[pricing.Usage]]:
-    """The month's usage of many customers in one grouped query, in each plan's quantity."""
+def _usage_of(
+    plans: dict[int, PricePlan], period: date, *, everyone: bool = False
+) -> dict[int, list[pricing.Usage]]:
+    """The month's usage of the customers in `plans`, in each plan's quantity: summed per key
+    and method by the database, then labelled and grouped by customer from the keys. With
+    `everyone`, the whole month is summed and the keys of customers without a plan dropped:
+    cheaper than naming thousands of customers."""
+    if not plans:
+        return {}
     first, last = period_bounds(period)
+    keys, rows = ApiKey.objects.all(), DailyUsage.objects.filter(day__range=(first, last))
+    if not everyone:
+        keys = keys.filter(customer_id__in=plans)
+        rows = rows.filter(api_key__customer_id__in=plans)
+    owners = {
+        key_pk: (customer_pk, label)
+        for key_pk, customer_pk, label in keys.values_list("pk", "customer_id", "key_id")
+        if customer_pk in plans
+    }
+    quantities = sorted({plan.billed_quantity for plan in plans.values()})
+    sums = {f"sum_{quantity}": Sum(quantity) for quantity in quantities}
     rows = (
-        DailyUsage.objects.filter(api_key__customer_id__in=plans, day__range=(first, last))
-        .values("api_key__customer_id", "api_key_id", "api_key__key_id", "method")
-        .annotate(hours_sum=Sum("hours"), total_sum=Sum("total_hours"))
+        rows.values("api_key_id", "method")
+        .annotate(**sums)
+        .values_list("api_key_id", "method", *sums)
         .order_by()
     )
     usage = defaultdict(list)
-    for row in rows:
-        plan = plans[row["api_key__customer_id"]]
-        quantity = row["total_sum"] if plan.billed_quantity == "total_hours" else row["hours_sum"]
-        usage[row["api_key__customer_id"]].append(
-            pricing.Usage(
-                key_pk=row["api_key_id"],
-                key_label=row["api_key__key_id"],
-                method=row["method"],
-                quantity=quantize_hours(quantity or ZERO),
-            )
+    for key_pk, method, *summed in rows:
+        if key_pk not in owners:
+            continue
+        customer_pk, label = owners[key_pk]
+        quantity = summed[quantities.index(plans[customer_pk].billed_quantity)]
+        usage[customer_pk].append(
+            pricing.Usage(key_pk, label, method, quantize_hours(quantity or ZERO))
         )
     for items in usage.values():
-        items.sort(key=lambda u: (u.key_pk, u.method))
+        items.sort(key=_by_key_and_method)
     return usage
+
+
+def _by_key_and_method(usage: pricing.Usage):
+    return usage.key_pk, usage.method
+
+
+def _manual_lines(drafts: list[Invoice]) -> dict[int, list[InvoiceLine]]:
+    """The manual lines of some drafts, by draft id, in their order."""
+    manual = defaultdict(list)
+    if drafts:
+        for line in InvoiceLine.objects.filter(invoice__in=drafts, kind=InvoiceLine.Kind.MANUAL):
+            manual[line.invoice_id].append(line)
+    return manual
+
+
+def _new_draft(customer_pk: int, period: date, totals: dict) -> dict:
+    """A new draft's fields (the others take their defaults)."""
+    return {"customer_id": customer_pk, "period": period, **totals}
+
+
+def _totals(plan: PricePlan, computed: _Computed, now) -> dict:
+    """A draft's computed fields. Totals are sums of the stored lines; tax once, on the
+    subtotal."""
+    subtotal = sum((line.amount for line in computed.lines), ZERO) + sum(
+        (m.amount for m in computed.manual), ZERO
+    )
+    tax = pricing.tax_of(subtotal, computed.tax_rate, plan.currency)
+    return {
+        "currency": plan.currency,
+        "billed_quantity": plan.billed_quantity,
+        "subtotal": subtotal,
+        "tax_rate": computed.tax_rate,
+        "tax": tax,
+        "total": subtotal + tax,
+        "tax_note": computed.tax_note,
+        "pricing_notes": computed.notes,
+        "usage_fingerprint": computed.fingerprint,
+        "computed_at": now,
+    }
 
 
 _LINE_COLUMNS = (
@@ -229,39 +358,50 @@ _LINE_COLUMNS = (
     "added_by_id",
 )
 _EVENT_COLUMNS = ("invoice_id", "at", "actor_id", "action", "detail")
+_TOTALS_FIELDS = [  # what `_totals` sets
+    "currency",
+    "billed_quantity",
+    "subtotal",
+    "tax_rate",
+    "tax",
+    "total",
+    "tax_note",
+    "pricing_notes",
+    "usage_fingerprint",
+    "computed_at",
+]
 
 
-def _write_drafts(writes, period: date, actor, report: GenerateReport) -> None:
-    """Save the changed and new drafts of a batch in bulk, lines and events included."""
-    now = timezone.now()
-    fields = [
-        "billed_quantity",
-        "subtotal",
-        "tax_rate",
-        "tax",
-        "total",
-        "tax_note",
-        "pricing_notes",
-        "usage_fingerprint",
-        "computed_at",
+def _write_drafts(new, changed, period: date, now, actor, report: GenerateReport) -> None:
+    """Save the new and changed drafts of a batch in bulk, lines and events included: new
+    drafts by COPY (PostgreSQL), changed ones by one UPDATE, their computed lines replaced
+    (manual lines stay)."""
+    ids = _insert_drafts([fields for fields, _ in new], period)
+    written = [  # (invoice id, its fields, computed, event)
+        (ids[fields["customer_id"]], fields, computed, InvoiceEvent.Action.GENERATED)
+        for fields, computed in new
     ]
-    new, changed = [], []
-    for customer, plan, invoice, computed in writes:
-        target = invoice or Invoice(customer=customer, period=period, currency=plan.currency)
-        target.billed_quantity = plan.billed_quantity
-        _apply_totals(target, computed, now)
-        (changed if invoice else new).append((target, computed))
-    Invoice.objects.bulk_create([inv for inv, _ in new], batch_size=500)
-    Invoice.objects.bulk_update([inv for inv, _ in changed], fields, batch_size=500)
-    InvoiceLine.objects.filter(invoice__in=[inv for inv, _ in changed]).exclude(
-        kind=InvoiceLine.Kind.MANUAL
-    ).delete()
+    refreshed = [inv for inv, _ in changed]
+    if refreshed:
+        Invoice.objects.bulk_update(refreshed, _TOTALS_FIELDS, batch_size=500)
+        InvoiceLine.objects.filter(invoice__in=refreshed).exclude(
+            kind=InvoiceLine.Kind.MANUAL
+        ).delete()
+        written += [
+            (
+                inv.pk,
+                {"total": inv.total, "currency": inv.currency},
+                computed,
+                InvoiceEvent.Action.REFRESHED,
+            )
+            for inv, computed in changed
+        ]
     insert_rows(
         InvoiceLine._meta.db_table,
         _LINE_COLUMNS,
         (
             (
-                inv.pk,
+                pk,
                 n,
                 line.kind,
                 line.key_pk,
@@ -272,30 +412,39 @@ def _write_drafts(writes, period: date, actor, report: GenerateReport) -> None:
                 line.amount,
                 None,
             )
-            for inv, computed in new + changed
+            for pk, _, computed, _ in written
             for n, line in enumerate(computed.lines)
         ),
     )
-    refreshed = {inv.pk for inv, _ in changed}
     actor_pk = actor.pk if actor else None
     insert_rows(
         InvoiceEvent._meta.db_table,
         _EVENT_COLUMNS,
         (
-            (
-                inv.pk,
-                now,
-                actor_pk,
-                InvoiceEvent.Action.REFRESHED
-                if inv.pk in refreshed
-                else InvoiceEvent.Action.GENERATED,
-                f"Total {inv.total} {inv.currency}.",
-            )
-            for inv, _ in new + changed
+            (pk, now, actor_pk, action, f"Total {fields['total']} {fields['currency']}.")
+            for pk, fields, _, action in written
         ),
     )
-    report.created += [inv for inv, _ in new]
-    report.refreshed += [inv for inv, _ in changed]
+    report.created_ids += [pk for pk, _, _, action in written[: len(new)]]
+    report.refreshed += refreshed
+
+
+def _insert_drafts(drafts: list[dict], period: date) -> dict[int, int]:
+    """Insert new drafts in bulk; their ids by customer, read back by customer and month: a
+    customer has at most one live invoice a month (a database constraint), so the row found
+    is the one just inserted."""
+    if not drafts:
+        return {}
+    insert_objects(Invoice, drafts)
+    return dict(
+        Invoice.objects.filter(
+            customer_id__in=[fields["customer_id"] for fields in drafts],
+            period=period,
+            kind=Invoice.Kind.INVOICE,
+        )
+        .exclude(status=Invoice.Status.VOID)
+        .values_list("customer_id", "pk")
+    )
 
 
 def invoice_refresh_open_drafts(*, actor=None) -> dict:
@@ -328,37 +477,16 @@ def invoice_refresh_draft(*, customer: Customer, period: date, actor=None):
     return "empty", None
 
 
-@dataclass
-class _Inputs:
-    """Everything a draft is computed from."""
-
-    plan: PricePlan
-    usage: list[pricing.Usage]
-    terms: BillingTerms | None
-    deltas: list
-    manual: list
-
-
-@dataclass
-class _Computed:
-    lines: list[pricing.Line]
-    notes: list[str]
-    tax_rate: Decimal
-    tax_note: str
-    fingerprint: str
-    deltas: list
-    manual: list
-
-
 def _inputs_for(invoice: Invoice, plan: PricePlan) -> _Inputs:
     """One draft's inputs, read afresh (the approval's staleness check)."""
     usage = _usage_of({invoice.customer_id: plan}, invoice.period).get(invoice.customer_id, [])
     first, _ = period_bounds(invoice.period)
+    deltas = _pending_deltas([invoice.customer_id], before=first)
     return _Inputs(
         plan=plan,
         usage=usage,
         terms=BillingTerms.objects.filter(customer_id=invoice.customer_id).first(),
-        deltas=_pending_deltas(invoice.customer, before=first, exclude=invoice),
+        deltas=deltas.get(invoice.customer_id, []),
         manual=list(invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL)),
     )
 
@@ -366,27 +494,55 @@ def _inputs_for(invoice: Invoice, plan: PricePlan) -> _Inputs:
 def _compute(inputs: _Inputs, period: date) -> _Computed:
     """Price a draft from its inputs. Pure: the same inputs give the same lines and
     fingerprint, which is how a stale draft is recognised."""
+    return _price(inputs, _basis_of(inputs), period)
+
+
+def _basis_of(inputs: _Inputs) -> _Basis:
+    """What a draft's fingerprint covers: the plan (its id, last change and tiers), the tax
+    terms, the month's usage per key and method, the adjustments and the manual lines. Cheap
+    next to pricing, so an unchanged draft is recognised before it is priced."""
     plan = inputs.plan
-    lines, notes = pricing.price_usage(_pricing_plan(plan), inputs.usage, f"{period:%B %Y}")
     adjustments = _adjustment_lines(inputs.deltas, plan.currency)
-    lines += adjustments
     terms = inputs.terms
     reverse = bool(terms and terms.reverse_charge)
     tax_rate = ZERO if reverse or terms is None else terms.tax_rate
     tax_note = terms.reverse_charge_note if reverse else ""
+    plan_head, plan_tiers = _plan_basis(plan)
     basis = [
-        plan.pk,
-        plan.updated_at.isoformat(),
-        plan.billed_quantity,
+        *plan_head,
         str(tax_rate),
         tax_note,
-        *(f"t/{t.up_to_hours}/{t.rate_per_hour}" for t in plan.tiers.all()),
+        *plan_tiers,
         *(f"{u.key_pk}/{u.method}/{u.quantity}" for u in inputs.usage),
         *(f"{a.key_pk}/{a.method}/{a.quantity}/{a.unit_price}" for a in adjustments),
         *(f"m/{m.pk}/{m.amount}" for m in inputs.manual),
     ]
     fingerprint = hashlib.sha256("|".join(map(str, basis)).encode()).hexdigest()
-    return _Computed(lines, notes, tax_rate, tax_note, fingerprint, inputs.deltas, inputs.manual)
+    return _Basis(tax_rate, tax_note, adjustments, fingerprint)
+
+
+def _price(inputs: _Inputs, basis: _Basis, period: date) -> _Computed:
+    lines, notes = pricing.price_usage(_pricing_plan(inputs.plan), inputs.usage, f"{period:%B %Y}")
+    return _Computed(
+        lines + basis.adjustments,
+        notes,
+        basis.tax_rate,
+        basis.tax_note,
+        basis.fingerprint,
+        inputs.deltas,
+        inputs.manual,
+    )
+
+
+def _plan_basis(plan: PricePlan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # Built once a plan instance, like its pricing form.
+    cached = getattr(plan, "_fingerprint_basis", None)
+    if cached is None:
+        cached = plan._fingerprint_basis = (
+            (str(plan.pk), plan.updated_at.isoformat(), plan.billed_quantity),
+            tuple(f"t/{t.up_to_hours}/{t.rate_per_hour}" for t in plan.tiers.all()),
+        )
+    return cached
 
 
 def _pricing_plan(plan: PricePlan) -> pricing.Plan:
@@ -427,15 +583,17 @@ class _Delta:
     quantity: Decimal
 
 
-def _pending_deltas(customer, *, before: date, exclude) -> list[_Delta]:
-    """Differences between stored usage and what issued invoices billed, for days before
-    `before`. Priced at the unit price of the invoice that first billed the day."""
+def _pending_deltas(customer_pks, *, before: date) -> dict[int, list[_Delta]]:
+    """By customer: differences between stored usage and what issued invoices billed, for
+    days before `before`, priced at the unit price of the invoice that first billed the day
+    (a draft has billed nothing: an invoice records what it bills when it is approved). Two
+    queries for any number of customers, one if none was billed yet."""
     billed = (
-        BilledUsage.objects.filter(api_key__customer=customer, day__lt=before)
+        BilledUsage.objects.filter(api_key__customer_id__in=customer_pks, day__lt=before)
         .exclude(invoice__status=Invoice.Status.VOID)
-        .exclude(invoice=exclude)
         .order_by("invoice__approved_at", "pk")
         .values_list(
+            "api_key__customer_id",
             "api_key_id",
             "api_key__key_id",
             "day",
@@ -447,25 +605,28 @@ def _pending_deltas(customer, *, before: date, exclude) -> list[_Delta]:
         )
     )
     totals: dict[tuple, list] = {}
-    for key_pk, label, day, method, quantity, price, number, quantity_field in billed:
+    for customer_pk, key_pk, label, day, method, quantity, price, number, field_ in billed:
         entry = totals.setdefault(
-            (key_pk, day, method), [ZERO, (label, price, number, quantity_field)]
+            (key_pk, day, method), [ZERO, (customer_pk, label, price, number, field_)]
         )
         entry[0] += quantity
     if not totals:
-        return []
+        return {}
     current = {
-        (row.api_key_id, row.day, row.method): row
-        for row in DailyUsage.objects.filter(
-            api_key__customer=customer, day__in={day for _, day, _ in totals}
-        )
+        (key_pk, day, method): {"hours": hours, "total_hours": total_hours}
+        for key_pk, day, method, hours, total_hours in DailyUsage.objects.filter(
+            api_key__customer_id__in=customer_pks, day__in={day for _, day, _ in totals}
+        ).values_list("api_key_id", "day", "method", "hours", "total_hours")
     }
-    deltas = []
-    for (key_pk, day, method), (quantity, (label, price, number, quantity_field)) in totals.items():
+    deltas = defaultdict(list)
+    for (key_pk, day, method), (quantity, details) in totals.items():
+        customer_pk, label, price, number, quantity_field = details
         row = current.get((key_pk, day, method))
-        now = getattr(row, quantity_field) if row else ZERO
+        now = row[quantity_field] if row else ZERO
         if now != quantity:
-            deltas.append(_Delta(number, key_pk, label, method, price, day, now - quantity))
+            deltas[customer_pk].append(
+                _Delta(number, key_pk, label, method, price, day, now - quantity)
+            )
     return deltas
 
 
@@ -493,20 +654,6 @@ def _adjustment_lines(deltas: list[_Delta], currency: str) -> list[pricing.Line]
             )
         )
     return lines
-
-
-def _apply_totals(invoice: Invoice, computed: _Computed, now) -> None:
-    """Totals are sums of the stored lines; tax once, on the subtotal."""
-    invoice.subtotal = sum((line.amount for line in computed.lines), ZERO) + sum(
-        (m.amount for m in computed.manual), ZERO
-    )
-    invoice.tax_rate = computed.tax_rate
-    invoice.tax = pricing.tax_of(invoice.subtotal, computed.tax_rate, invoice.currency)
-    invoice.total = invoice.subtotal + invoice.tax
-    invoice.tax_note = computed.tax_note
-    invoice.pricing_notes = computed.notes
-    invoice.usage_fingerprint = computed.fingerprint
-    invoice.computed_at = now
 
 
 def invoice_is_stale(*, invoice: Invoice) -> bool:

@@ -1,0 +1,147 @@
+"""Generation over many customers: a fixed number of queries, batches, each customer's own
+plan quantity, usage and adjustments, and the same drafts whether one customer or all are
+generated."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from customers.models import Customer
+from invoices import services
+from invoices.models import BillingTerms, CustomerPlan, Invoice, PricePlan
+from invoices.services import invoice_approve, invoice_generate_drafts, invoice_refresh_draft
+
+from .conftest import OCTOBER
+
+NOVEMBER = date(2026, 11, 1)
+
+
+@pytest.fixture
+def make_customer(plan, key_of, put_usage):
+    def make(n, *, hours="1.000000", on=None, status=Customer.Status.ACTIVE):
+        customer = Customer.objects.create(
+            name=f"Customer {n:02d}", billing_email=f"c{n}@x.example", status=status
+        )
+        CustomerPlan.objects.create(
+            customer=customer, plan=on or plan, effective_from=date(2026, 1, 1)
+        )
+        key = key_of(customer, f"key-{n}")
+        put_usage(key, date(2026, 10, 3), hours)
+        return customer
+
+    return make
+
+
+def queries_to_generate(period=OCTOBER):
+    with CaptureQueriesContext(connection) as captured:
+        invoice_generate_drafts(period=period)
+    return len(captured)
+
+
+def test_its_queries_do_not_grow_with_the_customers(make_customer):
+    for n in range(2):
+        make_customer(n)
+    few = queries_to_generate()
+    Invoice.objects.all().delete()
+    for n in range(2, 40):
+        make_customer(n)
+
+    assert queries_to_generate() == few
+    assert Invoice.objects.count() == 40
+
+
+def test_it_generates_in_a_pinned_number_of_queries(make_customer, django_assert_num_queries):
+    for n in range(3):
+        make_customer(n)
+    # Customers, plans (2), tiers, keys, usage, terms; then a batch: savepoint, locked drafts,
+    # what issued invoices billed, new drafts (one COPY on PostgreSQL, which is not counted
+    # here, or INSERT) read back, lines and events (COPY or INSERT), release.
+    inserts = 3 if connection.vendor == "sqlite" else 0
+
+    with django_assert_num_queries(12 + inserts):
+        invoice_generate_drafts(period=OCTOBER)
+    # Nothing changed: the drafts' manual lines are read instead, and nothing is written.
+    with django_assert_num_queries(12):
+        assert len(invoice_generate_drafts(period=OCTOBER).unchanged) == 3
+
+
+def test_it_works_through_many_batches(make_customer, monkeypatch):
+    monkeypatch.setattr(services, "GENERATE_BATCH", 3)
+    customers = [make_customer(n, hours=f"{n + 1}.000000") for n in range(8)]
+
+    report = invoice_generate_drafts(period=OCTOBER)
+
+    assert [d.customer for d in report.created] == customers
+    assert [d.lines.get(kind="usage").quantity for d in report.created] == [
+        D(n + 1) for n in range(8)
+    ]
+    again = invoice_generate_drafts(period=OCTOBER)
+    assert len(again.unchanged) == 8 and not again.created and not again.refreshed
+
+
+def test_it_bills_each_plan_in_its_own_quantity(make_customer, key_of, put_usage):
+    audio = PricePlan.objects.create(
+        name="Audio hours", currency="USD", rate_per_hour=D("1"), billed_quantity="hours"
+    )
+    channels = PricePlan.objects.create(name="Channels", currency="USD", rate_per_hour=D("1"))
+    by_audio = make_customer(1, on=audio)
+    by_channels = make_customer(2, on=channels)
+    for customer in (by_audio, by_channels):  # stereo: two channels an hour
+        put_usage(customer.api_keys.get(), date(2026, 10, 4), "4.000000", hours="2.000000")
+
+    drafts = {d.customer: d for d in invoice_generate_drafts(period=OCTOBER).created}
+
+    assert drafts[by_audio].lines.get(kind="usage").quantity == D("3.000000")
+    assert drafts[by_channels].lines.get(kind="usage").quantity == D("5.000000")
+    assert (drafts[by_audio].billed_quantity, drafts[by_channels].billed_quantity) == (
+        "hours",
+        "total_hours",
+    )
+
+
+def test_it_leaves_out_customers_that_are_not_active_or_have_no_plan(make_customer, key_of):
+    billed = make_customer(1)
+    make_customer(2, status=Customer.Status.SUSPENDED)
+    make_customer(3, status=Customer.Status.CLOSED)
+    no_plan = Customer.objects.create(name="No plan", billing_email="np@x.example")
+    key_of(no_plan, "no-plan-key")
+
+    report = invoice_generate_drafts(period=OCTOBER)
+
+    assert [d.customer for d in report.created] == [billed]
+    assert report.no_plan == 1
+    assert report.created[0].lines.get(kind="usage").quantity == D("1.000000")
+
+
+def test_one_customers_refresh_matches_the_whole_generation(make_customer):
+    customers = [make_customer(n, hours="3.333333") for n in range(3)]
+    BillingTerms.objects.create(customer=customers[1], tax_rate=D("7.50"))
+    invoice_generate_drafts(period=OCTOBER)
+
+    for customer in customers:
+        outcome, _ = invoice_refresh_draft(customer=customer, period=OCTOBER)
+
+        assert outcome == "unchanged"
+
+
+def test_each_customer_gets_its_own_adjustments(make_customer, put_usage, finance_user):
+    customers = [make_customer(n, hours="5.000000") for n in range(3)]
+    for draft in invoice_generate_drafts(period=OCTOBER).created:
+        invoice_approve(invoice=draft, actor=finance_user)
+    put_usage(customers[0].api_keys.get(), date(2026, 10, 3), "6.000000")
+    put_usage(customers[2].api_keys.get(), date(2026, 10, 3), "4.500000")
+
+    drafts = {d.customer: d for d in invoice_generate_drafts(period=NOVEMBER).created}
+
+    adjustments = {
+        customer: [line.quantity for line in drafts[customer].lines.filter(kind="adjustment")]
+        for customer in customers
+    }
+    assert adjustments == {
+        customers[0]: [D("1.000000")],
+        customers[1]: [],
+        customers[2]: [D("-0.500000")],
+    }
