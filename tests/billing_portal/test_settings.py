@@ -42,6 +42,17 @@ def test_it_lets_each_security_setting_be_overridden():
     assert result.stdout.split() == ["False", "0"]
 
 
+@pytest.mark.parametrize(
+    ("trust", "expected"), [("1", "('HTTP_X_FORWARDED_PROTO', 'https')"), ("0", "None")]
+)
+def test_trusting_the_proxy_s_forwarded_proto_is_a_choice(trust, expected):
+    result = run_settings(
+        "s.SECURE_PROXY_SSL_HEADER", DJANGO_TRUST_X_FORWARDED_PROTO=trust, **PRODUCTION
+    )
+
+    assert result.stdout.strip() == expected, result.stderr
+
+
 def test_it_runs_on_embedded_defaults_in_debug():
     result = run_settings(
         "s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.EMAIL_BACKEND, s.DEBUG",
