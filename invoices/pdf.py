@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.db.models import Sum
 from django.template.loader import render_to_string
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
@@ -29,8 +29,9 @@ from .models import BilledUsage, Invoice, InvoiceLine
 logger = logging.getLogger(__name__)
 
 # Bump when the template changes what an invoice shows; each stored PDF records the version.
-TEMPLATE_VERSION = "2026.11.1"
+TEMPLATE_VERSION = "2026.11.2"
 TEMPLATE = "invoices/pdf/invoice.html"
+STYLESHEET = "invoices/pdf/invoice.css"
 
 
 class StaticFilesOnly(URLFetcher):
@@ -163,15 +164,19 @@ def render_html(invoice: Invoice) -> str:
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice (or credit note) as an A4 PDF; a draft renders as a watermarked preview."""
-    html = render_html(invoice)
-    return html_to_pdf(html)
+    return render_pdf(render_html(invoice))
 
 
-def html_to_pdf(html: str) -> bytes:
+def html_to_pdf(html: str, stylesheets: list[CSS] | None = None) -> bytes:
     """Any of our HTML to PDF, with the static-files-only fetcher."""
     static_dir = (settings.BASE_DIR / "static").as_uri() + "/"
     document = HTML(string=html, base_url=static_dir, url_fetcher=StaticFilesOnly())
-    return document.write_pdf(font_config=_font_config())
+    return document.write_pdf(stylesheets=stylesheets, font_config=_font_config())
+
+
+def render_pdf(html: str) -> bytes:
+    """HTML of the invoice template to PDF, with the invoice stylesheet."""
+    return html_to_pdf(html, stylesheets=[_stylesheet()])
 
 
 _per_thread = threading.local()
@@ -184,3 +189,14 @@ def _font_config() -> FontConfiguration:
     if not hasattr(_per_thread, "font_config"):
         _per_thread.font_config = FontConfiguration()
     return _per_thread.font_config
+
+
+def _stylesheet() -> CSS:
+    """The invoice stylesheet, parsed once per thread (parsing it is a good part of a render)."""
+    if not hasattr(_per_thread, "stylesheet"):
+        _per_thread.stylesheet = CSS(
+            string=render_to_string(STYLESHEET),
+            url_fetcher=StaticFilesOnly(),
+            font_config=_font_config(),
+        )
+    return _per_thread.stylesheet
