@@ -154,6 +154,7 @@ def context_for(invoice: Invoice) -> dict:
         "chart": chart,
         "terms_days": terms_days,
         "credits": invoice.credits if is_credit else None,
+        "credit_amount": -invoice.total if is_credit else None,
         "template_version": TEMPLATE_VERSION,
     }
 
