@@ -87,7 +87,7 @@ def test_a_credit_note_refers_to_the_original(issued, finance_user):
     assert "Credit note" in text and note.number in text
     assert f"refers to invoice {issued.number}" in text
     assert "Total credit USD -6.00" in text  # 5.00 net and 20 % tax
-    assert "Credit of 6.00 USD" in text and "Reason" in text and "Goodwill" in text
+    assert "Credit of 6.00 USD" in text and "REASON Credits" in text and "Goodwill" in text
 
 
 def test_reverse_charge_prints_its_note_instead_of_a_rate(acme, key_of, put_usage, finance_user):
