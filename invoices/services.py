@@ -11,7 +11,7 @@ import hashlib
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 
@@ -141,12 +141,14 @@ GENERATE_BATCH = 500  # customers a transaction
 
 @dataclass
 class _Month:
-    """What a generation reads once, before its batches: plans, usage and tax terms."""
+    """What a generation reads once, before its batches: plans, usage and tax terms, and
+    whether any invoice billed usage before the month (else there is nothing to adjust)."""
 
     period: date
     plans: dict[int, PricePlan]
     usage: dict[int, list[pricing.Usage]]
     terms: dict[int, BillingTerms]
+    billed_before: bool
 
 
 def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> GenerateReport:
@@ -195,7 +197,7 @@ def _cyclic_gc_paused():
 
 
 def _read_month(period: date, customers, *, everyone: bool = False) -> _Month:
-    """Plans, usage and terms of `customers` (pks, or a subquery) in four queries, in no
+    """Plans, usage and terms of `customers` (pks, or a subquery) in a few queries, in no
     transaction: a draft computed from inputs that change meanwhile is refused at approval
     (its fingerprint no longer matches) and refreshed after the next sync."""
     plans = _plans_for(customers, period)
@@ -204,50 +206,72 @@ def _read_month(period: date, customers, *, everyone: bool = False) -> _Month:
         plans=plans,
         usage=_usage_of(plans, period, everyone=everyone),
         terms={t.customer_id: t for t in BillingTerms.objects.filter(customer_id__in=customers)},
+        billed_before=BilledUsage.objects.filter(day__lt=period).exists(),
     )
 
 
+@dataclass
+class _Batch:
+    """A batch's customers and what was read for them under lock."""
+
+    customer_pks: list[int]
+    existing: dict[int, Invoice]  # live invoices, locked
+    manual: dict[int, list[InvoiceLine]]
+    deltas: dict[int, list]
+    now: datetime
+    new: list = field(default_factory=list)  # (fields, computed)
+    changed: list = field(default_factory=list)  # (invoice, computed)
+
+
 def _generate_batch(customer_pks: list[int], month: _Month, actor, report: GenerateReport):
-    period = month.period
-    first, _ = period_bounds(period)
+    first, _ = period_bounds(month.period)
     with transaction.atomic():
         existing = {
             inv.customer_id: inv
             for inv in Invoice.objects.select_for_update()
-            .filter(customer_id__in=customer_pks, period=period, kind=Invoice.Kind.INVOICE)
+            .filter(customer_id__in=customer_pks, period=month.period, kind=Invoice.Kind.INVOICE)
             .exclude(status=Invoice.Status.VOID)
         }
-        drafts = [inv for inv in existing.values() if inv.is_draft]
         open_pks = [pk for pk in customer_pks if pk not in existing or existing[pk].is_draft]
-        manual = _manual_lines(drafts)
-        deltas = _pending_deltas(open_pks, before=first)
         report.skipped_issued += len(customer_pks) - len(open_pks)
-        new, changed, now = [], [], timezone.now()
-        for customer_pk in open_pks:
-            plan, invoice = month.plans[customer_pk], existing.get(customer_pk)
-            inputs = _Inputs(
-                plan=plan,
-                usage=month.usage.get(customer_pk, []),
-                terms=month.terms.get(customer_pk),
-                deltas=deltas.get(customer_pk, []),
-                manual=manual.get(invoice.pk, []) if invoice else [],
-            )
-            basis = _basis_of(inputs)
-            if invoice is not None and invoice.usage_fingerprint == basis.fingerprint:
-                report.unchanged.append(invoice)  # same inputs, same lines: no need to price
-                continue
-            computed = _price(inputs, basis, period)
-            if invoice is not None:
-                for name, value in _totals(plan, computed, now).items():
-                    setattr(invoice, name, value)
-                changed.append((invoice, computed))
-            elif computed.lines:
-                new.append(
-                    (_new_draft(customer_pk, period, _totals(plan, computed, now)), computed)
-                )
-            else:
-                report.skipped_empty += 1
-        _write_drafts(new, changed, period, now, actor, report)
+        batch = _Batch(
+            customer_pks=open_pks,
+            existing=existing,
+            manual=_manual_lines([inv for inv in existing.values() if inv.is_draft]),
+            deltas=_pending_deltas(open_pks, before=first) if month.billed_before else {},
+            now=timezone.now(),
+        )
+        _compute_batch(batch, month, report)
+        _write_drafts(batch, month.period, actor, report)
+
+
+def _compute_batch(batch: _Batch, month: _Month, report: GenerateReport):
+    """Price the batch: its new and changed drafts are kept in it for `_write_drafts`, the
+    unchanged and the empty ones counted."""
+    for customer_pk in batch.customer_pks:
+        plan, invoice = month.plans[customer_pk], batch.existing.get(customer_pk)
+        inputs = _Inputs(
+            plan=plan,
+            usage=month.usage.get(customer_pk, []),
+            terms=month.terms.get(customer_pk),
+            deltas=batch.deltas.get(customer_pk, []),
+            manual=batch.manual.get(invoice.pk, []) if invoice else [],
+        )
+        basis = _basis_of(inputs)
+        if invoice is not None and invoice.usage_fingerprint == basis.fingerprint:
+            report.unchanged.append(invoice)  # same inputs, same lines: no need to price
+            continue
+        computed = _price(inputs, basis, month.period)
+        totals = _totals(plan, computed, batch.now)
+        if invoice is not None:
+            for name, value in totals.items():
+                setattr(invoice, name, value)
+            batch.changed.append((invoice, computed))
+        elif computed.lines:
+            fields = {"customer_id": customer_pk, "period": month.period, **totals}
+            batch.new.append((fields, computed))
+        else:
+            report.skipped_empty += 1
 
 
 def _plans_for(customers, period: date) -> dict[int, PricePlan]:
@@ -319,11 +343,6 @@ def _manual_lines(drafts: list[Invoice]) -> dict[int, list[InvoiceLine]]:
     return manual
 
 
-def _new_draft(customer_pk: int, period: date, totals: dict) -> dict:
-    """A new draft's fields (the others take their defaults)."""
-    return {"customer_id": customer_pk, "period": period, **totals}
-
-
 def _totals(plan: PricePlan, computed: _Computed, now) -> dict:
     """A draft's computed fields. Totals are sums of the stored lines; tax once, on the
     subtotal."""
@@ -372,16 +391,16 @@ _TOTALS_FIELDS = [  # what `_totals` sets
 ]
 
 
-def _write_drafts(new, changed, period: date, now, actor, report: GenerateReport) -> None:
-    """Save the new and changed drafts of a batch in bulk, lines and events included: new
-    drafts by COPY (PostgreSQL), changed ones by one UPDATE, their computed lines replaced
-    (manual lines stay)."""
-    ids = _insert_drafts([fields for fields, _ in new], period)
+def _write_drafts(batch: _Batch, period: date, actor, report: GenerateReport) -> None:
+    """Save a batch in bulk: the new drafts by COPY (PostgreSQL), the changed ones in one
+    UPDATE, their computed lines replaced (manual lines stay); the lines of both and an
+    event each by COPY."""
+    ids = _insert_drafts([fields for fields, _ in batch.new], period)
     written = [  # (invoice id, its fields, computed, event)
         (ids[fields["customer_id"]], fields, computed, InvoiceEvent.Action.GENERATED)
-        for fields, computed in new
+        for fields, computed in batch.new
     ]
-    refreshed = [inv for inv, _ in changed]
+    refreshed = [inv for inv, _ in batch.changed]
     if refreshed:
         Invoice.objects.bulk_update(refreshed, _TOTALS_FIELDS, batch_size=500)
         InvoiceLine.objects.filter(invoice__in=refreshed).exclude(
@@ -394,7 +413,7 @@ def _write_drafts(new, changed, period: date, now, actor, report: GenerateReport
                 computed,
                 InvoiceEvent.Action.REFRESHED,
             )
-            for inv, computed in changed
+            for inv, computed in batch.changed
         ]
     insert_rows(
         InvoiceLine._meta.db_table,
@@ -421,11 +440,11 @@ def _write_drafts(new, changed, period: date, now, actor, report: GenerateReport
         InvoiceEvent._meta.db_table,
         _EVENT_COLUMNS,
         (
-            (pk, now, actor_pk, action, f"Total {fields['total']} {fields['currency']}.")
+            (pk, batch.now, actor_pk, action, f"Total {fields['total']} {fields['currency']}.")
             for pk, fields, _, action in written
         ),
     )
-    report.created_ids += [pk for pk, _, _, action in written[: len(new)]]
+    report.created_ids += [pk for pk, _, _, _ in written[: len(batch.new)]]
     report.refreshed += refreshed
 
 

@@ -56,9 +56,9 @@ def test_its_queries_do_not_grow_with_the_customers(make_customer):
 def test_it_generates_in_a_pinned_number_of_queries(make_customer, django_assert_num_queries):
     for n in range(3):
         make_customer(n)
-    # Customers, plans (2), tiers, keys, usage, terms; then a batch: savepoint, locked drafts,
-    # what issued invoices billed, new drafts (one COPY on PostgreSQL, which is not counted
-    # here, or INSERT) read back, lines and events (COPY or INSERT), release.
+    # The month: customers, plans (2), tiers, keys, usage, terms, whether anything was billed
+    # before. A batch: savepoint, locked drafts, new drafts (one COPY on PostgreSQL, not
+    # counted here, or INSERT) read back, lines and events (COPY or INSERT), release.
     inserts = 3 if connection.vendor == "sqlite" else 0
 
     with django_assert_num_queries(12 + inserts):
