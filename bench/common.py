@@ -28,6 +28,20 @@ def median_ms(action, repeat: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians_ms(first, second, repeat: int, warmup: int = 2) -> tuple[float, float]:
+    """Median wall times (ms) of two actions run turn about, for a fair ratio on a machine
+    whose speed varies."""
+    for _ in range(warmup):
+        first(), second()
+    times: tuple[list, list] = ([], [])
+    for _ in range(repeat):
+        for action, out in ((first, times[0]), (second, times[1])):
+            began = time.perf_counter()
+            action()
+            out.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def print_table(rows: list[tuple[str, str, str]]) -> None:
     width = max(len(label) for label, _, _ in rows)
     for label, value, note in rows:

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ensure_database, median_ms, print_table  # noqa: E402
+from bench.common import ensure_database, interleaved_medians_ms, median_ms, print_table  # noqa: E402
 
 PERIOD = date(2026, 10, 1)
 METHODS = ("sync", "async", "streaming")
@@ -202,8 +202,10 @@ def _render_vs_bare(finance, repeat: int):
         + 8
     ]
     bare = f"<!doctype html><html><body>{table}</body></html>"
-    full_ms = median_ms(lambda: render_invoice_pdf(invoice), repeat)
-    bare_ms = median_ms(lambda: HTML(string=bare).write_pdf(), repeat)
+    # Interleaved, so that a busy moment of the machine slows both sides alike.
+    full_ms, bare_ms = interleaved_medians_ms(
+        lambda: render_invoice_pdf(invoice), lambda: HTML(string=bare).write_pdf(), repeat
+    )
     ratio = full_ms / bare_ms
     return [
         ("invoice lines / pages", f"{len(lines)} / {pages}", ""),
