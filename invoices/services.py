@@ -162,18 +162,19 @@ def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> Gene
     customers with nothing to bill are skipped unless a fee or minimum applies. Works in
     batches: the inputs of a batch are read in a few queries and its drafts written in bulk.
     """
+    customer_pks = None if customers is None else [c.pk for c in customers]
     with _cyclic_gc_paused():
-        return _generate_drafts(period.replace(day=1), actor, customers)
+        return _generate_drafts(period.replace(day=1), actor, customer_pks)
 
 
-def _generate_drafts(period: date, actor, customers) -> GenerateReport:
+def _generate_drafts(period: date, actor, customer_pks: list[int] | None) -> GenerateReport:
+    """`invoice_generate_drafts` for some customers, or every active one (None)."""
     report = GenerateReport(period=period)
-    if customers is None:
+    if customer_pks is None:
         active = Customer.objects.filter(status=Customer.Status.ACTIVE)
         customer_pks = list(active.order_by("pk").values_list("pk", flat=True))
         month = _read_month(period, active.values("pk"), everyone=True)
     else:
-        customer_pks = [c.pk for c in customers]
         month = _read_month(period, customer_pks)
     report.no_plan += len(customer_pks) - len(month.plans)
     batches = [
@@ -540,18 +541,32 @@ def _insert_drafts(drafts: list[dict], period: date) -> dict[int, int]:
 
 
 def invoice_refresh_open_drafts(*, actor=None) -> dict:
-    """Recompute every draft (after a usage sync); unchanged drafts stay as they are."""
-    outcomes: dict[str, int] = defaultdict(int)
+    """Recompute every draft (after a usage sync); unchanged drafts stay as they are. One
+    generation a month that has drafts, for their customers. Counts by outcome: created
+    (the draft went meanwhile), refreshed, unchanged, issued, empty, no_plan."""
+    by_period = defaultdict(list)
     drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT, kind=Invoice.Kind.INVOICE)
-    for customer_id, period in drafts.values_list("customer_id", "period"):
-        try:
-            outcome, _ = invoice_refresh_draft(
-                customer=Customer.objects.get(pk=customer_id), period=period, actor=actor
-            )
-        except NoPlan:
-            outcome = "no_plan"
-        outcomes[outcome] += 1
-    return dict(outcomes)
+    for period, customer_pk in drafts.order_by("period", "customer_id").values_list(
+        "period", "customer_id"
+    ):
+        by_period[period].append(customer_pk)
+    outcomes: dict[str, int] = defaultdict(int)
+    with _cyclic_gc_paused():
+        for period, customer_pks in by_period.items():
+            counts = _generate_drafts(period, actor, customer_pks).counts()
+            for outcome, key in _OUTCOMES.items():
+                outcomes[outcome] += counts[key]
+    return {outcome: n for outcome, n in outcomes.items() if n}
+
+
+_OUTCOMES = {  # as `invoice_refresh_draft` names them: the report's counts
+    "created": "created",
+    "refreshed": "refreshed",
+    "unchanged": "unchanged",
+    "issued": "skipped_issued",
+    "empty": "skipped_empty",
+    "no_plan": "no_plan",
+}
 
 
 def invoice_refresh_draft(*, customer: Customer, period: date, actor=None):

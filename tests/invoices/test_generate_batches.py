@@ -12,7 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from customers.models import Customer
 from invoices import services
 from invoices.models import BillingTerms, CustomerPlan, Invoice, PricePlan
-from invoices.services import invoice_approve, invoice_generate_drafts, invoice_refresh_draft
+from invoices.services import (
+    invoice_approve,
+    invoice_generate_drafts,
+    invoice_refresh_draft,
+    invoice_refresh_open_drafts,
+)
 
 from .conftest import OCTOBER
 
@@ -146,3 +151,36 @@ def test_each_customer_gets_its_own_adjustments(make_customer, put_usage, financ
         customers[1]: [],
         customers[2]: [D("-0.500000")],
     }
+
+
+def test_refreshing_open_drafts_takes_one_generation_a_month(
+    make_customer, put_usage, finance_user
+):
+    customers = [make_customer(n) for n in range(4)]
+    for month in (date(2026, 9, 1), OCTOBER):
+        invoice_generate_drafts(period=month)
+    invoice_approve(
+        invoice=Invoice.objects.get(customer=customers[1], period=OCTOBER), actor=finance_user
+    )
+    put_usage(customers[0].api_keys.get(), date(2026, 10, 5), "2.000000")
+    CustomerPlan.objects.filter(customer=customers[3]).delete()
+
+    with CaptureQueriesContext(connection) as captured:
+        outcomes = invoice_refresh_open_drafts()
+
+    assert outcomes == {"refreshed": 1, "unchanged": 4, "no_plan": 2}
+    assert Invoice.objects.get(customer=customers[0], period=OCTOBER).subtotal == D("10.77")
+    assert len(captured) < 40  # two generations, not one for each of the seven drafts
+
+
+def test_refreshing_open_drafts_does_not_query_per_draft(make_customer):
+    def queries(customers):
+        for n in customers:
+            make_customer(n)
+        invoice_generate_drafts(period=OCTOBER)
+        with CaptureQueriesContext(connection) as captured:
+            assert invoice_refresh_open_drafts() == {"unchanged": Invoice.objects.count()}
+        return len(captured)
+
+    few = queries(range(2))
+    assert queries(range(2, 30)) == few
