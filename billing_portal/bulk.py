@@ -1,8 +1,9 @@
 """Bulk inserts for the hot paths (usage backfills, draft generation), where building tens of
 thousands of model instances costs more than the database does.
 
-PostgreSQL takes the rows by COPY; other databases by multi-row INSERTs. Values must already be
-what the column stores (Decimal, date, aware datetime, int, str, None).
+PostgreSQL takes the rows by COPY; other databases by multi-row INSERTs. `insert_rows` takes
+values that are already what the column stores (Decimal, date, aware datetime, int, str, None);
+`insert_objects` takes a model's field values and fills in the defaults.
 """
 
 import json
