@@ -88,6 +88,27 @@ def insert_objects(model: type[Model], values: Iterable[dict]) -> None:
     insert_rows(meta.db_table, [f.column for f in fields], rows())
 
 
+def update_objects(objs: Sequence[Model], fields: Sequence[str]) -> None:
+    """Save `fields` of saved instances of one model: one UPDATE by primary key each, sent
+    together (a pipeline on PostgreSQL). Where `bulk_update` builds a CASE per field over the
+    whole batch, which costs the database and Django time in the square of its size."""
+    if not objs:
+        return
+    meta = objs[0]._meta
+    targets = [meta.get_field(name) for name in fields]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in targets)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {meta.db_table} SET {assignments} "  # noqa: S608 - names are the model's
+            f"WHERE {connection.ops.quote_name(meta.pk.column)} = %s",
+            [
+                [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in targets]
+                + [obj.pk]
+                for obj in objs
+            ],
+        )
+
+
 def _default_varies(field) -> bool:
     # An empty dict or list (a JSON default) is stored the same way every time.
     return field.has_default() and callable(field.default) and field.default not in (dict, list)

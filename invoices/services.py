@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing_portal.bulk import insert_objects, insert_rows
+from billing_portal.bulk import insert_objects, insert_rows, update_objects
 from customers.models import ApiKey, Customer
 from usage.models import DailyUsage
 
@@ -476,7 +476,7 @@ def _write_drafts(batch: _Batch, period: date, actor, report: GenerateReport) ->
     ]
     refreshed = [inv for inv, _ in batch.changed]
     if refreshed:
-        Invoice.objects.bulk_update(refreshed, _TOTALS_FIELDS, batch_size=500)
+        update_objects(refreshed, _TOTALS_FIELDS)
         InvoiceLine.objects.filter(invoice__in=refreshed).exclude(
             kind=InvoiceLine.Kind.MANUAL
         ).delete()

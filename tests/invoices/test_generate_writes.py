@@ -138,3 +138,33 @@ def test_it_leaves_the_garbage_collector_as_it_found_it(customers, enabled):
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_a_refresh_updates_the_computed_fields_and_nothing_else(customers, put_usage):
+    before = {d.pk: d for d in invoice_generate_drafts(period=OCTOBER).created}
+    for customer in customers:
+        put_usage(customer.api_keys.get(), date(2026, 10, 20), "1.000000")
+
+    report = invoice_generate_drafts(period=OCTOBER)
+
+    assert [d.pk for d in report.refreshed] == list(before)
+    # One more hour at 0.258 each: 11 h 2.84, 3.5 h 0.90 (0.903), 8.25 h 2.13; fee 10.
+    assert [d.subtotal for d in Invoice.objects.filter(pk__in=before).order_by("pk")] == [
+        D("12.84"),
+        D("10.90"),
+        D("12.13"),
+    ]
+    for draft in Invoice.objects.filter(pk__in=before):
+        old = before[draft.pk]
+        assert (draft.public_id, draft.created_at, draft.status) == (
+            old.public_id,
+            old.created_at,
+            old.status,
+        )
+        assert draft.usage_fingerprint != old.usage_fingerprint
+        assert draft.computed_at > old.computed_at
+        assert draft.pricing_notes[0].endswith("h of usage in October 2026.")
+        assert draft.pricing_notes != old.pricing_notes
+        assert draft.total == draft.subtotal + draft.tax
+        assert draft.subtotal == sum(line.amount for line in draft.lines.all())
+        assert list(draft.events.values_list("action", flat=True)) == ["generated", "refreshed"]
