@@ -245,9 +245,10 @@ class _PricedAhead:
 @contextmanager
 def _cyclic_gc_paused():
     """A generation keeps some hundred thousand objects alive until it returns and makes no
-    reference cycles worth collecting meanwhile; CPython's cycle collector would walk the
-    process's whole heap again and again (a quarter of the run's time), so it waits until
-    the end. Process-wide, as the collector is: a no-op where it is already off."""
+    reference cycles worth collecting meanwhile; as they pile up, CPython's cycle collector
+    would walk the process's whole heap again and again (a tenth of a generation, a quarter
+    of a refresh), so it waits until the end. Process-wide, as the collector is; a no-op
+    where it is already off."""
     if not gc.isenabled():
         yield
         return
@@ -292,7 +293,16 @@ class _Batch:
     changed: list = field(default_factory=list)  # (invoice, computed)
 
 
-def _generate_batch(customer_pks, month: _Month, actor, report, ahead: _PricedAhead, following):
+def _generate_batch(
+    customer_pks: list[int],
+    month: _Month,
+    actor,
+    report: GenerateReport,
+    ahead: _PricedAhead,
+    following: list[int] | None,
+) -> None:
+    """One transaction: lock the batch's live invoices, read their manual lines and what is
+    left to adjust, price, write; then have the next batch priced ahead while it commits."""
     first, _ = period_bounds(month.period)
     with transaction.atomic():
         existing = {
@@ -318,7 +328,8 @@ def _generate_batch(customer_pks, month: _Month, actor, report, ahead: _PricedAh
 
 def _compute_batch(batch: _Batch, month: _Month, report: GenerateReport, priced: dict):
     """Price the batch: its new and changed drafts are kept in it for `_write_drafts`, the
-    unchanged and the empty ones counted."""
+    unchanged and the empty ones counted. `priced` (from `_PricedAhead`) serves the
+    customers it covers that have no invoice and nothing to adjust."""
     for customer_pk in batch.customer_pks:
         plan, invoice = month.plans[customer_pk], batch.existing.get(customer_pk)
         deltas = batch.deltas.get(customer_pk, [])
