@@ -449,17 +449,10 @@ def _totals(plan: PricePlan, computed: _Computed, now) -> dict:
     }
 
 
-_LINE_COLUMNS = (
+_LINE_COLUMNS = (  # a line's row: its invoice, its position, then the `pricing.Line`
     "invoice_id",
     "position",
-    "kind",
-    "api_key_id",
-    "method",
-    "description",
-    "quantity",
-    "unit_price",
-    "amount",
-    "added_by_id",
+    *({"key_pk": "api_key_id"}.get(name, name) for name in pricing.Line._fields),
 )
 _EVENT_COLUMNS = ("invoice_id", "at", "actor_id", "action", "detail")
 _TOTALS_FIELDS = [  # what `_totals` sets
@@ -503,22 +496,7 @@ def _write_drafts(batch: _Batch, period: date, actor, report: GenerateReport) ->
     insert_rows(
         InvoiceLine._meta.db_table,
         _LINE_COLUMNS,
-        (
-            (
-                pk,
-                n,
-                line.kind,
-                line.key_pk,
-                line.method,
-                line.description,
-                line.quantity,
-                line.unit_price,
-                line.amount,
-                None,
-            )
-            for pk, _, computed, _ in written
-            for n, line in enumerate(computed.lines)
-        ),
+        ((pk, n, *line) for pk, _, computed, _ in written for n, line in enumerate(computed.lines)),
     )
     actor_pk = actor.pk if actor else None
     insert_rows(
