@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -388,10 +388,9 @@ def _usage_of(
     if not everyone:
         keys = keys.filter(customer_id__in=plans)
         rows = rows.filter(api_key__customer_id__in=plans)
+    keys = list(keys.values_list("pk", "customer_id", "key_id"))
     owners = {
-        key_pk: (customer_pk, label)
-        for key_pk, customer_pk, label in keys.values_list("pk", "customer_id", "key_id")
-        if customer_pk in plans
+        key_pk: (customer_pk, label) for key_pk, customer_pk, label in keys if customer_pk in plans
     }
     quantities = sorted({plan.billed_quantity for plan in plans.values()})
     sums = {f"sum_{quantity}": Sum(quantity) for quantity in quantities}
@@ -401,6 +400,8 @@ def _usage_of(
         .values_list("api_key_id", "method", *sums)
         .order_by()
     )
+    with _memory_to_group(len(keys)):
+        rows = list(rows)
     usage = defaultdict(list)
     for key_pk, method, *summed in rows:
         if key_pk not in owners:
@@ -413,6 +414,21 @@ def _usage_of(
     for items in usage.values():
         items.sort(key=_by_key_and_method)
     return usage
+
+
+@contextmanager
+def _memory_to_group(keys: int):
+    """PostgreSQL sums the month per key and method in a hash table, some 0.5 kB a group:
+    past 8,000 keys or so it outgrows the default work_mem (4 MB) and spills to disk, which
+    doubles the query's time. So it gets about 1 kB a key, up to 256 MB, for this one
+    transaction."""
+    if connection.vendor != "postgresql" or keys < 8_000:
+        yield
+        return
+    megabytes = min(keys // 1000 + 4, 256)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{megabytes}MB'")
+        yield
 
 
 def _by_key_and_method(usage: pricing.Usage):

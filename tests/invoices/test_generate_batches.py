@@ -184,3 +184,19 @@ def test_refreshing_open_drafts_does_not_query_per_draft(make_customer):
 
     few = queries(range(2))
     assert queries(range(2, 30)) == few
+
+
+@pytest.mark.postgres
+def test_a_month_of_many_keys_is_summed_in_memory(db):
+    def work_mem():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW work_mem")
+            return cursor.fetchone()[0]
+
+    default = work_mem()
+    with services._memory_to_group(500):
+        assert work_mem() == default
+    with services._memory_to_group(30_000):  # about 1 kB a key: no spill to disk
+        assert work_mem() == "34MB"
+    with services._memory_to_group(10_000_000):
+        assert work_mem() == "256MB"
