@@ -192,14 +192,15 @@ def test_a_credit_note_is_mailed_too(
 
 @pytest.fixture
 def dead_mail_server(settings):
-    """SMTP at a port where nothing listens: a real connection refused, not a mock."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    return port
+    """SMTP at a port where nothing listens: a real connection refused, not a mock. The port
+    stays bound (without listening) for the whole test, so nothing else can take it."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        yield port
 
 
 def test_a_failing_mail_server_is_recorded_and_never_undoes_the_approval(
