@@ -21,6 +21,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from usage import selectors as usage_selectors
 from usage.charts import daily_bars
 from usage.models import Method
 
@@ -105,24 +106,17 @@ def daily_hours_of(invoice: Invoice) -> dict[date, Decimal]:
     from .services import period_bounds
 
     first, last = period_bounds(invoice.period)
-    if not invoice.is_draft:
-        rows = (
-            BilledUsage.objects.filter(invoice=invoice, day__range=(first, last))
-            .values("day")
-            .annotate(hours=Sum("quantity"))
+    if invoice.is_draft:
+        return usage_selectors.daily_hours(
+            customer=invoice.customer, start=first, end=last, quantity=invoice.billed_quantity
         )
-    else:
-        from usage.models import DailyUsage
-
-        column = "hours" if invoice.billed_quantity == "hours" else "total_hours"
-        rows = (
-            DailyUsage.objects.filter(
-                api_key__customer=invoice.customer_id, day__range=(first, last)
-            )
-            .values("day")
-            .annotate(hours=Sum(column))
-        )
-    return {row["day"]: row["hours"] for row in rows.order_by()}
+    rows = (
+        BilledUsage.objects.filter(invoice=invoice, day__range=(first, last))
+        .values("day")
+        .annotate(hours=Sum("quantity"))
+        .order_by()
+    )
+    return {row["day"]: row["hours"] for row in rows}
 
 
 def context_for(invoice: Invoice) -> dict:

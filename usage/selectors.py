@@ -34,12 +34,18 @@ def stale_key_states(*, hours: int = 24) -> QuerySet:
     )
 
 
-def daily_hours(*, customer: Customer, start: date, end: date) -> dict[date, object]:
-    """Total billed-quantity hours per UTC day for a customer's keys (all methods summed)."""
+def daily_hours(
+    *, customer: Customer, start: date, end: date, quantity: str = "total_hours"
+) -> dict[date, object]:
+    """Hours per UTC day for a customer's keys (all methods summed), in `quantity`:
+    `total_hours` (every channel, the default billed quantity) or `hours`."""
+    if quantity not in ("total_hours", "hours"):
+        raise ValueError(f"Unknown quantity {quantity!r}")
     rows = (
         DailyUsage.objects.filter(api_key__customer=customer, day__range=(start, end))
         .values("day")
-        .annotate(hours=Sum("total_hours"))
+        .annotate(hours=Sum(quantity))
+        .order_by()
     )
     return {row["day"]: row["hours"] for row in rows}
 
