@@ -30,6 +30,17 @@ def hours(value) -> str:
 
 
 @register.filter
+def hours_brief(value) -> str:
+    """Hours for reading, not billing: to a hundredth, without trailing zeros, with the unit:
+    1420.500000 -> '1,420.5 h', 60.750000 -> '60.75 h', 3 -> '3 h'."""
+    if value is None or value == "":
+        return ""
+    brief = Decimal(value).quantize(Decimal("0.01"))
+    text = f"{brief:,.2f}".rstrip("0").rstrip(".")
+    return f"{text} h"
+
+
+@register.filter
 def minutes(value) -> str:
     """Hours as minutes, to a tenth: 1.5 -> '90.0'."""
     if value is None or value == "":

@@ -1,6 +1,8 @@
 """The invoice PDF, read back as text the way a customer's PDF reader would."""
 
+import gc
 import io
+import os
 import re
 import threading
 from datetime import date
@@ -11,8 +13,16 @@ import pytest
 from pypdf import PdfReader
 
 from invoices.models import Invoice
-from invoices.pdf import TEMPLATE_VERSION, StaticFilesOnly, html_to_pdf, render_invoice_pdf
+from invoices.pdf import (
+    TEMPLATE_VERSION,
+    StaticFilesOnly,
+    html_to_pdf,
+    render_html,
+    render_invoice_pdf,
+    render_pdf,
+)
 from invoices.services import credit_note_create, invoice_approve, invoice_generate_drafts
+from invoices.templatetags.invoice_format import hours_brief
 
 from .conftest import OCTOBER
 
@@ -55,6 +65,9 @@ def test_an_issued_invoice_reads_as_one(issued):
     assert "Payment terms: 14 days" in text
     assert "Page 1 of 1" in text
     assert "DRAFT" not in text
+    assert "1\u201331 October 2026 (UTC)" in text  # the period, with an en dash
+    assert f"AMOUNT DUE 15.88 USD by {issued.due_on:%-d %B %Y}" in text
+    assert "Hours a day, October 2026: 12.5 h in all, at most 10 h" in text  # the chart's
 
 
 def test_the_seller_and_buyer_come_from_the_snapshot(issued, settings):
@@ -204,3 +217,74 @@ def test_the_logo_setting_prints_a_static_file(issued, settings):
     reader = PdfReader(io.BytesIO(render_invoice_pdf(issued)))
 
     assert reader.pages[0].images or "/XObject" in reader.pages[0]["/Resources"]
+
+
+def test_the_logo_is_read_once_and_again_when_its_file_changes(issued, settings, tmp_path):
+    from PIL import Image
+
+    settings.STATICFILES_DIRS = [tmp_path]
+    settings.BILLING_LOGO_PATH = "seller-logo.png"
+    logo = tmp_path / "seller-logo.png"
+    Image.new("RGB", (40, 10), "navy").save(logo)
+    stamp = logo.stat().st_mtime_ns
+
+    def printed_logo_widths() -> list[int]:
+        reader = PdfReader(io.BytesIO(render_invoice_pdf(issued)))
+        return [image.image.width for image in reader.pages[0].images]
+
+    assert printed_logo_widths() == [40]
+
+    # Replaced under the same modification time: the logo read before still prints.
+    Image.new("RGB", (80, 10), "navy").save(logo)
+    os.utime(logo, ns=(stamp, stamp))
+    assert printed_logo_widths() == [40]
+
+    # A new modification time (a deploy, an edit): the new file prints, without a restart.
+    os.utime(logo, ns=(stamp + 10**9, stamp + 10**9))
+    assert printed_logo_widths() == [80]
+
+
+def test_a_render_frees_its_reference_cycles_in_one_pass_at_the_end(issued):
+    html = render_html(issued)
+    passes = []
+
+    def watch(phase, info):
+        if phase == "stop":
+            passes.append((info["generation"], info["collected"]))
+
+    gc.callbacks.append(watch)
+    try:
+        render_pdf(html)
+    finally:
+        gc.callbacks.remove(watch)
+
+    # None while it renders (no walks over objects still in use, no promotions to the old
+    # generations), then one young-generation pass that frees the render's cycles.
+    assert len(passes) == 1
+    generation, collected = passes[0]
+    assert generation == 0 and collected > 5_000
+    assert gc.isenabled()
+
+
+def test_a_render_leaves_a_paused_collector_paused(issued):
+    gc.disable()
+    try:
+        render_invoice_pdf(issued)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("hours", "shown"),
+    [
+        ("1420.500000", "1,420.5 h"),
+        ("60.750000", "60.75 h"),
+        ("10.000000", "10 h"),
+        ("0.333333", "0.33 h"),
+        ("0.004000", "0 h"),
+        ("100", "100 h"),
+    ],
+)
+def test_hours_for_reading_drop_the_billing_decimals(hours, shown):
+    assert hours_brief(D(hours)) == shown
