@@ -2,6 +2,7 @@
 
 import statistics
 import time
+from dataclasses import dataclass
 
 
 def ensure_database(url: str) -> None:
@@ -31,15 +32,38 @@ def median_ms(action, repeat: int, warmup: int = 2) -> float:
 def interleaved_medians_ms(first, second, repeat: int, warmup: int = 2) -> tuple[float, float]:
     """Median wall times (ms) of two actions run turn about, for a fair ratio on a machine
     whose speed varies."""
+    runs = interleaved_runs(first, second, repeat, warmup)
+    return statistics.median(runs.wall[0]), statistics.median(runs.wall[1])
+
+
+@dataclass
+class Interleaved:
+    """Wall and CPU times (ms) of two actions run turn about: index 0 is the first action."""
+
+    wall: tuple[list[float], list[float]]
+    cpu: tuple[list[float], list[float]]
+
+    def pair_ratios(self) -> list[float]:
+        """first/second for each turn: a slow moment of the machine slows both of a pair."""
+        return [a / b for a, b in zip(*self.wall, strict=True)]
+
+
+def interleaved_runs(first, second, repeat: int, warmup: int = 2) -> Interleaved:
     for _ in range(warmup):
         first(), second()
-    times: tuple[list, list] = ([], [])
+    runs = Interleaved(wall=([], []), cpu=([], []))
     for _ in range(repeat):
-        for action, out in ((first, times[0]), (second, times[1])):
-            began = time.perf_counter()
+        for n, action in enumerate((first, second)):
+            wall, cpu = time.perf_counter(), time.process_time()
             action()
-            out.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times[0]), statistics.median(times[1])
+            runs.wall[n].append((time.perf_counter() - wall) * 1000)
+            runs.cpu[n].append((time.process_time() - cpu) * 1000)
+    return runs
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    low, mid, high = statistics.quantiles(values, n=4)
+    return low, mid, high
 
 
 def print_table(rows: list[tuple[str, str, str]]) -> None:

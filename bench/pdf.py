@@ -14,6 +14,7 @@
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ensure_database, interleaved_medians_ms, median_ms, print_table  # noqa: E402
+from bench.common import (  # noqa: E402
+    ensure_database,
+    interleaved_runs,
+    median_ms,
+    print_table,
+    quartiles,
+)
 
 PERIOD = date(2026, 10, 1)
 METHODS = ("sync", "async", "streaming")
@@ -35,7 +42,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--drafts", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument(
         "--database", default="postgres://postgres@127.0.0.1:5432/billing_bench_pdf"
     )
@@ -60,6 +67,10 @@ def main() -> None:
         MEDIA_ROOT=media,
         LOG_LEVEL="WARNING",
         DEEPGRAM_API_KEY="",
+        # A seller as `make run` shows one: logo, tax id and bank details on every invoice.
+        BILLING_LOGO_PATH="billing/logo.svg",
+        BILLING_TAX_ID="GB 000 0000 00 (demo)",
+        BILLING_BANK_DETAILS="Demo Bank plc, sort code 00-00-00, account 00000000",
     )
     ensure_database(args.database)
     import django
@@ -190,6 +201,18 @@ def _render_vs_bare(finance, repeat: int):
         )
     invoice = invoice_approve(invoice=Invoice.objects.get(pk=draft.pk), actor=finance)
     lines = list(invoice.lines.all())
+    seller = "seller with " + (
+        ", ".join(
+            what
+            for what, setting in (
+                ("logo", "BILLING_LOGO_PATH"),
+                ("tax id", "BILLING_TAX_ID"),
+                ("bank details", "BILLING_BANK_DETAILS"),
+            )
+            if os.environ.get(setting)
+        )
+        or "name and address only"
+    )
     pages = len(PdfReader(io.BytesIO(render_invoice_pdf(invoice))).pages)
 
     # The same table: the invoice's own lines table, cut out of its HTML, on a bare page
@@ -202,19 +225,28 @@ def _render_vs_bare(finance, repeat: int):
         + 8
     ]
     bare = f"<!doctype html><html><body>{table}</body></html>"
-    # Interleaved, so that a busy moment of the machine slows both sides alike.
-    full_ms, bare_ms = interleaved_medians_ms(
+    # Interleaved, so that a busy moment of the machine slows both sides alike. The verdict
+    # takes the worse of two estimates: the ratio of the medians, and the median of the
+    # ratios of each turn (the steadier one on a machine whose speed drifts).
+    runs = interleaved_runs(
         lambda: render_invoice_pdf(invoice), lambda: HTML(string=bare).write_pdf(), repeat
     )
-    ratio = full_ms / bare_ms
+    full_ms, bare_ms = (statistics.median(times) for times in runs.wall)
+    low, pair_ratio, high = quartiles(runs.pair_ratios())
+    cpu_ratio = statistics.median(runs.cpu[0]) / statistics.median(runs.cpu[1])
+    ratio = max(full_ms / bare_ms, pair_ratio)
     return [
-        ("invoice lines / pages", f"{len(lines)} / {pages}", ""),
-        ("render the invoice (median)", f"{full_ms:.0f} ms", f"{repeat} runs"),
+        ("invoice lines / pages", f"{len(lines)} / {pages}", seller),
+        ("render the invoice (median)", f"{full_ms:.0f} ms", f"{repeat} runs, turn about"),
         ("render the bare table (median)", f"{bare_ms:.0f} ms", ""),
+        ("ratio of the medians", f"{full_ms / bare_ms:.2f}x", ""),
+        ("median ratio of a turn", f"{pair_ratio:.2f}x", f"quartiles {low:.2f}x to {high:.2f}x"),
+        ("ratio of CPU times", f"{cpu_ratio:.2f}x", "medians"),
         (
             "ratio",
             f"{ratio:.2f}x",
-            "target: at most 1.3x " + ("(met)" if ratio <= 1.3 else "(NOT met)"),
+            "the worse of the first two; target: at most 1.3x "
+            + ("(met)" if ratio <= 1.3 else "(NOT met)"),
         ),
     ]
 
