@@ -78,8 +78,15 @@ def invoice_pdf_bytes(invoice: Invoice) -> bytes:
         raise InvalidTransition("A draft has no PDF yet: it is rendered when it is issued.")
     if not invoice.pdf_sha256:
         invoice = invoice_store_pdf(invoice=invoice)
-    with invoice.pdf.open("rb") as stored:
-        data = stored.read()
+    try:
+        with invoice.pdf.open("rb") as stored:
+            data = stored.read()
+    except OSError as error:
+        logger.error("The stored PDF of %s cannot be read: %s", invoice, error)
+        raise PdfIntegrityError(
+            f"The stored PDF of {invoice} cannot be read ({error}). It is not re-rendered: "
+            "restore the file from a backup."
+        ) from error
     if hashlib.sha256(data).hexdigest() != invoice.pdf_sha256:
         logger.error("The stored PDF of %s does not match its SHA-256", invoice)
         raise PdfIntegrityError(

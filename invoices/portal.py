@@ -20,6 +20,7 @@ from usage.charts import daily_bars
 from usage.models import Method
 
 from . import documents
+from .exceptions import PdfIntegrityError
 from .portal_selectors import portal_invoice, portal_invoices
 
 INVOICES_PER_PAGE = 25
@@ -74,7 +75,11 @@ def invoice_list(request):
 def invoice_pdf(request, public_id):
     """The stored PDF of one of the customer's documents, as an attachment."""
     invoice = portal_invoice(customer=request.customer, public_id=public_id)
-    response = HttpResponse(documents.invoice_pdf_bytes(invoice), content_type="application/pdf")
+    try:
+        data = documents.invoice_pdf_bytes(invoice)
+    except PdfIntegrityError:  # logged for the operators; the customer gets a page, not a 500
+        return render(request, "portal/pdf_unavailable.html", {"invoice": invoice}, status=503)
+    response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=documents.pdf_filename(invoice)
     )

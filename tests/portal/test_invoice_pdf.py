@@ -2,6 +2,7 @@
 and other customers' documents are 404."""
 
 import hashlib
+import os
 from datetime import date
 from decimal import Decimal as D
 
@@ -94,3 +95,27 @@ def test_it_gives_404_for_an_unknown_document(client, customer_a_user, acme_octo
     response = client.get(reverse("portal:invoice_pdf", args=[public_id]))
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("damage", ["tampered", "missing"])
+def test_a_stored_pdf_that_cannot_be_served_gets_a_page_not_a_500(
+    client, customer_a_user, acme_october, damage, caplog
+):
+    client.force_login(customer_a_user)
+    assert client.get(pdf_url(acme_october)).status_code == 200  # stored now
+    acme_october.refresh_from_db()
+    path = acme_october.pdf.path
+    if damage == "tampered":
+        with open(path, "ab") as file:
+            file.write(b"tampered")
+    else:
+        os.remove(path)
+
+    response = client.get(pdf_url(acme_october))
+
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert f"{acme_october.number} can't be downloaded right now" in response.text
+    assert "ERROR" in {record.levelname for record in caplog.records}  # the operators see it
+    acme_october.refresh_from_db()
+    assert acme_october.pdf.path == path  # not re-rendered
