@@ -970,19 +970,24 @@ def credit_note_create(
             Invoice.Status.PAID,
         ):
             raise InvalidTransition("Only an issued or paid invoice can be credited.")
-        credited = (
-            original.credit_notes.exclude(status=Invoice.Status.VOID).aggregate(s=Sum("subtotal"))[
-                "s"
-            ]
-            or ZERO
+        credited = original.credit_notes.exclude(status=Invoice.Status.VOID).aggregate(
+            net=Sum("subtotal"), tax=Sum("tax")
         )
-        left = quantize_money(original.subtotal + credited, original.currency)
+        left = quantize_money(original.subtotal + (credited["net"] or ZERO), original.currency)
+        tax_left = original.tax + (credited["tax"] or ZERO)
         net = left if amount is None else quantize_money(amount, original.currency)
         if net <= 0 or net > left:
             raise InvoicesError(
                 f"A credit must be more than 0 and at most {left} "
                 f"{original.currency} (what is left to credit)."
             )
+        # Each part's tax is rounded on its own; the credit that takes what is left takes the
+        # tax that is left, so the credit notes of an invoice add up to it to the cent.
+        tax = (
+            tax_left
+            if net == left
+            else min(pricing.tax_of(net, original.tax_rate, original.currency), tax_left)
+        )
         today = timezone.now().date()
         note = Invoice.objects.create(
             customer=original.customer,
@@ -994,7 +999,7 @@ def credit_note_create(
             number=_next_number(settings.BILLING_CREDIT_NOTE_PREFIX, today.year),
             subtotal=-net,
             tax_rate=original.tax_rate,
-            tax=-pricing.tax_of(net, original.tax_rate, original.currency),
+            tax=-tax,
             tax_note=original.tax_note,
             seller=seller_snapshot(),
             buyer=original.buyer,

@@ -169,6 +169,24 @@ def test_it_credits_in_full_or_in_part_in_its_own_series(october_draft, finance_
         credit_note_create(invoice=issued, actor=finance_user, reason="Again")
 
 
+@pytest.mark.parametrize("parts", [["4.41", "4.41", "4.41"], ["6.61", "6.61", "0.01"]])
+def test_credit_notes_in_parts_add_up_to_the_invoice_to_the_cent(
+    october_draft, finance_user, parts
+):
+    issued = invoice_approve(invoice=october_draft, actor=finance_user)  # 13.23 + 2.65 tax
+    notes = [
+        credit_note_create(invoice=issued, actor=finance_user, reason="Part", amount=D(part))
+        for part in parts
+    ]
+
+    # Rounded on its own, each part's tax would add up to 2.64 or 2.66: the last part takes
+    # what is left.
+    assert sum(note.subtotal for note in notes) == -issued.subtotal
+    assert sum(note.tax for note in notes) == -issued.tax
+    assert sum(note.total for note in notes) == -issued.total
+    assert all(note.total == note.subtotal + note.tax for note in notes)
+
+
 def test_it_marks_an_issued_invoice_paid(october_draft, finance_user):
     issued = invoice_approve(invoice=october_draft, actor=finance_user)
 
