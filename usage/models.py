@@ -5,7 +5,7 @@ from customers.models import ApiKey
 
 
 class Method(models.TextChoices):
-    ALL = "all", "All methods"
+    ALL = "all", "Not split by method"
     SYNC = "sync", "Pre-recorded (sync)"
     ASYNC = "async", "Pre-recorded (async)"
     STREAMING = "streaming", "Streaming"

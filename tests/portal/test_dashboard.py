@@ -50,7 +50,7 @@ def test_it_breaks_the_month_down_by_key_and_method(client, customer_a_user, nov
     assert by_key == {"acme-plain": D("4.000001"), "Call centre": D("3.750000")}
     by_method = {row["label"]: row["total_hours"] for row in response.context["by_method"]}
     assert by_method == {
-        "All methods": D("4.000001"),
+        "Not split by method": D("4.000001"),
         "Pre-recorded (sync)": D("3.250000"),
         "Streaming": D("0.500000"),
     }
