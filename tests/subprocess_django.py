@@ -17,16 +17,16 @@ PRODUCTION = {
 }
 
 
-def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
+def run_django(code: str, *, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
     clean = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("DJANGO_", "DEEPGRAM_", "DATABASE_URL", "REDIS_URL", "CELERY_"))
     }
-    clean.update(DJANGO_SETTINGS_MODULE="billing_portal.settings", **env)
+    clean.update(DJANGO_SETTINGS_MODULE="billing_portal.settings", PYTHONPATH=str(ROOT), **env)
     return subprocess.run(
         [sys.executable, "-c", f"import django\ndjango.setup()\n{code}"],
-        cwd=ROOT,
+        cwd=cwd,
         env=clean,
         capture_output=True,
         text=True,

@@ -1,8 +1,10 @@
 """Settings are read from the environment; production mistakes stop start-up with one line."""
 
+from pathlib import Path
+
 import pytest
 
-from tests.subprocess_django import PRODUCTION, run_django
+from tests.subprocess_django import PRODUCTION, ROOT, run_django
 
 
 def run_settings(expression: str, **env: str):
@@ -66,6 +68,29 @@ def test_it_runs_on_embedded_defaults_in_debug():
         "django.core.mail.backends.console.EmailBackend",
         "True",
     ]
+
+
+def test_the_embedded_broker_keeps_all_its_files_under_var(tmp_path):
+    probe = f"probe-{tmp_path.name}"
+    result = run_django(
+        "from kombu import Exchange, Queue\n"
+        "from billing_portal.celery import app\n"
+        "with app.connection_for_write() as connection:\n"
+        f"    Queue('{probe}', Exchange('{probe}'), '{probe}')(connection.default_channel)"
+        ".declare()\n"  # binds it: the exchange table is written, as a worker's is
+        "print(app.conf.broker_transport_options['control_folder'])",
+        cwd=tmp_path,
+        DJANGO_DEBUG="1",
+    )
+
+    assert result.returncode == 0, result.stderr
+    control = Path(result.stdout.strip())
+    try:
+        assert control == ROOT / "var" / "celery" / "control"
+        assert (control / f"{probe}.exchange").exists()
+        assert list(tmp_path.iterdir()) == []  # nothing where the process started
+    finally:
+        (control / f"{probe}.exchange").unlink(missing_ok=True)
 
 
 def test_it_uses_redis_for_broker_and_cache_when_given():
