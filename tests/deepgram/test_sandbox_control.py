@@ -231,3 +231,42 @@ def test_it_serves_from_the_command_until_interrupted(tmp_path):
         output, _ = process.communicate(timeout=10)
     assert process.returncode == 0
     assert TOKEN not in line + output
+
+
+def test_the_control_interface_answers_this_machine_only(sandbox):
+    headers = {"Authorization": f"Token {TOKEN}"}
+
+    refused = sandbox.handle("POST", "/__sandbox__/reset", {}, b"", client="192.0.2.10")
+    local = sandbox.handle("GET", "/__sandbox__/keys", {}, b"", client="::ffff:127.0.0.1")
+    api_call = sandbox.handle("GET", KEYS, headers, b"", client="192.0.2.10")
+
+    assert refused.status == 403
+    assert json.loads(refused.body) == {
+        "error": "The sandbox's control interface answers this machine only."
+    }
+    assert local.status == 200 and "keys" in json.loads(local.body)
+    assert api_call.status == 200  # the API itself takes its token from anywhere
+
+
+def test_a_network_client_is_refused_the_control_interface_over_http():
+    address = _non_loopback_address()
+    server = SandboxServer(host="0.0.0.0", token=TOKEN, project_id=PROJECT)  # noqa: S104
+    server.start()
+    try:
+        port = server.url.rsplit(":", 1)[1]
+        remote = requests.get(f"http://{address}:{port}/__sandbox__/keys", timeout=10)
+        local = requests.get(f"http://127.0.0.1:{port}/__sandbox__/keys", timeout=10)
+    finally:
+        server.stop()
+
+    assert remote.status_code == 403
+    assert local.status_code == 200
+
+
+def _non_loopback_address() -> str:
+    """This machine's address on its network (what a colleague's browser would use)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        address = probe.getsockname()[0]
+    assert not address.startswith("127."), "the machine has no network address to test from"
+    return address

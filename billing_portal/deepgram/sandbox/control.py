@@ -1,4 +1,5 @@
-"""The sandbox's own HTTP control interface under /__sandbox__/ (no auth, JSON in and out).
+"""The sandbox's own HTTP control interface under /__sandbox__/ (no auth, so it answers
+clients on this machine only; JSON in and out).
 
 It mirrors SandboxServer's Python methods for a sandbox running in another process
 (`make run`, browser tests): faults, latency, usage corrections, config, reset, call log, keys.

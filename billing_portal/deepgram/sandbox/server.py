@@ -2,11 +2,12 @@
 
 Every API call is logged, delayed by the configured latency, then either answered by a queued
 (or random) fault or checked for the management token and routed to `Api`. Control calls under
-/__sandbox__/ skip all of that.
+/__sandbox__/ skip all of that, and answer clients on this machine only.
 """
 
 import dataclasses
 import hmac
+import ipaddress
 import logging
 import threading
 import time
@@ -21,7 +22,7 @@ from uuid import uuid4
 from . import catalog, control
 from .api import Api, Clock, Config
 from .faults import Fault, Faults
-from .replies import Reply, legacy_error
+from .replies import Reply, json_reply, legacy_error
 from .state import Key, Override, State, parse_moment
 from .synthetic import MAX_REQUESTS
 
@@ -210,10 +211,19 @@ class SandboxServer:
 
     # --- answering ------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers, body: bytes) -> Reply:
-        """Answer one HTTP request (called from the server's worker threads)."""
+    def handle(
+        self, method: str, target: str, headers, body: bytes, client: str = "127.0.0.1"
+    ) -> Reply:
+        """Answer one HTTP request from `client` (an IP address) (called from the server's
+        worker threads). The control interface has no auth: it answers this machine only,
+        however the sandbox is bound (`--host 0.0.0.0` for a demo on the network)."""
         parts = urlsplit(target)
         if control.is_control(parts.path):
+            if not _is_local(client):
+                return json_reply(
+                    {"error": "The sandbox's control interface answers this machine only."},
+                    status=403,
+                )
             return control.answer(self, method, parts.path, body)
         record = CallRecord(method, parts.path, parse_qs(parts.query, keep_blank_values=True))
         self.calls.append(record)
@@ -249,6 +259,15 @@ class SandboxServer:
         return self.api.answer(record.method, record.path, record.query, body)
 
 
+def _is_local(client: str) -> bool:
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+    return (mapped or address).is_loopback
+
+
 def _late(fault: Fault, answer) -> Reply:
     """A timeout: answer only after `delay`; with `committed` the work is done before waiting."""
     if fault.committed:
@@ -275,7 +294,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         try:
-            reply = self.server.sandbox.handle(self.command, self.path, self.headers, body)
+            reply = self.server.sandbox.handle(
+                self.command, self.path, self.headers, body, client=self.client_address[0]
+            )
         except Exception:
             logger.exception("Deepgram sandbox failed on %s %s", self.command, self.path)
             reply = legacy_error(500, "INTERNAL_SERVER_ERROR", "Sandbox failure.")
