@@ -19,7 +19,8 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import DateField, Exists, OuterRef, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from billing_portal.bulk import insert_objects, insert_rows, update_objects
@@ -144,7 +145,7 @@ GENERATE_BATCH = 2000  # customers a transaction: each commit costs, each holds 
 @dataclass
 class _Month:
     """What a generation reads once, before its batches: plans, usage and tax terms, and
-    whether any invoice billed usage before the month (else there is nothing to adjust)."""
+    whether any month before it was invoiced (else there is nothing to adjust)."""
 
     period: date
     plans: dict[int, PricePlan]
@@ -269,7 +270,9 @@ def _read_month(period: date, customers, *, everyone: bool = False) -> _Month:
         plans=plans,
         usage=_usage_of(plans, period, everyone=everyone),
         terms={t.customer_id: t for t in BillingTerms.objects.filter(customer_id__in=customers)},
-        billed_before=BilledUsage.objects.filter(day__lt=period).exists(),
+        billed_before=Invoice.objects.filter(kind=Invoice.Kind.INVOICE, period__lt=period)
+        .exclude(status=Invoice.Status.DRAFT)
+        .exists(),
         invoiced=set(
             Invoice.objects.filter(
                 customer_id__in=customers, period=period, kind=Invoice.Kind.INVOICE
@@ -698,8 +701,10 @@ class _Delta:
 def _pending_deltas(customer_pks, *, before: date) -> dict[int, list[_Delta]]:
     """By customer: differences between stored usage and what issued invoices billed, for
     days before `before`, priced at the unit price of the invoice that first billed the day
-    (a draft has billed nothing: an invoice records what it bills when it is approved). Two
-    queries for any number of customers, one if none was billed yet."""
+    (a draft has billed nothing: an invoice records what it bills when it is approved); and
+    usage stored after its month was invoiced for a key, day and method that month's invoice
+    did not bill at all (say Deepgram settled the month's last day late). Three queries for
+    any number of customers, two if none of their usage was billed yet."""
     billed = (
         BilledUsage.objects.filter(api_key__customer_id__in=customer_pks, day__lt=before)
         .exclude(invoice__status=Invoice.Status.VOID)
@@ -722,15 +727,17 @@ def _pending_deltas(customer_pks, *, before: date) -> dict[int, list[_Delta]]:
             (key_pk, day, method), [ZERO, (customer_pk, label, price, number, field_)]
         )
         entry[0] += quantity
+    deltas = defaultdict(list)
+    for customer_pk, delta in _never_billed(customer_pks, before=before):
+        deltas[customer_pk].append(delta)
     if not totals:
-        return {}
+        return deltas
     current = {
         (key_pk, day, method): {"hours": hours, "total_hours": total_hours}
         for key_pk, day, method, hours, total_hours in DailyUsage.objects.filter(
             api_key__customer_id__in=customer_pks, day__in={day for _, day, _ in totals}
         ).values_list("api_key_id", "day", "method", "hours", "total_hours")
     }
-    deltas = defaultdict(list)
     for (key_pk, day, method), (quantity, details) in totals.items():
         customer_pk, label, price, number, quantity_field = details
         row = current.get((key_pk, day, method))
@@ -740,6 +747,77 @@ def _pending_deltas(customer_pks, *, before: date) -> dict[int, list[_Delta]]:
                 _Delta(number, key_pk, label, method, price, day, now - quantity)
             )
     return deltas
+
+
+def _never_billed(customer_pks, *, before: date) -> list[tuple[int, _Delta]]:
+    """Usage of an invoiced month (before `before`) for a key, day and method its invoice did
+    not bill, as (customer pk, delta): priced at what the invoice billed that key and method
+    at, else that method at, else the month's plan rate. One query, more only when some is
+    found (rarely: late rows are what the settlement window is for)."""
+    invoiced = Invoice.objects.filter(
+        customer_id=OuterRef("api_key__customer_id"),
+        kind=Invoice.Kind.INVOICE,
+        period=OuterRef("month"),
+    ).exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+    billed = BilledUsage.objects.filter(
+        api_key_id=OuterRef("api_key_id"), day=OuterRef("day"), method=OuterRef("method")
+    ).exclude(invoice__status=Invoice.Status.VOID)
+    rows = list(
+        DailyUsage.objects.filter(api_key__customer_id__in=customer_pks, day__lt=before)
+        .annotate(month=TruncMonth("day", output_field=DateField()))
+        .filter(Exists(invoiced))
+        .exclude(Exists(billed))
+        .exclude(hours=0, total_hours=0)
+        .order_by("day", "api_key_id", "method")
+        .values_list(
+            "api_key__customer_id",
+            "api_key_id",
+            "api_key__key_id",
+            "day",
+            "method",
+            "hours",
+            "total_hours",
+        )
+    )
+    if not rows:
+        return []
+    invoices = {
+        (invoice.customer_id, invoice.period): invoice
+        for invoice in Invoice.objects.filter(
+            customer_id__in={row[0] for row in rows},
+            kind=Invoice.Kind.INVOICE,
+            period__in={row[3].replace(day=1) for row in rows},
+        ).exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+    }
+    prices: dict[tuple, Decimal] = {}
+    for invoice_pk, key_pk, method, price in BilledUsage.objects.filter(
+        invoice__in=invoices.values()
+    ).values_list("invoice_id", "api_key_id", "method", "unit_price"):
+        prices.setdefault((invoice_pk, key_pk, method), price)
+        prices.setdefault((invoice_pk, method), price)
+    found = []
+    for customer_pk, key_pk, label, day, method, hours, total_hours in rows:
+        invoice = invoices[(customer_pk, day.replace(day=1))]
+        quantity = hours if invoice.billed_quantity == "hours" else total_hours
+        if not quantity:
+            continue
+        price = prices.get((invoice.pk, key_pk, method), prices.get((invoice.pk, method)))
+        if price is None:
+            price = _plan_rate(invoice, method)
+        found.append(
+            (customer_pk, _Delta(invoice.number, key_pk, label, method, price, day, quantity))
+        )
+    return found
+
+
+def _plan_rate(invoice: Invoice, method: str) -> Decimal:
+    """What the month's plan charged an hour of `method`; under tiers, the highest tier the
+    month reached (as for its usage lines)."""
+    top = invoice.lines.filter(kind=InvoiceLine.Kind.TIER).order_by("-position").first()
+    if top:
+        return top.unit_price
+    plan = plan_for(invoice.customer, invoice.period)
+    return _pricing_plan(plan).rate_for(method) if plan else ZERO
 
 
 def _adjustment_lines(deltas: list[_Delta], currency: str) -> list[pricing.Line]:

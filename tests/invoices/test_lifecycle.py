@@ -232,6 +232,65 @@ def test_it_bills_a_late_change_once_on_the_next_invoice(october_draft, put_usag
     assert all(i.lines.filter(kind="adjustment").count() == 0 for i in december.created)
 
 
+def test_usage_reported_after_approval_for_a_day_without_any_is_billed_next_month(
+    october_draft, put_usage, key_of, acme, finance_user
+):
+    issued = invoice_approve(invoice=october_draft, actor=finance_user)
+    key = october_draft.lines.first().api_key
+    # Deepgram settles the month's last days late: rows appear for days that had none.
+    put_usage(key, date(2026, 10, 31), "2.000000")
+    put_usage(key_of(acme, key_id="acme-key-2"), date(2026, 10, 30), "1.000000")  # a new key
+    put_usage(key, date(2026, 11, 2), "1.000000")
+
+    november = invoice_generate_drafts(period=date(2026, 11, 1)).created[0]
+
+    adjustments = {
+        line.api_key.key_id: (line.quantity, line.unit_price, line.amount, line.description)
+        for line in november.lines.filter(kind=InvoiceLine.Kind.ADJUSTMENT)
+    }
+    # At the price October billed that key at; a key October did not bill, at the plan's rate.
+    assert adjustments["acme-key-1"][:3] == (D("2.000000"), D("0.258000"), D("0.52"))
+    assert adjustments["acme-key-2"][:3] == (D("1.000000"), D("0.258000"), D("0.26"))
+    assert "October 2026 (days 31)" in adjustments["acme-key-1"][3]
+    assert issued.number in adjustments["acme-key-1"][3]
+
+    # Billed once: December has nothing more to adjust.
+    invoice_approve(invoice=november, actor=finance_user)
+    december = invoice_generate_drafts(period=date(2026, 12, 1)).created
+    assert all(not i.lines.filter(kind="adjustment").exists() for i in december)
+
+
+def test_late_usage_of_a_month_invoiced_without_usage_is_billed_next_month(
+    acme, key_of, put_usage, finance_user
+):
+    october = invoice_approve(
+        invoice=invoice_generate_drafts(period=OCTOBER).created[0], actor=finance_user
+    )  # the platform fee only: no usage, nothing recorded as billed
+    put_usage(key_of(acme), date(2026, 10, 31), "4.000000")
+
+    november = invoice_generate_drafts(period=date(2026, 11, 1)).created[0]
+
+    adjustment = november.lines.get(kind=InvoiceLine.Kind.ADJUSTMENT)
+    assert (adjustment.quantity, adjustment.unit_price, adjustment.amount) == (
+        D("4.000000"),
+        D("0.258000"),  # the plan's rate: October billed no hours to take a price from
+        D("1.03"),
+    )
+    assert october.number in adjustment.description
+
+
+def test_late_usage_of_a_month_never_invoiced_waits_for_its_own_invoice(
+    acme, key_of, put_usage, finance_user
+):
+    key = key_of(acme)
+    put_usage(key, date(2026, 9, 12), "5.000000")  # September was never invoiced
+    put_usage(key, date(2026, 10, 3), "1.000000")
+
+    october = invoice_generate_drafts(period=OCTOBER).created[0]
+
+    assert not october.lines.filter(kind=InvoiceLine.Kind.ADJUSTMENT).exists()
+
+
 def test_it_refuses_to_void_an_invoice_with_live_credit_notes(october_draft, finance_user):
     issued = invoice_approve(invoice=october_draft, actor=finance_user)
     note = credit_note_create(
