@@ -7,7 +7,6 @@ writes an `InvoiceEvent`. An issued invoice is never edited or deleted.
 
 import calendar
 import decimal
-import gc
 import hashlib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from billing_portal.bulk import insert_objects, insert_rows, update_objects
+from billing_portal.cycles import cycle_collector_paused
 from customers.models import ApiKey, Customer
 from usage.models import DailyUsage
 
@@ -164,7 +164,7 @@ def invoice_generate_drafts(*, period: date, actor=None, customers=None) -> Gene
     batches: the inputs of a batch are read in a few queries and its drafts written in bulk.
     """
     customer_pks = None if customers is None else [c.pk for c in customers]
-    with _cyclic_gc_paused():
+    with cycle_collector_paused():
         return _generate_drafts(period.replace(day=1), actor, customer_pks)
 
 
@@ -241,23 +241,6 @@ class _PricedAhead:
                 )
                 for pk in customer_pks
             }
-
-
-@contextmanager
-def _cyclic_gc_paused():
-    """A generation keeps some hundred thousand objects alive until it returns and makes no
-    reference cycles worth collecting meanwhile; as they pile up, CPython's cycle collector
-    would walk the process's whole heap again and again (a tenth of a generation, a quarter
-    of a refresh), so it waits until the end. Process-wide, as the collector is; a no-op
-    where it is already off."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _read_month(period: date, customers, *, everyone: bool = False) -> _Month:
@@ -559,7 +542,7 @@ def invoice_refresh_open_drafts(*, actor=None) -> dict:
     ):
         by_period[period].append(customer_pk)
     outcomes: dict[str, int] = defaultdict(int)
-    with _cyclic_gc_paused():
+    with cycle_collector_paused():
         for period, customer_pks in by_period.items():
             counts = _generate_drafts(period, actor, customer_pks).counts()
             for outcome, key in _OUTCOMES.items():
