@@ -60,3 +60,22 @@ def put_usage():
         return row
 
     return put
+
+
+@pytest.fixture
+def october_draft(acme, key_of, put_usage):
+    """Acme's October: 12.5 hours on one key (3.23 at 0.258), the 10.00 fee and 20 % tax."""
+    from invoices.services import invoice_generate_drafts
+
+    key = key_of(acme)
+    put_usage(key, date(2026, 10, 3), "10.000000")
+    put_usage(key, date(2026, 10, 17), "2.500000")
+    return invoice_generate_drafts(period=OCTOBER).created[0]
+
+
+@pytest.fixture
+def issued(october_draft, finance_user):
+    """Approved, with its delivery tasks not run (as if no worker had picked them up yet)."""
+    from invoices.services import invoice_approve
+
+    return invoice_approve(invoice=october_draft, actor=finance_user)

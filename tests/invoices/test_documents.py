@@ -22,20 +22,6 @@ from tests.conftest import PASSWORD
 from .conftest import OCTOBER
 
 
-@pytest.fixture
-def october_draft(acme, key_of, put_usage):
-    key = key_of(acme)
-    put_usage(key, date(2026, 10, 3), "10.000000")
-    put_usage(key, date(2026, 10, 17), "2.500000")
-    return invoice_generate_drafts(period=OCTOBER).created[0]
-
-
-@pytest.fixture
-def issued(october_draft, finance_user):
-    """Approved, with its delivery tasks not run (as if no worker had picked them up yet)."""
-    return invoice_approve(invoice=october_draft, actor=finance_user)
-
-
 def stored_files(settings) -> list:
     root = settings.STORAGES["default"]["OPTIONS"]["location"]
     from pathlib import Path

@@ -23,15 +23,6 @@ from invoices.services import (
 from .conftest import OCTOBER
 
 
-@pytest.fixture
-def october_draft(acme, key_of, put_usage):
-    key = key_of(acme)
-    put_usage(key, date(2026, 10, 3), "10.000000")
-    put_usage(key, date(2026, 10, 17), "2.500000")
-    report = invoice_generate_drafts(period=OCTOBER)
-    return report.created[0]
-
-
 def test_it_drafts_a_month_from_stored_usage(october_draft):
     lines = [
         (line.kind, line.quantity, line.unit_price, line.amount)

@@ -36,19 +36,6 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.fixture
-def october_draft(acme, key_of, put_usage):
-    key = key_of(acme)
-    put_usage(key, date(2026, 10, 3), "10.000000")
-    put_usage(key, date(2026, 10, 17), "2.500000")
-    return invoice_generate_drafts(period=OCTOBER).created[0]
-
-
-@pytest.fixture
-def issued(october_draft, finance_user):
-    return invoice_approve(invoice=october_draft, actor=finance_user)
-
-
 def test_an_issued_invoice_reads_as_one(issued):
     text = flat("\n".join(pdf_pages(render_invoice_pdf(issued))))
 
