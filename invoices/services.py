@@ -18,7 +18,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateField, Exists, OuterRef, Sum
+from django.db.models import DateField, Exists, F, OuterRef, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -774,8 +774,9 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, _Delta]]:
     }
     prices: dict[tuple, Decimal] = {}
     for invoice_pk, key_pk, method, price in BilledUsage.objects.filter(
-        invoice__in=invoices.values()
-    ).values_list("invoice_id", "api_key_id", "method", "unit_price"):
+        invoice__in=invoices.values(),
+        day__gte=F("invoice__period"),  # its month, not its own
+    ).values_list("invoice_id", "api_key_id", "method", "unit_price"):  # adjustments' prices
         prices.setdefault((invoice_pk, key_pk, method), price)
         prices.setdefault((invoice_pk, method), price)
     found = []

@@ -10,7 +10,7 @@ from invoices.exceptions import (
     InvoicesError,
     StaleDraft,
 )
-from invoices.models import Invoice, InvoiceEvent, InvoiceLine
+from invoices.models import CustomerPlan, Invoice, InvoiceEvent, InvoiceLine, PricePlan
 from invoices.services import (
     credit_note_create,
     invoice_add_manual_line,
@@ -249,6 +249,32 @@ def test_usage_reported_after_approval_for_a_day_without_any_is_billed_next_mont
     invoice_approve(invoice=november, actor=finance_user)
     december = invoice_generate_drafts(period=date(2026, 12, 1)).created
     assert all(not i.lines.filter(kind="adjustment").exists() for i in december)
+
+
+def test_late_usage_takes_its_months_price_not_an_older_months_adjustment_price(
+    acme, key_of, put_usage, finance_user
+):
+    key_x, key_y = key_of(acme), key_of(acme, key_id="acme-key-2")
+    put_usage(key_x, date(2026, 10, 3), "10.000000")
+    invoice_approve(invoice=invoice_generate_drafts(period=OCTOBER).created[0], actor=finance_user)
+    dearer = PricePlan.objects.create(
+        name="Dearer", currency="USD", rate_per_hour=D("0.300000"), platform_fee=D("10.00")
+    )
+    CustomerPlan.objects.create(customer=acme, plan=dearer, effective_from=date(2026, 11, 1))
+    put_usage(key_x, date(2026, 10, 3), "11.000000")  # October's change, billed in November
+    put_usage(key_y, date(2026, 11, 2), "1.000000")  # key X has no November usage
+    november = invoice_approve(
+        invoice=invoice_generate_drafts(period=date(2026, 11, 1)).created[0], actor=finance_user
+    )
+    put_usage(key_x, date(2026, 11, 30), "2.000000")  # late, for a key November did not bill
+
+    december = invoice_generate_drafts(period=date(2026, 12, 1)).created[0]
+
+    adjustment = december.lines.get(kind=InvoiceLine.Kind.ADJUSTMENT)
+    assert november.number in adjustment.description
+    # November's price for the method (0.30), not the 0.258 of October's adjustment that
+    # November's invoice also recorded for key X.
+    assert (adjustment.quantity, adjustment.unit_price) == (D("2.000000"), D("0.300000"))
 
 
 def test_late_usage_of_a_month_invoiced_without_usage_is_billed_next_month(
