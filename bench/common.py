@@ -29,13 +29,6 @@ def median_ms(action, repeat: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
-def interleaved_medians_ms(first, second, repeat: int, warmup: int = 2) -> tuple[float, float]:
-    """Median wall times (ms) of two actions run turn about, for a fair ratio on a machine
-    whose speed varies."""
-    runs = interleaved_runs(first, second, repeat, warmup)
-    return statistics.median(runs.wall[0]), statistics.median(runs.wall[1])
-
-
 @dataclass
 class Interleaved:
     """Wall and CPU times (ms) of two actions run turn about: index 0 is the first action."""
@@ -59,11 +52,6 @@ def interleaved_runs(first, second, repeat: int, warmup: int = 2) -> Interleaved
             runs.wall[n].append((time.perf_counter() - wall) * 1000)
             runs.cpu[n].append((time.process_time() - cpu) * 1000)
     return runs
-
-
-def quartiles(values: list[float]) -> tuple[float, float, float]:
-    low, mid, high = statistics.quantiles(values, n=4)
-    return low, mid, high
 
 
 def print_table(rows: list[tuple[str, str, str]]) -> None:

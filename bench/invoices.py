@@ -18,6 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_database, print_table  # noqa: E402
+
 PERIOD = date(2026, 10, 1)
 
 
@@ -41,7 +44,7 @@ def main() -> None:
         LOG_LEVEL="WARNING",
         DEEPGRAM_API_KEY="",
     )
-    _ensure_database(args.database)
+    ensure_database(args.database)
     import django
 
     django.setup()
@@ -53,9 +56,7 @@ def main() -> None:
     rows_out = [("daily usage rows", f"{rows:,}", "")]
     rows_out += _generate()
     rows_out += _admin_list(args.invoices)
-    width = max(len(r[0]) for r in rows_out)
-    for label, value, note in rows_out:
-        print(f"{label.ljust(width)}  {value:>12}  {note}")
+    print_table(rows_out)
 
 
 def _seed(customers: int) -> int:
@@ -214,15 +215,6 @@ def _admin_list(total: int):
         ),
         ("admin invoice list, queries", f"{counter['queries']}", "target <= 10"),
     ]
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

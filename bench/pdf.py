@@ -31,7 +31,6 @@ from bench.common import (  # noqa: E402
     interleaved_runs,
     median_ms,
     print_table,
-    quartiles,
 )
 
 PERIOD = date(2026, 10, 1)
@@ -232,7 +231,7 @@ def _render_vs_bare(finance, repeat: int):
         lambda: render_invoice_pdf(invoice), lambda: HTML(string=bare).write_pdf(), repeat
     )
     full_ms, bare_ms = (statistics.median(times) for times in runs.wall)
-    low, pair_ratio, high = quartiles(runs.pair_ratios())
+    low, pair_ratio, high = statistics.quantiles(runs.pair_ratios(), n=4)
     cpu_ratio = statistics.median(runs.cpu[0]) / statistics.median(runs.cpu[1])
     ratio = max(full_ms / bare_ms, pair_ratio)
     return [

@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import ensure_database  # noqa: E402
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -77,7 +79,7 @@ def main() -> None:
 def run(args) -> None:
     import django
 
-    _ensure_database(args.database)
+    ensure_database(args.database)
     django.setup()
     import requests
     from django.conf import settings
@@ -166,19 +168,6 @@ def run(args) -> None:
             f"{rps:>9,.0f} {failed:>6}"
         )
     print(f"peak RSS of the syncing process: {peak_mb:,.0f} MB")
-
-
-def _ensure_database(url: str) -> None:
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _wait_for(url: str) -> None:
