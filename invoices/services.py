@@ -770,13 +770,15 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, _Delta]]:
             customer_id__in={row[0] for row in rows},
             kind=Invoice.Kind.INVOICE,
             period__in={row[3].replace(day=1) for row in rows},
-        ).exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+        )
+        .exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+        .select_related("customer")
     }
+    # What each invoice billed for its own month (not the older months it adjusted).
     prices: dict[tuple, Decimal] = {}
     for invoice_pk, key_pk, method, price in BilledUsage.objects.filter(
-        invoice__in=invoices.values(),
-        day__gte=F("invoice__period"),  # its month, not its own
-    ).values_list("invoice_id", "api_key_id", "method", "unit_price"):  # adjustments' prices
+        invoice__in=invoices.values(), day__gte=F("invoice__period")
+    ).values_list("invoice_id", "api_key_id", "method", "unit_price"):
         prices.setdefault((invoice_pk, key_pk, method), price)
         prices.setdefault((invoice_pk, method), price)
     found = []
@@ -786,8 +788,8 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, _Delta]]:
         if not quantity:
             continue
         price = prices.get((invoice.pk, key_pk, method), prices.get((invoice.pk, method)))
-        if price is None:
-            price = _plan_rate(invoice, method)
+        if price is None:  # once per invoice and method: the next rows find it here
+            price = prices[(invoice.pk, method)] = _plan_rate(invoice, method)
         found.append(
             (customer_pk, _Delta(invoice.number, key_pk, label, method, price, day, quantity))
         )
