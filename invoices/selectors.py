@@ -8,6 +8,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import QuerySet, Sum
 
+from billing_portal.csv_cells import text_cell
+
 from . import services
 from .models import Invoice, InvoiceLine
 from .money import quantize_money
@@ -28,8 +30,6 @@ EXPORT_COLUMNS = [
     "total",
     "credits",
 ]
-# A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -94,7 +94,7 @@ def export_rows(period: date) -> list[list[str]]:
         [
             doc.number,
             doc.kind,
-            _cell(doc.buyer.get("name") or doc.customer.name),
+            text_cell(doc.buyer.get("name") or doc.customer.name),
             f"{doc.period:%Y-%m}",
             _iso(doc.issued_on),
             _iso(doc.due_on),
@@ -111,8 +111,3 @@ def export_rows(period: date) -> list[list[str]]:
 
 def _iso(day: date | None) -> str:
     return day.isoformat() if day else ""
-
-
-def _cell(text: str) -> str:
-    """Text a spreadsheet shows as text, never runs as a formula."""
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text

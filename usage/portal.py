@@ -15,14 +15,13 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
+from billing_portal.csv_cells import text_cell
 from customers.portal import customer_required
 
 from . import selectors
 
 CSV_COLUMNS = ["day", "key_id", "key_comment", "method", "hours", "total_hours", "requests"]
 MONTH = re.compile(r"(\d{4})-(\d{2})")
-# A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @require_safe
@@ -58,8 +57,8 @@ def usage_csv(request, month: str):
         writer.writerow(
             [
                 row["day"].isoformat(),
-                _text(row["key_id"]),
-                _text(row["key_comment"]),
+                text_cell(row["key_id"]),
+                text_cell(row["key_comment"]),
                 row["method"],
                 f"{row['hours']:.6f}",
                 f"{row['total_hours']:.6f}",
@@ -83,8 +82,3 @@ def _month_or_404(text: str) -> date:
     if first is None or first > timezone.now().date().replace(day=1):
         raise Http404("No such month")
     return first
-
-
-def _text(value: str) -> str:
-    """Text a spreadsheet shows as text (key comments are typed by people)."""
-    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
