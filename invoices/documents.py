@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -103,8 +104,8 @@ def invoice_send_email(*, invoice: Invoice) -> Invoice:
     failure = None
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
-        if invoice.emailed_at:
-            return invoice
+        if invoice.emailed_at or invoice.status == Invoice.Status.VOID:
+            return invoice  # sent already, or voided before it went out: nothing to send
         if invoice.is_draft:
             raise InvalidTransition("A draft is not sent to the customer.")
         # Delivery goes to today's billing address (fixable after a bounce); the PDF keeps the
@@ -174,17 +175,29 @@ def invoice_requeue_email(*, invoice: Invoice, actor) -> bool:
     return True
 
 
+# The longest wait between two e-mail attempts of one task's retries (`tasks.send_invoice_email`).
+EMAIL_RETRY_CAP_SECONDS = 3600
+
+
 def documents_to_deliver(*, older_than_minutes: int = 10):
-    """Issued documents whose PDF or e-mail is still missing a while after issue (their task
-    was lost, e.g. the broker was down at approval), with e-mail attempts left."""
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    """Issued documents whose PDF or e-mail is still missing a while after issue, with
+    e-mail attempts left, and no failed attempt within the longest retry delay: their task
+    was lost (say the broker was down at approval). A document whose retries are still
+    under way is theirs to send, not queued a second time."""
+    now = timezone.now()
+    retrying = InvoiceEvent.objects.filter(
+        invoice=OuterRef("pk"),
+        action=InvoiceEvent.Action.EMAIL_FAILED,
+        at__gte=now - timedelta(seconds=EMAIL_RETRY_CAP_SECONDS + 300),
+    )
     return (
         Invoice.objects.filter(
             status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID],
-            approved_at__lt=cutoff,
+            approved_at__lt=now - timedelta(minutes=older_than_minutes),
             emailed_at__isnull=True,
             email_attempts__lt=settings.BILLING_EMAIL_MAX_ATTEMPTS,
         )
+        .exclude(Exists(retrying))
         .order_by("approved_at")
         .values_list("pk", flat=True)
     )

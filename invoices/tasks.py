@@ -50,8 +50,9 @@ def send_invoice_email(self, invoice_id: int) -> str:
                 "Giving up on the e-mail of invoice %s after %s attempts", invoice_id, attempts
             )
             return "failed"
-        raise self.retry(exc=exc, countdown=min(60 * 2 ** (attempts - 1), 3600)) from exc
-    return "sent"
+        countdown = min(60 * 2 ** (attempts - 1), documents.EMAIL_RETRY_CAP_SECONDS)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    return "sent" if invoice.emailed_at else "skipped"  # voided before it went out
 
 
 @shared_task

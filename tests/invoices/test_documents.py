@@ -15,7 +15,12 @@ from django.utils import timezone
 from invoices import documents
 from invoices.exceptions import EmailNotSent, InvalidTransition, PdfIntegrityError
 from invoices.models import Invoice, InvoiceEvent
-from invoices.services import credit_note_create, invoice_approve, invoice_generate_drafts
+from invoices.services import (
+    credit_note_create,
+    invoice_approve,
+    invoice_generate_drafts,
+    invoice_void,
+)
 from invoices.tasks import deliver_pending_documents, send_invoice_email
 from tests.conftest import PASSWORD
 
@@ -229,6 +234,28 @@ def test_lost_deliveries_are_picked_up_by_the_sweeper(issued, celery_eager):
     issued.refresh_from_db()
     assert issued.pdf_sha256 and issued.emailed_at and len(mail.outbox) == 1
     assert deliver_pending_documents.delay().get() == 0
+
+
+def test_the_sweeper_leaves_a_document_whose_retries_are_under_way(
+    issued, dead_mail_server, celery_eager
+):
+    Invoice.objects.filter(pk=issued.pk).update(approved_at=timezone.now() - timedelta(minutes=30))
+    with pytest.raises(EmailNotSent):
+        documents.invoice_send_email(invoice=issued)  # attempt 1; its task retries it later
+
+    assert issued.pk not in documents.documents_to_deliver()
+
+    # Its retries lost too (no attempt for longer than the longest retry delay): swept again.
+    InvoiceEvent.objects.filter(invoice=issued).update(at=timezone.now() - timedelta(hours=2))
+    assert issued.pk in documents.documents_to_deliver()
+
+
+def test_a_document_voided_before_its_e_mail_went_out_is_not_sent(issued, finance_user):
+    voided = invoice_void(invoice=issued, actor=finance_user, reason="Wrong customer")
+
+    assert documents.invoice_send_email(invoice=voided).emailed_at is None
+    assert send_invoice_email.apply(args=[voided.pk]).get() == "skipped"
+    assert mail.outbox == []
 
 
 # --- The admin ----------------------------------------------------------------------------
