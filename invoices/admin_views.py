@@ -185,7 +185,7 @@ def credit_invoice(request, model_admin, invoice_id: int):
         f"Credit note for {invoice}",
         form=form,
         invoice=invoice,
-        left=selectors.credit_left(invoice),
+        left=services.credit_left(invoice)[0],
     )
 
 

@@ -6,13 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
 from billing_portal.csv_cells import text_cell
 
 from . import services
 from .models import Invoice, InvoiceLine
-from .money import quantize_money
 
 ZERO = Decimal(0)
 EXPORTED_STATUSES = [Invoice.Status.ISSUED, Invoice.Status.PAID, Invoice.Status.VOID]
@@ -73,12 +72,6 @@ def approval_preview(invoices: QuerySet, *, user) -> ApprovalPreview:
         else:
             preview.ready.append(invoice)
     return preview
-
-
-def credit_left(invoice: Invoice) -> Decimal:
-    """The net amount of an invoice not yet credited (its subtotal less its credit notes)."""
-    credited = invoice.credit_notes.aggregate(s=Sum("subtotal"))["s"] or ZERO
-    return quantize_money(invoice.subtotal + credited, invoice.currency)
 
 
 def export_rows(period: date) -> list[list[str]]:

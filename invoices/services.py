@@ -1019,6 +1019,18 @@ def invoice_void(*, invoice: Invoice, actor, reason: str) -> Invoice:
     return invoice
 
 
+def credit_left(invoice: Invoice) -> tuple[Decimal, Decimal]:
+    """What of an invoice its live credit notes have not credited yet: the net amount and
+    the tax (a voided credit note credits nothing)."""
+    credited = invoice.credit_notes.exclude(status=Invoice.Status.VOID).aggregate(
+        net=Sum("subtotal"), tax=Sum("tax")
+    )
+    return (
+        quantize_money(invoice.subtotal + (credited["net"] or ZERO), invoice.currency),
+        invoice.tax + (credited["tax"] or ZERO),
+    )
+
+
 def credit_note_create(
     *, invoice: Invoice, actor, reason: str, amount: Decimal | None = None
 ) -> Invoice:
@@ -1034,11 +1046,7 @@ def credit_note_create(
             Invoice.Status.PAID,
         ):
             raise InvalidTransition("Only an issued or paid invoice can be credited.")
-        credited = original.credit_notes.exclude(status=Invoice.Status.VOID).aggregate(
-            net=Sum("subtotal"), tax=Sum("tax")
-        )
-        left = quantize_money(original.subtotal + (credited["net"] or ZERO), original.currency)
-        tax_left = original.tax + (credited["tax"] or ZERO)
+        left, tax_left = credit_left(original)
         net = left if amount is None else quantize_money(amount, original.currency)
         if net <= 0 or net > left:
             raise InvoicesError(

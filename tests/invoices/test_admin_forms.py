@@ -10,7 +10,12 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from invoices.models import Invoice, InvoiceLine
-from invoices.services import credit_note_create, invoice_approve, invoice_generate_drafts
+from invoices.services import (
+    credit_note_create,
+    invoice_approve,
+    invoice_generate_drafts,
+    invoice_void,
+)
 
 from .conftest import OCTOBER
 
@@ -142,6 +147,15 @@ def test_it_refuses_a_bad_partial_amount(finance, issued, amount, error):
     assert response.status_code == 200
     assert errors(response) == {"amount": [error]}
     assert not Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE).exists()
+
+
+def test_a_voided_credit_note_leaves_its_amount_to_credit(finance, issued, finance_user):
+    note = credit_note_create(invoice=issued, actor=finance_user, reason="Typo", amount=D("5.00"))
+    invoice_void(invoice=note, actor=finance_user, reason="Issued by mistake")
+
+    response = finance.get(url("credit", issued))
+
+    assert "Left to credit: <strong>12.58 USD</strong>" in response.text  # what the service allows
 
 
 def test_it_refuses_to_credit_more_than_is_left(finance, issued, finance_user):
