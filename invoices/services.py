@@ -799,9 +799,9 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, _Delta]]:
 def _plan_rate(invoice: Invoice, method: str) -> Decimal:
     """What the month's plan charged an hour of `method`; under tiers, the highest tier the
     month reached (as for its usage lines)."""
-    top = invoice.lines.filter(kind=InvoiceLine.Kind.TIER).order_by("-position").first()
-    if top:
-        return top.unit_price
+    top = _top_tier_rate(invoice)
+    if top is not None:
+        return top
     plan = plan_for(invoice.customer, invoice.period)
     return _pricing_plan(plan).rate_for(method) if plan else ZERO
 
@@ -967,8 +967,14 @@ def _effective_unit_price(invoice: Invoice, line: InvoiceLine) -> Decimal:
     highest tier the month reached, at which a change would have been billed."""
     if line.unit_price:
         return line.unit_price
+    top = _top_tier_rate(invoice)
+    return ZERO if top is None else top
+
+
+def _top_tier_rate(invoice: Invoice) -> Decimal | None:
+    """The rate of the highest tier an invoice's month reached, if it was priced in tiers."""
     top = invoice.lines.filter(kind=InvoiceLine.Kind.TIER).order_by("-position").first()
-    return top.unit_price if top else ZERO
+    return top.unit_price if top else None
 
 
 def seller_snapshot() -> dict:
