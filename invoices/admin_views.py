@@ -312,13 +312,6 @@ def resend_emails(model_admin, request, queryset):
 # --- PDFs -----------------------------------------------------------------------------------
 
 
-def _pdf_response(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 def stored_pdf(request, model_admin, invoice_id: int):
     """The issued document exactly as stored (rendered now, once, if its task has not run)."""
     require(request, "invoices.view_invoice")
@@ -330,7 +323,7 @@ def stored_pdf(request, model_admin, invoice_id: int):
     except InvoicesError as exc:
         model_admin.message_user(request, str(exc), messages.ERROR)
         return _to_invoice(invoice)
-    return _pdf_response(data, documents.pdf_filename(invoice))
+    return documents.pdf_response(invoice, data, as_attachment=False)
 
 
 def preview_pdf(request, model_admin, invoice_id: int):
@@ -340,4 +333,4 @@ def preview_pdf(request, model_admin, invoice_id: int):
     invoice = _invoice(invoice_id)
     if not invoice.is_draft:
         return redirect(reverse("admin:invoices_invoice_pdf", args=[invoice.pk]))
-    return _pdf_response(render_invoice_pdf(invoice), documents.pdf_filename(invoice))
+    return documents.pdf_response(invoice, render_invoice_pdf(invoice), as_attachment=False)

@@ -15,9 +15,11 @@ from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from .exceptions import EmailNotSent, InvalidTransition, PdfIntegrityError
@@ -95,6 +97,17 @@ def invoice_pdf_bytes(invoice: Invoice) -> bytes:
             "restore the file from a backup."
         )
     return data
+
+
+def pdf_response(invoice: Invoice, data: bytes, *, as_attachment: bool) -> HttpResponse:
+    """A document's PDF as an HTTP response (a download, or shown in the browser), named
+    after its number and never cached by a shared cache."""
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=as_attachment, filename=pdf_filename(invoice)
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def invoice_send_email(*, invoice: Invoice) -> Invoice:

@@ -8,10 +8,8 @@ import calendar
 from decimal import Decimal
 
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
 from customers.portal import customer_required
@@ -79,12 +77,7 @@ def invoice_pdf(request, public_id):
         data = documents.invoice_pdf_bytes(invoice)
     except PdfIntegrityError:  # logged for the operators; the customer gets a page, not a 500
         return render(request, "portal/pdf_unavailable.html", {"invoice": invoice}, status=503)
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=documents.pdf_filename(invoice)
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return documents.pdf_response(invoice, data, as_attachment=True)
 
 
 def _with_label(row: dict) -> dict:
