@@ -39,9 +39,9 @@ STYLESHEET = "invoices/pdf/invoice.css"
 class StaticFilesOnly(URLFetcher):
     """WeasyPrint's fetcher, limited to `data:` URLs and files inside the static roots."""
 
-    def __init__(self, roots: list[Path] | None = None):
+    def __init__(self):
         super().__init__(timeout=2, allowed_protocols={"file", "data"}, allow_redirects=False)
-        self.roots = [Path(r).resolve() for r in (roots if roots is not None else static_roots())]
+        self.roots = [root.resolve() for root in static_roots()]
 
     def fetch(self, url, headers=None):
         parts = urlsplit(url)
@@ -145,7 +145,6 @@ def context_for(invoice: Invoice) -> dict:
         "first_day": first,
         "last_day": last,
         "groups": group_lines(lines),
-        "line_count": len(lines),
         "chart": chart,
         "terms_days": terms_days,
         "credits": invoice.credits if is_credit else None,

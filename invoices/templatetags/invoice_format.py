@@ -5,20 +5,19 @@ from decimal import Decimal
 
 from django import template
 
-from invoices.money import minor_unit, quantize_money
+from invoices.models import InvoiceLine
+from invoices.money import quantize_money
 
 register = template.Library()
 
 
 @register.filter
-def money(value, currency: str = "") -> str:
-    """1234.5 USD -> '1,234.50' (JPY -> '1,235'); negative amounts keep their sign."""
+def money(value, currency: str) -> str:
+    """1234.5 USD -> '1,234.50' (JPY -> '1,235'), rounded as amounts are; negative amounts
+    keep their sign."""
     if value is None or value == "":
         return ""
-    amount = Decimal(value)
-    places = -minor_unit(currency).as_tuple().exponent if currency else 2
-    amount = quantize_money(amount, currency) if currency else amount.quantize(Decimal("0.01"))
-    return f"{amount:,.{places}f}"
+    return f"{quantize_money(Decimal(value), currency):,f}"
 
 
 @register.filter
@@ -68,7 +67,12 @@ def normalize_quantity(value) -> str:
     return f"{quantity:,f}"
 
 
-HOURLY_KINDS = {"usage", "tier", "free_hours", "adjustment"}
+HOURLY_KINDS = {
+    InvoiceLine.Kind.USAGE,
+    InvoiceLine.Kind.TIER,
+    InvoiceLine.Kind.FREE_HOURS,
+    InvoiceLine.Kind.ADJUSTMENT,
+}
 
 
 @register.filter
