@@ -104,9 +104,7 @@ def group_lines(lines: list[InvoiceLine]) -> list[LineGroup]:
 def daily_hours_of(invoice: Invoice) -> dict[date, Decimal]:
     """Hours per day of the invoice's month, in the quantity it bills: what an issued invoice
     recorded as billed, or for a draft the stored usage it is computed from."""
-    from .services import period_bounds
-
-    first, last = period_bounds(invoice.period)
+    first, last = usage_selectors.month_bounds(invoice.period)
     if invoice.is_draft:
         return usage_selectors.daily_hours(
             customer=invoice.customer, start=first, end=last, quantity=invoice.billed_quantity
@@ -123,10 +121,10 @@ def daily_hours_of(invoice: Invoice) -> dict[date, Decimal]:
 def context_for(invoice: Invoice) -> dict:
     """Everything the template shows, from the invoice's own snapshot and lines (a draft has
     no snapshot yet: it previews the current seller and buyer details)."""
-    from .services import buyer_snapshot, period_bounds, seller_snapshot
+    from .services import buyer_snapshot, seller_snapshot
 
     lines = list(invoice.lines.select_related("api_key").order_by("position", "pk"))
-    first, last = period_bounds(invoice.period)
+    first, last = usage_selectors.month_bounds(invoice.period)
     is_credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
     chart = None
     if not is_credit:

@@ -4,18 +4,15 @@ Every view is wrapped in `customer_required` and reads only `request.customer`'s
 draft or another customer's document is a 404, never a 403.
 """
 
-import calendar
-from decimal import Decimal
-
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from customers.portal import customer_required
 from usage import selectors as usage_selectors
 from usage.charts import daily_bars
 from usage.models import Method
+from usage.services import utc_today
 
 from . import documents
 from .exceptions import PdfIntegrityError
@@ -31,13 +28,12 @@ def dashboard(request):
     """This UTC month's usage so far (total hours per key, per method, per day) and the
     latest invoices."""
     customer = request.customer
-    today = timezone.now().date()
-    first = today.replace(day=1)
-    days = calendar.monthrange(today.year, today.month)[1]
-    last = first.replace(day=days)
+    today = utc_today()
+    first, last = usage_selectors.month_bounds(today)
     by_key = usage_selectors.hours_by_key(customer=customer, start=first, end=today)
     by_method = usage_selectors.hours_by_method(customer=customer, start=first, end=today)
     daily = usage_selectors.daily_hours(customer=customer, start=first, end=today)
+    chart = daily_bars(daily, end=last, days=last.day)
     return render(
         request,
         "portal/dashboard.html",
@@ -46,10 +42,10 @@ def dashboard(request):
             "nav": "dashboard",
             "month": first,
             "today": today,
-            "total_hours": sum((row["total_hours"] for row in by_key), start=Decimal(0)),
+            "total_hours": chart.total,
             "by_key": by_key,
             "by_method": [_with_label(row) for row in by_method],
-            "chart": daily_bars(daily, end=last, days=days),
+            "chart": chart,
             "invoices": portal_invoices(customer=customer)[:LATEST_INVOICES],
         },
     )

@@ -9,14 +9,13 @@ from customers.models import Customer
 
 from .models import Invoice
 
-VISIBLE_STATUSES = [Invoice.Status.ISSUED, Invoice.Status.PAID, Invoice.Status.VOID]
-
 
 def portal_invoices(*, customer: Customer) -> QuerySet:
     """A customer's issued, paid and void invoices and credit notes (drafts never), newest
     issue first, with the invoice each credit note credits."""
     return (
-        Invoice.objects.filter(customer=customer, status__in=VISIBLE_STATUSES)
+        Invoice.objects.filter(customer=customer)
+        .exclude(status=Invoice.Status.DRAFT)
         .select_related("credits")
         .order_by("-issued_on", "-approved_at", "-pk")
     )

@@ -5,7 +5,6 @@ Every state change locks the invoice row, checks its guard, saves with `update_f
 writes an `InvoiceEvent`. An issued invoice is never edited or deleted.
 """
 
-import calendar
 import decimal
 import hashlib
 from collections import defaultdict
@@ -26,6 +25,7 @@ from billing_portal.bulk import insert_objects, insert_rows, update_objects
 from billing_portal.cycles import cycle_collector_paused
 from customers.models import ApiKey, Customer
 from usage.models import DailyUsage
+from usage.selectors import month_bounds
 
 from . import pricing
 from .exceptions import (
@@ -50,12 +50,6 @@ from .money import quantize_hours, quantize_money
 from .signals import document_issued
 
 ZERO = Decimal(0)
-
-
-def period_bounds(period: date) -> tuple[date, date]:
-    """First and last UTC day of the month containing `period`."""
-    first = period.replace(day=1)
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def previous_month(today: date | None = None) -> date:
@@ -289,7 +283,7 @@ def _generate_batch(
 ) -> None:
     """One transaction: lock the batch's live invoices, read their manual lines and what is
     left to adjust, price, write; then have the next batch priced ahead while it commits."""
-    first, _ = period_bounds(month.period)
+    first, _ = month_bounds(month.period)
     with transaction.atomic():
         existing = {
             inv.customer_id: inv
@@ -369,7 +363,7 @@ def _usage_of(
     cheaper than naming thousands of customers."""
     if not plans:
         return {}
-    first, last = period_bounds(period)
+    first, last = month_bounds(period)
     keys, rows = ApiKey.objects.all(), DailyUsage.objects.filter(day__range=(first, last))
     if not everyone:
         keys = keys.filter(customer_id__in=plans)
@@ -578,7 +572,7 @@ def invoice_refresh_draft(*, customer: Customer, period: date, actor=None):
 def _inputs_for(invoice: Invoice, plan: PricePlan) -> _Inputs:
     """One draft's inputs, read afresh (the approval's staleness check)."""
     usage = _usage_of({invoice.customer_id: plan}, invoice.period).get(invoice.customer_id, [])
-    first, _ = period_bounds(invoice.period)
+    first, _ = month_bounds(invoice.period)
     deltas = _pending_deltas([invoice.customer_id], before=first)
     return _Inputs(
         plan=plan,
@@ -931,7 +925,7 @@ def _next_number(series: str, year: int) -> str:
 def _record_billed_usage(invoice: Invoice, deltas: list[_Delta]) -> None:
     """What this invoice billed, per key, day and method: its month's usage, and the
     differences its adjustment lines billed, so a later change is billed once."""
-    first, last = period_bounds(invoice.period)
+    first, last = month_bounds(invoice.period)
     prices = {
         (line.api_key_id, line.method): _effective_unit_price(invoice, line)
         for line in invoice.lines.filter(kind=InvoiceLine.Kind.USAGE)

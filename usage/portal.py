@@ -3,14 +3,12 @@
 Every view is wrapped in `customer_required` and reads only `request.customer`'s keys.
 """
 
-import calendar
 import csv
 import re
 from datetime import date
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
@@ -19,6 +17,7 @@ from billing_portal.csv_cells import text_cell
 from customers.portal import customer_required
 
 from . import selectors
+from .services import utc_today
 
 CSV_COLUMNS = ["day", "key_id", "key_comment", "method", "hours", "total_hours", "requests"]
 MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -43,8 +42,7 @@ def usage_months(request):
 @customer_required
 def usage_csv(request, month: str):
     """One row per key, day and method of a month, hours as stored (6 decimals)."""
-    first = _month_or_404(month)
-    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    first, last = selectors.month_bounds(_month_or_404(month))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=csv_filename(request.customer, first)
@@ -79,6 +77,6 @@ def _month_or_404(text: str) -> date:
         first = date(int(match[1]), int(match[2]), 1) if match else None
     except ValueError:
         first = None
-    if first is None or first > timezone.now().date().replace(day=1):
+    if first is None or first > utc_today().replace(day=1):
         raise Http404("No such month")
     return first

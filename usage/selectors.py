@@ -1,5 +1,6 @@
 """Reads of the usage app."""
 
+import calendar
 from datetime import date, timedelta
 
 from django.db.models import F, Q, QuerySet, Sum
@@ -9,6 +10,12 @@ from django.utils import timezone
 from customers.models import ApiKey, Customer
 
 from .models import DailyUsage, KeySyncState, SyncRun
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    """First and last UTC day of the month containing `day`."""
+    first = day.replace(day=1)
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def keys_to_sync(
