@@ -30,8 +30,14 @@ def dashboard(request):
     customer = request.customer
     today = utc_today()
     first, last = usage_selectors.month_bounds(today)
-    by_key = usage_selectors.hours_by_key(customer=customer, start=first, end=today)
-    by_method = usage_selectors.hours_by_method(customer=customer, start=first, end=today)
+    by_key = [
+        {**row, "label": row["comment"] or row["key_id"]}
+        for row in usage_selectors.hours_by_key(customer=customer, start=first, end=today)
+    ]
+    by_method = [
+        _with_label(row)
+        for row in usage_selectors.hours_by_method(customer=customer, start=first, end=today)
+    ]
     daily = usage_selectors.daily_hours(customer=customer, start=first, end=today)
     chart = daily_bars(daily, end=last, days=last.day)
     return render(
@@ -44,7 +50,8 @@ def dashboard(request):
             "today": today,
             "total_hours": chart.total,
             "by_key": by_key,
-            "by_method": [_with_label(row) for row in by_method],
+            "by_method": by_method,
+            "breakdowns": [("By key", "Key", by_key), ("By method", "Method", by_method)],
             "chart": chart,
             "invoices": portal_invoices(customer=customer)[:LATEST_INVOICES],
         },

@@ -71,7 +71,7 @@ def hours_by_key(*, customer: Customer, start: date, end: date) -> list[dict]:
     return list(
         DailyUsage.objects.filter(api_key__customer=customer, day__range=(start, end))
         .values(key_id=F("api_key__key_id"), comment=F("api_key__comment"))
-        .annotate(total_hours=Sum("total_hours"), hours=Sum("hours"), requests=Sum("requests"))
+        .annotate(total_hours=Sum("total_hours"), requests=Sum("requests"))
         .order_by("key_id")
     )
 
@@ -82,7 +82,7 @@ def hours_by_method(*, customer: Customer, start: date, end: date) -> list[dict]
     return list(
         DailyUsage.objects.filter(api_key__customer=customer, day__range=(start, end))
         .values("method")
-        .annotate(total_hours=Sum("total_hours"), hours=Sum("hours"), requests=Sum("requests"))
+        .annotate(total_hours=Sum("total_hours"), requests=Sum("requests"))
         .order_by("method")
     )
 
@@ -94,7 +94,7 @@ def usage_months(*, customer: Customer) -> list[dict]:
         DailyUsage.objects.filter(api_key__customer=customer)
         .annotate(month=TruncMonth("day"))
         .values("month")
-        .annotate(total_hours=Sum("total_hours"), hours=Sum("hours"), requests=Sum("requests"))
+        .annotate(total_hours=Sum("total_hours"), requests=Sum("requests"))
         .order_by("-month")
     )
 
