@@ -94,10 +94,7 @@ class Command(BaseCommand):
             project = project_ensure_default(project_id=settings.DEEPGRAM_PROJECT_ID)
             customers = [customer_ensure(**spec) for spec in DEMO_CUSTOMERS]
             users.append(self._portal_user(customers[0][0]))
-            users_by_name = {
-                username: get_user_model().objects.get(username=username)
-                for username, *_ in DEMO_STAFF
-            }
+            finance = get_user_model().objects.get(username="finance")
         created = sum(new for _, new in customers)
         self.stdout.write(f"Default Deepgram project: {project.project_id}")
         self.stdout.write(f"Demo customers: {len(DEMO_CUSTOMERS)} ({created} new)")
@@ -122,7 +119,7 @@ class Command(BaseCommand):
             f"{len(drafts.created)} new, {len(drafts.refreshed)} refreshed, "
             f"{len(drafts.unchanged)} unchanged, {drafts.skipped_issued} already issued"
         )
-        issued = self._issue_some(demo_customers, finance=users_by_name["finance"])
+        issued = self._issue_some(demo_customers, finance=finance)
         self.stdout.write(
             f"Invoices issued for the portal demo: {issued} (PDFs stored; "
             f"{demo_customers[-1]}'s draft is left for finance to approve)"
