@@ -133,6 +133,17 @@ def pdf_upload_path(invoice: "Invoice", filename: str) -> str:
     return f"invoices/{invoice.issued_on:%Y}/{secrets.token_urlsafe(18)}/{filename}"
 
 
+class InvoiceQuerySet(models.QuerySet):
+    def live_invoices(self) -> "InvoiceQuerySet":
+        """Invoices (not credit notes) that are not void: at most one a customer and month
+        (`one_live_invoice_per_customer_month`), draft or issued."""
+        return self.filter(kind=Invoice.Kind.INVOICE).exclude(status=Invoice.Status.VOID)
+
+    def issued_invoices(self) -> "InvoiceQuerySet":
+        """Live invoices past their draft: issued or paid."""
+        return self.live_invoices().exclude(status=Invoice.Status.DRAFT)
+
+
 class Invoice(models.Model):
     """An invoice or credit note for one customer and one calendar month of UTC days.
 
@@ -198,6 +209,8 @@ class Invoice(models.Model):
     emailed_to = models.EmailField(blank=True, editable=False)
     email_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     email_error = models.TextField(blank=True, editable=False)
+
+    objects = InvoiceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-period", "customer__name"]

@@ -247,14 +247,10 @@ def _read_month(period: date, customers, *, everyone: bool = False) -> _Month:
         plans=plans,
         usage=_usage_of(plans, period, everyone=everyone),
         terms={t.customer_id: t for t in BillingTerms.objects.filter(customer_id__in=customers)},
-        billed_before=Invoice.objects.filter(kind=Invoice.Kind.INVOICE, period__lt=period)
-        .exclude(status=Invoice.Status.DRAFT)
-        .exists(),
+        billed_before=Invoice.objects.issued_invoices().filter(period__lt=period).exists(),
         invoiced=set(
-            Invoice.objects.filter(
-                customer_id__in=customers, period=period, kind=Invoice.Kind.INVOICE
-            )
-            .exclude(status=Invoice.Status.VOID)
+            Invoice.objects.live_invoices()
+            .filter(customer_id__in=customers, period=period)
             .values_list("customer_id", flat=True)
         ),
     )
@@ -288,8 +284,8 @@ def _generate_batch(
         existing = {
             inv.customer_id: inv
             for inv in Invoice.objects.select_for_update()
-            .filter(customer_id__in=customer_pks, period=month.period, kind=Invoice.Kind.INVOICE)
-            .exclude(status=Invoice.Status.VOID)
+            .live_invoices()
+            .filter(customer_id__in=customer_pks, period=month.period)
         }
         open_pks = [pk for pk in customer_pks if pk not in existing or existing[pk].is_draft]
         report.skipped_issued += len(customer_pks) - len(open_pks)
@@ -515,12 +511,8 @@ def _insert_drafts(drafts: list[dict], period: date) -> dict[int, int]:
         return {}
     insert_objects(Invoice, drafts)
     return dict(
-        Invoice.objects.filter(
-            customer_id__in=[fields["customer_id"] for fields in drafts],
-            period=period,
-            kind=Invoice.Kind.INVOICE,
-        )
-        .exclude(status=Invoice.Status.VOID)
+        Invoice.objects.live_invoices()
+        .filter(customer_id__in=[fields["customer_id"] for fields in drafts], period=period)
         .values_list("customer_id", "pk")
     )
 
@@ -563,9 +555,9 @@ def invoice_refresh_draft(*, customer: Customer, period: date, actor=None):
         if getattr(report, outcome):
             return outcome, getattr(report, outcome)[0]
     if report.skipped_issued:
-        return "issued", Invoice.objects.filter(
-            customer=customer, period=report.period, kind=Invoice.Kind.INVOICE
-        ).exclude(status=Invoice.Status.VOID).first()
+        return "issued", (
+            Invoice.objects.live_invoices().filter(customer=customer, period=report.period).first()
+        )
     return "empty", None
 
 
@@ -731,11 +723,9 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, _Delta]]:
     not bill, as (customer pk, delta): priced at what the invoice billed that key and method
     at, else that method at, else the month's plan rate. One query, more only when some is
     found (rarely: late rows are what the settlement window is for)."""
-    invoiced = Invoice.objects.filter(
-        customer_id=OuterRef("api_key__customer_id"),
-        kind=Invoice.Kind.INVOICE,
-        period=OuterRef("month"),
-    ).exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+    invoiced = Invoice.objects.issued_invoices().filter(
+        customer_id=OuterRef("api_key__customer_id"), period=OuterRef("month")
+    )
     billed = BilledUsage.objects.filter(
         api_key_id=OuterRef("api_key_id"), day=OuterRef("day"), method=OuterRef("method")
     ).exclude(invoice__status=Invoice.Status.VOID)
@@ -760,12 +750,11 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, _Delta]]:
         return []
     invoices = {
         (invoice.customer_id, invoice.period): invoice
-        for invoice in Invoice.objects.filter(
+        for invoice in Invoice.objects.issued_invoices()
+        .filter(
             customer_id__in={row[0] for row in rows},
-            kind=Invoice.Kind.INVOICE,
             period__in={row[3].replace(day=1) for row in rows},
         )
-        .exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
         .select_related("customer")
     }
     # What each invoice billed for its own month (not the older months it adjusted).
