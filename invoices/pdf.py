@@ -27,6 +27,7 @@ from usage.charts import daily_bars
 from usage.models import Method
 
 from .models import BilledUsage, Invoice, InvoiceLine
+from .services import buyer_snapshot, seller_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +122,6 @@ def daily_hours_of(invoice: Invoice) -> dict[date, Decimal]:
 def context_for(invoice: Invoice) -> dict:
     """Everything the template shows, from the invoice's own snapshot and lines (a draft has
     no snapshot yet: it previews the current seller and buyer details)."""
-    from .services import buyer_snapshot, seller_snapshot
-
     lines = list(invoice.lines.select_related("api_key").order_by("position", "pk"))
     first, last = usage_selectors.month_bounds(invoice.period)
     is_credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
