@@ -22,7 +22,6 @@ MINOR_UNITS = {
     "XAF": 0,
     "XOF": 0,
 }
-HOURS = Decimal("0.000001")
 UNIT_PRICE = Decimal("0.000001")
 
 
@@ -36,7 +35,3 @@ def quantize_money(amount: Decimal, currency: str) -> Decimal:
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
-
-
-def quantize_hours(hours: Decimal) -> Decimal:
-    return hours.quantize(HOURS, rounding=ROUND_HALF_UP)

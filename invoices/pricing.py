@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from .money import quantize_hours, quantize_money
+from usage.units import quantize_hours
+
+from .money import quantize_money
 
 ZERO = Decimal(0)
 METHOD_NAMES = {

@@ -26,6 +26,7 @@ from billing_portal.cycles import cycle_collector_paused
 from customers.models import ApiKey, Customer
 from usage.models import DailyUsage
 from usage.selectors import month_bounds
+from usage.units import quantize_hours
 
 from . import pricing
 from .exceptions import (
@@ -46,7 +47,7 @@ from .models import (
     InvoiceLine,
     PricePlan,
 )
-from .money import quantize_hours, quantize_money
+from .money import quantize_money
 from .signals import document_issued
 
 ZERO = Decimal(0)

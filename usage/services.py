@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -30,10 +30,10 @@ from customers.models import ApiKey
 
 from .models import SPLIT_METHODS, DailyUsage, KeySyncState, Method, SyncRun, UsageCorrection
 from .signals import usage_synced
+from .units import quantize_hours
 
 logger = logging.getLogger(__name__)
 
-HOURS = Decimal("0.000001")
 Values = tuple[Decimal, Decimal, int]  # hours, total_hours, requests
 ZERO: Values = (Decimal(0), Decimal(0), 0)
 LOOKAHEAD_CHUNKS = 2
@@ -261,8 +261,8 @@ def _fetch(plan: _Plan, client: DeepgramClient | None = None) -> _Fetched:
             for row in summary.results:
                 if first <= row.start <= last:
                     reported[(row.start, method)] = (
-                        _hours(row.hours),
-                        _hours(row.total_hours),
+                        quantize_hours(row.hours),
+                        quantize_hours(row.total_hours),
                         row.requests,
                     )
         fetched.reported = reported
@@ -274,10 +274,6 @@ def _fetch(plan: _Plan, client: DeepgramClient | None = None) -> _Fetched:
     fetched.api_calls = client.stats.calls - calls
     fetched.retries = client.stats.retries - retries
     return fetched
-
-
-def _hours(value: Decimal) -> Decimal:
-    return value.quantize(HOURS, rounding=ROUND_HALF_UP)
 
 
 def _store(fetched: list[_Fetched], run_id) -> list[KeySyncResult]:
