@@ -1,5 +1,5 @@
 """Finance's admin: price plans and terms (edited here), invoices (read-only here; every change
-goes through a service: the actions and the pages in `admin_views`)."""
+goes through a service: the actions in `admin_actions`, the pages in `admin_views`)."""
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from billing_portal.admin_mixins import ReadOnlyAdminMixin
 from customers.models import Customer
 
-from . import admin_views
+from . import admin_actions, admin_views
 from .forms import BillingTermsForm, CustomerPlanForm, PricePlanForm, parse_period
 from .models import (
     BillingTerms,
@@ -349,15 +349,15 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Approve (issue) selected drafts", permissions=["approve"])
     def approve_selected(self, request, queryset: QuerySet):
-        return admin_views.approve_drafts(self, request, queryset)
+        return admin_actions.approve_drafts(self, request, queryset)
 
     @admin.action(description="Refresh selected drafts", permissions=["approve"])
     def refresh_selected(self, request, queryset: QuerySet):
-        return admin_views.refresh_drafts(self, request, queryset)
+        return admin_actions.refresh_drafts(self, request, queryset)
 
     @admin.action(description="Send the e-mail of selected invoices again", permissions=["approve"])
     def resend_email_selected(self, request, queryset: QuerySet):
-        return admin_views.resend_emails(self, request, queryset)
+        return admin_actions.resend_emails(self, request, queryset)
 
     def has_approve_permission(self, request):
         return request.user.has_perm("invoices.approve_invoice")

@@ -1,19 +1,20 @@
-"""Finance's admin pages: approve (confirmation), refresh, void, credit note, mark paid, manual
-lines, generate drafts, CSV export.
+"""Finance's admin pages: void, credit note, mark paid, manual lines (one invoice each),
+generate drafts, CSV export (a period), and the PDFs. The bulk actions are in `admin_actions`.
 
-Each page calls one service per invoice and reports counts; the services' domain errors are
-written for finance staff, so their text is shown as it is. Views wrapped in
-`admin_site.admin_view` only check `is_staff`, so each one checks its permission itself.
-Drafts are prepared (generated, refreshed, given manual lines) by whoever may approve them.
+Each page calls one service; the services' domain errors are written for finance staff, so
+their text is shown as it is. Views wrapped in `admin_site.admin_view` only check `is_staff`,
+so each one checks its permission itself. Drafts are prepared (generated, refreshed, given
+manual lines) by whoever may approve them.
 """
 
 import csv
-from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin import helpers
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -31,11 +32,6 @@ from .models import Invoice
 from .pdf import render_invoice_pdf
 
 APPROVE = "invoices.approve_invoice"
-SKIP_REASONS = {
-    "stale": "stale (usage, prices or terms changed since it was computed); refresh it first",
-    "four_eyes": "you added manual lines to it: another person must approve it",
-    "not_draft": "not a draft",
-}
 
 
 def _page(request, model_admin, template: str, title: str, **context) -> TemplateResponse:
@@ -50,202 +46,136 @@ def _to_invoice(invoice: Invoice):
     return redirect(reverse("admin:invoices_invoice_change", args=[invoice.pk]))
 
 
-def _report(model_admin, request, done: str, skipped: list[str]) -> None:
-    """One message: what was done, then how many were skipped and why."""
-    if skipped:
-        text = f"{done}; skipped {len(skipped)}: {'; '.join(skipped)}"
-        model_admin.message_user(request, text, messages.WARNING)
-    else:
-        model_admin.message_user(request, f"{done}.", messages.SUCCESS)
-
-
-# --- Bulk actions ---------------------------------------------------------------------------
-
-
-def approve_drafts(model_admin, request, queryset):
-    """Admin action: show what approving the selection would issue (count and total per
-    currency) and what it would skip; on confirmation issue each draft as reviewed."""
-    if request.POST.get("confirmed") != "yes":
-        preview = selectors.approval_preview(queryset, user=request.user)
-        return _page(
-            request,
-            model_admin,
-            "invoice/approve_confirm.html",
-            "Approve drafts?",
-            preview=preview,
-            action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
-        )
-    reviewed = _pairs(request.POST.getlist("reviewed"))
-    left_out = _pairs(request.POST.getlist("left_out"))
-    issued, skipped = 0, []
-    for invoice in queryset.select_related("customer").order_by("customer__name", "period", "pk"):
-        if invoice.pk not in reviewed:
-            reason = SKIP_REASONS.get(left_out.get(invoice.pk, ""), "not reviewed")
-            skipped.append(f"{invoice}: {reason}")
-        elif invoice.usage_fingerprint != reviewed[invoice.pk]:
-            skipped.append(f"{invoice}: it was refreshed after you reviewed it; check it again")
-        else:
-            try:
-                services.invoice_approve(
-                    invoice=invoice, actor=request.user, expected_fingerprint=reviewed[invoice.pk]
-                )
-            except InvoicesError as exc:
-                skipped.append(f"{invoice}: {exc}")
-            else:
-                issued += 1
-    _report(model_admin, request, f"Issued {issued}", skipped)
-    return None
-
-
-def _pairs(values: list[str]) -> dict[int, str]:
-    """`pk:value` form fields as {pk: value}; anything else is ignored."""
-    pairs = {}
-    for value in values:
-        pk, _, rest = value.partition(":")
-        if pk.isdigit():
-            pairs[int(pk)] = rest
-    return pairs
-
-
-def refresh_drafts(model_admin, request, queryset):
-    """Admin action: recompute each selected draft from current usage, prices and terms."""
-    outcomes, skipped = Counter(), []
-    for invoice in queryset.select_related("customer").order_by("customer__name", "period"):
-        if not invoice.is_draft:
-            skipped.append(f"{invoice}: {SKIP_REASONS['not_draft']}")
-            continue
-        try:
-            outcome, _ = services.invoice_refresh_draft(
-                customer=invoice.customer, period=invoice.period, actor=request.user
-            )
-        except InvoicesError as exc:
-            skipped.append(f"{invoice}: {exc}")
-            continue
-        if outcome in ("refreshed", "unchanged"):
-            outcomes[outcome] += 1
-        else:
-            skipped.append(f"{invoice}: issued meanwhile")
-    done = f"Refreshed {outcomes['refreshed']}, unchanged {outcomes['unchanged']}"
-    _report(model_admin, request, done, skipped)
-    return None
-
-
 # --- One invoice ----------------------------------------------------------------------------
+
+
+def invoice_form_page(
+    request,
+    model_admin,
+    invoice_id: int,
+    form_class: type[forms.Form],
+    *,
+    permission: str,
+    template: str,
+    title: str,
+    run: Callable[[Invoice, dict], Any],
+    success: Callable[[Invoice, Any], str],
+    redirect_to: Callable[[Invoice, Any], Invoice] = lambda invoice, result: invoice,
+    error_field: Callable[[dict], str | None] = lambda data: None,
+    context: Callable[[Invoice], dict] = lambda invoice: {},
+) -> HttpResponse:
+    """A form page about one invoice: check `permission`, bind `form_class`; on a valid POST
+    `run(invoice, cleaned_data)` (one service call), then report `success(invoice, result)`
+    and go to the change page of `redirect_to(invoice, result)`. A domain error becomes a
+    form error (on `error_field(cleaned_data)`, the whole form by default) and the form is
+    shown again. `title` is formatted with `invoice`; `context(invoice)` adds to the page."""
+    require(request, permission)
+    invoice = _invoice(invoice_id)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = run(invoice, form.cleaned_data)
+        except InvoicesError as exc:
+            form.add_error(error_field(form.cleaned_data), str(exc))
+        else:
+            model_admin.message_user(request, success(invoice, result), messages.SUCCESS)
+            return _to_invoice(redirect_to(invoice, result))
+    return _page(
+        request,
+        model_admin,
+        template,
+        title.format(invoice=invoice),
+        form=form,
+        invoice=invoice,
+        **context(invoice),
+    )
 
 
 @never_cache
 def void_invoice(request, model_admin, invoice_id: int):
     """Finance: void an issued invoice, with a reason."""
-    require(request, "invoices.void_invoice")
-    invoice = _invoice(invoice_id)
-    form = VoidForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.invoice_void(
-                invoice=invoice, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except InvoicesError as exc:
-            form.add_error(None, str(exc))
-        else:
-            model_admin.message_user(request, f"Voided {invoice}.", messages.SUCCESS)
-            return _to_invoice(invoice)
-    return _page(
-        request, model_admin, "invoice/void.html", f"Void {invoice}", form=form, invoice=invoice
+    return invoice_form_page(
+        request,
+        model_admin,
+        invoice_id,
+        VoidForm,
+        permission="invoices.void_invoice",
+        template="invoice/void.html",
+        title="Void {invoice}",
+        run=lambda invoice, data: services.invoice_void(
+            invoice=invoice, actor=request.user, reason=data["reason"]
+        ),
+        success=lambda invoice, _: f"Voided {invoice}.",
     )
 
 
 @never_cache
 def credit_invoice(request, model_admin, invoice_id: int):
-    """Finance: issue a credit note for all that is left of an invoice, or a net amount."""
-    require(request, "invoices.credit_invoice")
-    invoice = _invoice(invoice_id)
-    form = CreditNoteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        amount = form.cleaned_data["amount"]
-        try:
-            note = services.credit_note_create(
-                invoice=invoice,
-                actor=request.user,
-                reason=form.cleaned_data["reason"].strip(),
-                amount=amount,
-            )
-        except InvoicesError as exc:
-            form.add_error("amount" if amount is not None else None, str(exc))
-        else:
-            model_admin.message_user(
-                request,
-                f"Issued credit note {note.number} for {-note.total} {note.currency}.",
-                messages.SUCCESS,
-            )
-            return _to_invoice(note)
-    return _page(
+    """Finance: issue a credit note for all that is left of an invoice, or a net amount; then
+    go to the credit note."""
+    return invoice_form_page(
         request,
         model_admin,
-        "invoice/credit.html",
-        f"Credit note for {invoice}",
-        form=form,
-        invoice=invoice,
-        left=services.credit_left(invoice)[0],
+        invoice_id,
+        CreditNoteForm,
+        permission="invoices.credit_invoice",
+        template="invoice/credit.html",
+        title="Credit note for {invoice}",
+        run=lambda invoice, data: services.credit_note_create(
+            invoice=invoice,
+            actor=request.user,
+            reason=data["reason"].strip(),
+            amount=data["amount"],
+        ),
+        success=lambda _, note: (
+            f"Issued credit note {note.number} for {-note.total} {note.currency}."
+        ),
+        redirect_to=lambda _, note: note,
+        # A refused partial amount is the amount's error; a refused full credit the form's.
+        error_field=lambda data: "amount" if data["amount"] is not None else None,
+        context=lambda invoice: {"left": services.credit_left(invoice)[0]},
     )
 
 
 @never_cache
 def mark_paid(request, model_admin, invoice_id: int):
     """Finance: record an issued invoice's payment."""
-    require(request, "invoices.mark_paid_invoice")
-    invoice = _invoice(invoice_id)
-    form = MarkPaidForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.invoice_mark_paid(
-                invoice=invoice,
-                actor=request.user,
-                paid_on=form.cleaned_data["paid_on"],
-                reference=form.cleaned_data["reference"].strip(),
-            )
-        except InvoicesError as exc:
-            form.add_error(None, str(exc))
-        else:
-            model_admin.message_user(request, f"Marked {invoice} paid.", messages.SUCCESS)
-            return _to_invoice(invoice)
-    return _page(
+    return invoice_form_page(
         request,
         model_admin,
-        "invoice/mark_paid.html",
-        f"Mark {invoice} paid",
-        form=form,
-        invoice=invoice,
+        invoice_id,
+        MarkPaidForm,
+        permission="invoices.mark_paid_invoice",
+        template="invoice/mark_paid.html",
+        title="Mark {invoice} paid",
+        run=lambda invoice, data: services.invoice_mark_paid(
+            invoice=invoice,
+            actor=request.user,
+            paid_on=data["paid_on"],
+            reference=data["reference"].strip(),
+        ),
+        success=lambda invoice, _: f"Marked {invoice} paid.",
     )
 
 
 @never_cache
 def add_manual_line(request, model_admin, invoice_id: int):
     """Finance: add a manual line to a draft (the draft is then recomputed)."""
-    require(request, APPROVE)
-    invoice = _invoice(invoice_id)
-    form = ManualLineForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            line = services.invoice_add_manual_line(
-                invoice=invoice, actor=request.user, **form.cleaned_data
-            )
-        except InvoicesError as exc:
-            form.add_error(None, str(exc))
-        else:
-            model_admin.message_user(
-                request,
-                f"Added {line.description!r} ({line.amount} {invoice.currency}).",
-                messages.SUCCESS,
-            )
-            return _to_invoice(invoice)
-    return _page(
+    return invoice_form_page(
         request,
         model_admin,
-        "invoice/manual_line.html",
-        f"Add a manual line to {invoice}",
-        form=form,
-        invoice=invoice,
-        four_eyes=settings.BILLING_FOUR_EYES,
+        invoice_id,
+        ManualLineForm,
+        permission=APPROVE,
+        template="invoice/manual_line.html",
+        title="Add a manual line to {invoice}",
+        run=lambda invoice, data: services.invoice_add_manual_line(
+            invoice=invoice, actor=request.user, **data
+        ),
+        success=lambda invoice, line: (
+            f"Added {line.description!r} ({line.amount} {invoice.currency})."
+        ),
+        context=lambda _: {"four_eyes": settings.BILLING_FOUR_EYES},
     )
 
 
@@ -295,18 +225,6 @@ def export_csv(request, model_admin):
     writer.writerow(selectors.EXPORT_COLUMNS)
     writer.writerows(selectors.export_rows(period))
     return response
-
-
-def resend_emails(model_admin, request, queryset):
-    """Fresh e-mail attempts for issued documents whose e-mail has not gone out."""
-    require(request, APPROVE)
-    queued, skipped = 0, []
-    for invoice in queryset.order_by("pk"):
-        if documents.invoice_requeue_email(invoice=invoice, actor=request.user):
-            queued += 1
-        else:
-            skipped.append(f"{invoice} (a draft, void, or already sent)")
-    _report(model_admin, request, f"Queued the e-mail of {queued} invoice(s)", skipped)
 
 
 # --- PDFs -----------------------------------------------------------------------------------
