@@ -29,17 +29,17 @@ def sync_all_usage(trigger: str = SyncRun.Trigger.BEAT) -> dict:
     if not key_ids:
         services.sync_run_record(run_id=run.pk, totals=services.SyncTotals())
         return {"run": run.pk, "keys": 0}
-    plan = services.sync_lanes(
+    lanes = services.sync_lanes(
         key_ids, count=settings.DEEPGRAM_MAX_CONCURRENCY, chunk_size=settings.USAGE_SYNC_CHUNK_SIZE
     )
     chunk = 0
-    for lane in plan:
+    for lane in lanes:
         signatures = []
         for key_chunk in lane:
             signatures.append(sync_usage_chunk.si(run.pk, key_chunk, chunk))
             chunk += 1
         transaction.on_commit(chain(*signatures).apply_async)
-    return {"run": run.pk, "keys": len(key_ids), "lanes": len(plan)}
+    return {"run": run.pk, "keys": len(key_ids), "lanes": len(lanes)}
 
 
 @shared_task

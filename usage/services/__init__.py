@@ -1,0 +1,33 @@
+"""Usage sync: Deepgram's usage summary per key (by accessor) into one row per key, UTC day
+and method, and the sync runs that record it.
+
+Each rule lives in the module named for it:
+- `sync_window`: which days of a key are read (settlement window, revoked keys, `utc_today`).
+- `fetching`: asking Deepgram for a key's window (worker threads, no database).
+- `storing`: writing rows idempotently, zeroing dropped days as corrections, sync states.
+- `key_sync`: one key's sync, and a chunk's (one transaction, failure accounting);
+  `key_sync_pool`: the same for many keys, with a thread pool and lookahead (speed only).
+- `runs`: sync runs (single flight, chunk outcomes, final status, `usage_synced`).
+- `lanes`: how a run's keys are spread over lanes and chunks of Celery tasks.
+- `outcomes`: the per-key results and their totals.
+"""
+
+from .key_sync import usage_sync_key
+from .key_sync_pool import usage_sync_keys
+from .lanes import sync_lanes
+from .outcomes import KeySyncResult, SyncTotals
+from .runs import sync_run_record, sync_run_start, usage_sync_run
+from .sync_window import sync_window, utc_today
+
+__all__ = [
+    "KeySyncResult",
+    "SyncTotals",
+    "sync_lanes",
+    "sync_run_record",
+    "sync_run_start",
+    "sync_window",
+    "usage_sync_key",
+    "usage_sync_keys",
+    "usage_sync_run",
+    "utc_today",
+]

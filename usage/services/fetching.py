@@ -1,0 +1,70 @@
+"""Asking Deepgram for one key's usage: one summary call per method, filtered by the key's id
+as the accessor.
+
+Rules:
+- Only days inside the key's window are kept; hours are rounded as they are stored
+  (`quantize_hours`), requests kept as counted.
+- No database here: this runs in worker threads, each with its own client.
+- A Deepgram error, or any other exception (a bug), is kept on the result instead of raised,
+  so a failing key never stops the others. The calls and retries it took are counted either way.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from billing_portal.deepgram import DeepgramClient, DeepgramError, client_from_settings
+
+from ..models import Method
+from ..units import quantize_hours
+from .sync_window import KeyWindow
+
+logger = logging.getLogger(__name__)
+
+UsageValues = tuple[Decimal, Decimal, int]  # hours, total_hours, requests
+
+
+@dataclass
+class FetchedUsage:
+    """What Deepgram reported for a key's window, {(day, method): values}, or the error."""
+
+    key_window: KeyWindow
+    reported: dict[tuple[date, str], UsageValues] | None = None
+    error: Exception | None = None
+    api_calls: int = 0
+    retries: int = 0
+
+
+def fetch_usage(key_window: KeyWindow, client: DeepgramClient | None = None) -> FetchedUsage:
+    """Ask Deepgram for one key's window (runs in a worker thread: no database here)."""
+    client = client or client_from_settings()
+    calls, retries = client.stats.calls, client.stats.retries
+    fetched = FetchedUsage(key_window)
+    first, last = key_window.window
+    try:
+        reported = {}
+        for method in key_window.methods:
+            summary = client.usage_summary(
+                key_window.api_key.project.project_id,
+                start=first,
+                end=last,
+                accessor=key_window.api_key.key_id,
+                method=None if method == Method.ALL else method,
+            )
+            for row in summary.results:
+                if first <= row.start <= last:
+                    reported[(row.start, method)] = (
+                        quantize_hours(row.hours),
+                        quantize_hours(row.total_hours),
+                        row.requests,
+                    )
+        fetched.reported = reported
+    except DeepgramError as exc:
+        fetched.error = exc
+    except Exception as exc:  # a bug must not stop the other keys
+        logger.exception("Fetching usage of key %s failed", key_window.api_key.key_id)
+        fetched.error = exc
+    fetched.api_calls = client.stats.calls - calls
+    fetched.retries = client.stats.retries - retries
+    return fetched
