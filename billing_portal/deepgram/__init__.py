@@ -1,6 +1,6 @@
 """Deepgram's management API: the client, its typed values and errors, and the sandbox."""
 
-from .client import ClientStats, DeepgramClient, client_from_settings
+from .client import DeepgramClient, client_from_settings
 from .errors import (
     AmbiguousCreateError,
     AuthenticationError,
@@ -12,6 +12,7 @@ from .errors import (
     ServerError,
     TransportError,
 )
+from .transport import ClientStats
 
 __all__ = [
     "AmbiguousCreateError",

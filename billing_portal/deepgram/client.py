@@ -1,56 +1,29 @@
-"""The one place that speaks HTTP to Deepgram's management API.
+"""The portal's typed client of Deepgram's management API: one method per endpoint it uses.
 
 Rules:
-- `Authorization: Token <key>`; one `requests.Session` per client; connect and read timeouts.
-- GET and DELETE are retried on 429, 5xx, transport errors and unreadable answers, with capped
-  exponential backoff and jitter, honouring `Retry-After`. A DELETE that answers 404 after a
-  retry counts as done (the first attempt did it but its answer was lost).
-- Key creation (POST) is never retried: a retry could leave a second live key. When its outcome
-  is unknown (5xx, timeout after sending, unreadable answer) it raises `AmbiguousCreateError`.
+- The client is the only code that knows Deepgram's URLs, query parameters and JSON shapes; it
+  returns typed values (`types`) and raises typed errors (`errors`). HTTP, retries and error
+  mapping are the `transport`'s.
+- GET and DELETE are retried (see `transport`); key creation (POST) is never retried: a retry
+  could leave a second live key. When its outcome is unknown (5xx, timeout after sending,
+  unreadable answer) it raises `AmbiguousCreateError`.
+- Days are sent as ISO dates, moments as UTC; feature filters as lowercase booleans.
 - No error text, log line or repr() ever contains the API key.
 """
 
-import json
-import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
-from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
-import requests
-
+from . import parsing
 from . import types as t
-from .errors import (
-    AmbiguousCreateError,
-    AuthenticationError,
-    BadRequestError,
-    BadResponseError,
-    DeepgramError,
-    NotFoundError,
-    RateLimitedError,
-    ServerError,
-    TransportError,
-)
+from .errors import AmbiguousCreateError, BadResponseError, ServerError, TransportError
+from .transport import ClientStats, Transport
 
-logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 DayLike = date | str
-MAX_ERROR_TEXT = 300
-
-
-@dataclass
-class ClientStats:
-    """What a client did, for sync-run bookkeeping and benchmarks."""
-
-    calls: int = 0
-    retries: int = 0
 
 
 class DeepgramClient:
@@ -70,31 +43,25 @@ class DeepgramClient:
         max_retry_after: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        if not api_key:
-            raise ValueError("a Deepgram API key is required")
-        self._api_key = api_key
-        self.base_url = base_url.rstrip("/")
-        self.timeout = (connect_timeout, read_timeout)
-        self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.max_retry_after = max_retry_after
-        self._sleep = sleep
-        self.stats = ClientStats()
-        self._session = requests.Session()
-        self._session.headers.update(
-            {
-                "Authorization": f"Token {api_key}",
-                "Accept": "application/json",
-                "User-Agent": "deepgram-billing-portal/0.1",
-            }
+        self._http = Transport(
+            api_key=api_key,
+            base_url=base_url,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            max_retry_after=max_retry_after,
+            sleep=sleep,
         )
+        self.base_url = self._http.base_url
+        self.stats: ClientStats = self._http.stats
 
     def __repr__(self) -> str:
         return f"DeepgramClient(base_url={self.base_url!r}, api_key='***')"
 
     def close(self) -> None:
-        self._session.close()
+        self._http.close()
 
     def __enter__(self) -> "DeepgramClient":
         return self
@@ -105,10 +72,10 @@ class DeepgramClient:
     # --- Projects ---------------------------------------------------------------------------
 
     def list_projects(self) -> list[t.Project]:
-        return self._get(_path(), t.parse_projects, "projects")
+        return self._http.get(_path(), parsing.parse_projects, "projects")
 
     def get_project(self, project_id: str) -> t.Project:
-        return self._get(_path(project_id), t.parse_project, "project")
+        return self._http.get(_path(project_id), parsing.parse_project, "project")
 
     # --- Keys -------------------------------------------------------------------------------
 
@@ -133,8 +100,8 @@ class DeepgramClient:
         if time_to_live_in_seconds is not None:
             body["time_to_live_in_seconds"] = int(time_to_live_in_seconds)
         try:
-            payload = self._send("POST", _path(project_id, "keys"), json_body=body)
-            return t.parse_with(t.parse_created_key, payload, "create-key")
+            payload = self._http.send("POST", _path(project_id, "keys"), json_body=body)
+            return parsing.parse_with(parsing.parse_created_key, payload, "create-key")
         except TransportError as exc:
             if not exc.sent:
                 raise
@@ -144,14 +111,18 @@ class DeepgramClient:
 
     def list_keys(self, project_id: str, *, status: str | None = None) -> list[t.ProjectKey]:
         params = {"status": status} if status else None
-        return self._get(_path(project_id, "keys"), t.parse_project_keys, "list-keys", params)
+        return self._http.get(
+            _path(project_id, "keys"), parsing.parse_project_keys, "list-keys", params
+        )
 
     def get_key(self, project_id: str, key_id: str) -> t.ProjectKey:
-        return self._get(_path(project_id, "keys", key_id), t.parse_project_key, "get-key")
+        return self._http.get(
+            _path(project_id, "keys", key_id), parsing.parse_project_key, "get-key"
+        )
 
     def delete_key(self, project_id: str, key_id: str) -> None:
         """Delete a key. Raises NotFoundError only if the key was already gone before we asked."""
-        self._call(
+        self._http.call(
             "DELETE",
             _path(project_id, "keys", key_id),
             lambda _: None,
@@ -175,7 +146,9 @@ class DeepgramClient:
     ) -> t.UsageSummary:
         """Daily usage between two UTC days (inclusive), optionally for one accessor (key id)."""
         params = _usage_params(start, end, accessor, tag, method, model, features)
-        return self._get(_path(project_id, "usage"), t.parse_usage_summary, "usage", params)
+        return self._http.get(
+            _path(project_id, "usage"), parsing.parse_usage_summary, "usage", params
+        )
 
     def usage_breakdown(
         self,
@@ -193,9 +166,9 @@ class DeepgramClient:
         params = _usage_params(start, end, accessor, tag, method, model, features)
         if grouping:
             params["grouping"] = [grouping] if isinstance(grouping, str) else list(grouping)
-        return self._get(
+        return self._http.get(
             _path(project_id, "usage", "breakdown"),
-            t.parse_usage_breakdown,
+            parsing.parse_usage_breakdown,
             "usage breakdown",
             params,
         )
@@ -204,8 +177,8 @@ class DeepgramClient:
         self, project_id: str, *, start: DayLike | None = None, end: DayLike | None = None
     ) -> t.UsageFields:
         params = _drop_none({"start": _day(start), "end": _day(end)})
-        return self._get(
-            _path(project_id, "usage", "fields"), t.parse_usage_fields, "usage fields", params
+        return self._http.get(
+            _path(project_id, "usage", "fields"), parsing.parse_usage_fields, "usage fields", params
         )
 
     def iter_requests(
@@ -240,9 +213,9 @@ class DeepgramClient:
         )
         page = 0
         while True:
-            result = self._get(
+            result = self._http.get(
                 _path(project_id, "requests"),
-                t.parse_requests_page,
+                parsing.parse_requests_page,
                 "requests",
                 {**params, "page": page},
             )
@@ -252,123 +225,19 @@ class DeepgramClient:
             page = max(page, result.page) + 1
 
     def get_request(self, project_id: str, request_id: str) -> t.RequestRecord:
-        return self._get(_path(project_id, "requests", request_id), t.parse_request, "request")
+        return self._http.get(
+            _path(project_id, "requests", request_id), parsing.parse_request, "request"
+        )
 
     # --- Balances ---------------------------------------------------------------------------
 
     def list_balances(self, project_id: str) -> list[t.Balance]:
-        return self._get(_path(project_id, "balances"), t.parse_balances, "balances")
+        return self._http.get(_path(project_id, "balances"), parsing.parse_balances, "balances")
 
     def get_balance(self, project_id: str, balance_id: str) -> t.Balance:
-        return self._get(_path(project_id, "balances", balance_id), t.parse_balance, "balance")
-
-    # --- Transport --------------------------------------------------------------------------
-
-    def _get(
-        self,
-        path: str,
-        parser: Callable[[Any], T],
-        what: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> T:
-        return self._call("GET", path, parser, what, params=params)
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        parser: Callable[[Any], T],
-        what: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        done_on_retried_404: bool = False,
-    ) -> T:
-        """Send with retries (idempotent methods only) and parse the answer."""
-        attempt = 0
-        while True:
-            try:
-                payload = self._send(method, path, params=params)
-                return t.parse_with(parser, payload, what)
-            except NotFoundError:
-                if done_on_retried_404 and attempt > 0:
-                    return parser(None)
-                raise
-            except DeepgramError as exc:
-                if not exc.retryable or attempt >= self.max_retries:
-                    raise
-                delay = self._retry_delay(attempt, exc)
-                logger.warning(
-                    "Deepgram %s %s failed (%s); retry %d of %d in %.2fs",
-                    method,
-                    path,
-                    exc,
-                    attempt + 1,
-                    self.max_retries,
-                    delay,
-                )
-                self.stats.retries += 1
-                self._sleep(delay)
-                attempt += 1
-
-    def _retry_delay(self, attempt: int, exc: DeepgramError) -> float:
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
-        ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
-        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = None,
-    ) -> Any:
-        """One HTTP exchange: the decoded JSON, or a typed error."""
-        self.stats.calls += 1
-        try:
-            response = self._session.request(
-                method, self.base_url + path, params=params, json=json_body, timeout=self.timeout
-            )
-        except requests.RequestException as exc:
-            raise self._transport_error(exc) from None
-        if response.status_code >= 400:
-            raise self._http_error(response)
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError:
-            raise BadResponseError(
-                "Deepgram answered with a body that is not JSON "
-                f"({response.headers.get('Content-Type', 'no content type')})",
-                status=response.status_code,
-                request_id=_header_request_id(response),
-            ) from None
-
-    def _transport_error(self, exc: requests.RequestException) -> TransportError:
-        sent = not isinstance(exc, requests.ConnectTimeout) and not _connection_refused(exc)
-        kind = "timed out" if isinstance(exc, requests.Timeout) else "failed"
-        return TransportError(
-            self._scrub(f"Request to Deepgram {kind}: {type(exc).__name__}"), sent=sent
+        return self._http.get(
+            _path(project_id, "balances", balance_id), parsing.parse_balance, "balance"
         )
-
-    def _http_error(self, response: requests.Response) -> DeepgramError:
-        message, err_code, request_id = _error_details(response)
-        kwargs = {"status": response.status_code, "request_id": request_id, "err_code": err_code}
-        message = self._scrub(message)
-        status = response.status_code
-        if status in (401, 403):
-            return AuthenticationError(message, **kwargs)
-        if status == 404:
-            return NotFoundError(message, **kwargs)
-        if status == 429:
-            return RateLimitedError(message, retry_after=_retry_after(response), **kwargs)
-        if status >= 500:
-            return ServerError(message, **kwargs)
-        return BadRequestError(message, **kwargs)
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "***")
 
 
 # --- Helpers --------------------------------------------------------------------------------
@@ -418,47 +287,6 @@ def _usage_params(start, end, accessor, tag, method, model, features) -> dict[st
         # Deepgram wants lowercase; requests would send Python's "True".
         params[name] = "true" if flag else "false"
     return params
-
-
-def _error_details(response: requests.Response) -> tuple[str, str, str]:
-    """Deepgram's message, error code and request id from any of its three error shapes."""
-    request_id = _header_request_id(response)
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        body = None
-    if isinstance(body, Mapping):
-        message = body.get("err_msg") or body.get("message") or body.get("details") or ""
-        err_code = body.get("err_code") or body.get("category") or ""
-        request_id = str(body.get("request_id") or request_id)
-        return str(message) or response.reason or "error", str(err_code), request_id
-    text = response.text.strip()[:MAX_ERROR_TEXT]
-    return text or response.reason or "error", "", request_id
-
-
-def _header_request_id(response: requests.Response) -> str:
-    return response.headers.get("dg-request-id", "")
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if absent."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _connection_refused(exc: requests.RequestException) -> bool:
-    # A refused connection never carried the request; urllib3 reports it as NewConnectionError.
-    return isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc.args)
 
 
 _local = threading.local()

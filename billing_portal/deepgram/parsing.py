@@ -1,0 +1,333 @@
+"""Parsers that build the client's typed values (`types`) from Deepgram's JSON.
+
+Parsers are tolerant exactly where the sources disagree (see shared/deepgram-api.md): both
+envelopes of get-key and get-request, `results` present though the current spec lost it,
+unknown fields ignored, optional fields missing. Anything else that does not fit raises
+`BadResponseError`. Numbers arrive as `Decimal` (the JSON is parsed with parse_float=Decimal).
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from .errors import BadResponseError
+from .types import (
+    ApiKeyInfo,
+    Balance,
+    BreakdownGroup,
+    BreakdownRow,
+    CreatedKey,
+    KeyMember,
+    ModelInfo,
+    Project,
+    ProjectKey,
+    RequestDetails,
+    RequestRecord,
+    RequestsPage,
+    Resolution,
+    UsageBreakdown,
+    UsageDay,
+    UsageFields,
+    UsageSummary,
+)
+
+T = TypeVar("T")
+
+_FRACTION = re.compile(r"\.(\d{6})\d+")
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An ISO-8601 timestamp as an aware UTC datetime; `None` stays `None`."""
+    if value in (None, ""):
+        return None
+    text = _FRACTION.sub(r".\1", str(value).replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_date(value: Any) -> date:
+    return date.fromisoformat(str(value)[:10])
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A JSON number (or a numeric string, as one old SDK saw) as a Decimal; missing is 0."""
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise TypeError("boolean where a number was expected")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {value!r}") from exc
+
+
+def to_int(value: Any) -> int:
+    return int(to_decimal(value))
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(item) for item in value)
+
+
+def parse_with(parser: Callable[[Any], T], payload: Any, what: str) -> T:
+    """Run `parser`, turning any shape mismatch into a BadResponseError naming `what`."""
+    try:
+        return parser(payload)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise BadResponseError(f"Unexpected shape of Deepgram's {what} answer: {exc!r}") from exc
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+# --- Projects -------------------------------------------------------------------------------
+
+
+def parse_project(data: Any) -> Project:
+    data = _mapping(data)
+    return Project(
+        project_id=str(data["project_id"]),
+        name=str(data.get("name", "")),
+        mip_opt_out=data.get("mip_opt_out"),
+    )
+
+
+def parse_projects(data: Any) -> list[Project]:
+    return [parse_project(item) for item in _mapping(data)["projects"]]
+
+
+# --- Keys -----------------------------------------------------------------------------------
+
+
+def _parse_api_key(data: Any) -> ApiKeyInfo:
+    data = _mapping(data)
+    return ApiKeyInfo(
+        api_key_id=str(data["api_key_id"]),
+        comment=str(data.get("comment") or ""),
+        scopes=_strings(data.get("scopes")),
+        tags=_strings(data.get("tags")),
+        expiration_date=parse_datetime(data.get("expiration_date")),
+        created=parse_datetime(data.get("created")),
+    )
+
+
+def _parse_member(data: Any) -> KeyMember | None:
+    if not data:
+        return None
+    data = _mapping(data)
+    return KeyMember(
+        member_id=str(data.get("member_id", "")),
+        email=str(data.get("email", "")),
+        first_name=str(data.get("first_name") or ""),
+        last_name=str(data.get("last_name") or ""),
+    )
+
+
+def parse_project_key(data: Any) -> ProjectKey:
+    """One key: `{member, api_key}` (list element, older SDKs) or `{item: {member: {.., api_key}}}`
+    (the spec's get-key envelope)."""
+    data = _mapping(data)
+    if "item" in data:
+        member = _mapping(_mapping(data["item"])["member"])
+        return ProjectKey(api_key=_parse_api_key(member["api_key"]), member=_parse_member(member))
+    return ProjectKey(
+        api_key=_parse_api_key(data["api_key"]), member=_parse_member(data.get("member"))
+    )
+
+
+def parse_project_keys(data: Any) -> list[ProjectKey]:
+    return [parse_project_key(item) for item in _mapping(data)["api_keys"]]
+
+
+def parse_created_key(data: Any) -> CreatedKey:
+    data = _mapping(data)
+    secret = data["key"]
+    if not isinstance(secret, str) or not secret:
+        raise ValueError("the created key's secret is missing")
+    info = _parse_api_key(data)
+    return CreatedKey(
+        api_key_id=info.api_key_id,
+        secret=secret,
+        comment=info.comment,
+        scopes=info.scopes,
+        tags=info.tags,
+        expiration_date=info.expiration_date,
+        created=info.created,
+    )
+
+
+# --- Usage summary and breakdown ------------------------------------------------------------
+
+
+def _parse_resolution(data: Any) -> Resolution:
+    data = _mapping(data or {"units": "day", "amount": 1})
+    return Resolution(units=str(data.get("units", "day")), amount=to_int(data.get("amount", 1)))
+
+
+def _parse_usage_day(data: Any) -> UsageDay:
+    data = _mapping(data)
+    tokens = _mapping(data.get("tokens") or {})
+    tts = _mapping(data.get("tts") or {})
+    return UsageDay(
+        start=parse_date(data["start"]),
+        end=parse_date(data.get("end", data["start"])),
+        hours=to_decimal(data.get("hours")),
+        total_hours=to_decimal(data.get("total_hours", data.get("hours"))),
+        requests=to_int(data.get("requests")),
+        tokens_in=to_int(tokens.get("in")),
+        tokens_out=to_int(tokens.get("out")),
+        tts_characters=to_int(tts.get("characters")),
+        tts_requests=to_int(tts.get("requests")),
+    )
+
+
+def parse_usage_summary(data: Any) -> UsageSummary:
+    data = _mapping(data)
+    return UsageSummary(
+        start=parse_date(data["start"]),
+        end=parse_date(data["end"]),
+        resolution=_parse_resolution(data.get("resolution")),
+        # The current spec lost `results` (a YAML nesting bug); live answers carry it.
+        results=tuple(_parse_usage_day(row) for row in data.get("results") or ()),
+    )
+
+
+def _optional_strings(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else _strings(value)
+
+
+def _parse_breakdown_row(data: Any) -> BreakdownRow:
+    data = _mapping(data)
+    group = _mapping(data["grouping"])
+    return BreakdownRow(
+        grouping=BreakdownGroup(
+            start=parse_date(group["start"]),
+            end=parse_date(group.get("end", group["start"])),
+            accessor=group.get("accessor"),
+            endpoint=group.get("endpoint"),
+            feature_set=group.get("feature_set"),
+            models=_optional_strings(group.get("models")),
+            method=group.get("method"),
+            tags=_optional_strings(group.get("tags")),
+            deployment=group.get("deployment"),
+        ),
+        hours=to_decimal(data.get("hours")),
+        total_hours=to_decimal(data.get("total_hours", data.get("hours"))),
+        agent_hours=to_decimal(data.get("agent_hours")),
+        requests=to_int(data.get("requests")),
+        tokens_in=to_int(data.get("tokens_in")),
+        tokens_out=to_int(data.get("tokens_out")),
+        tts_characters=to_int(data.get("tts_characters")),
+    )
+
+
+def parse_usage_breakdown(data: Any) -> UsageBreakdown:
+    data = _mapping(data)
+    return UsageBreakdown(
+        start=parse_date(data["start"]),
+        end=parse_date(data["end"]),
+        resolution=_parse_resolution(data.get("resolution")),
+        results=tuple(_parse_breakdown_row(row) for row in data["results"]),
+    )
+
+
+# --- Requests -------------------------------------------------------------------------------
+
+
+def _parse_details(data: Any) -> RequestDetails | None:
+    if not data:
+        return None
+    data = _mapping(data)
+    usd = data.get("usd")
+    return RequestDetails(
+        usd=None if usd is None else to_decimal(usd),
+        duration=to_decimal(data.get("duration")),
+        total_audio=to_decimal(data.get("total_audio")),
+        channels=to_int(data.get("channels")),
+        streams=to_int(data.get("streams")),
+        models=_strings(data.get("models")),
+        method=str(data.get("method") or ""),
+        tier=str(data.get("tier") or ""),
+        tags=_strings(data.get("tags")),
+        features=_strings(data.get("features")),
+    )
+
+
+def parse_request(data: Any) -> RequestRecord:
+    """One request, flat or under `request` (the spec's envelope)."""
+    data = _mapping(data)
+    if "request" in data and isinstance(data["request"], Mapping):
+        data = data["request"]
+    response = _mapping(data.get("response") or {})
+    code = response.get("code", data.get("code"))
+    return RequestRecord(
+        request_id=str(data["request_id"]),
+        created=parse_datetime(data.get("created")),
+        path=str(data.get("path") or ""),
+        api_key_id=str(data.get("api_key_id") or data.get("accessor") or ""),
+        project_uuid=str(data.get("project_uuid") or ""),
+        deployment=str(data.get("deployment") or ""),
+        code=None if code is None else to_int(code),
+        completed=parse_datetime(response.get("completed")),
+        message=str(response.get("message") or ""),
+        details=_parse_details(response.get("details")),
+        callback=data.get("callback"),
+    )
+
+
+def parse_requests_page(data: Any) -> RequestsPage:
+    data = _mapping(data)
+    return RequestsPage(
+        page=to_int(data.get("page", 0)),
+        limit=to_int(data.get("limit", 0)),
+        requests=tuple(parse_request(item) for item in data["requests"]),
+    )
+
+
+# --- Fields and balances --------------------------------------------------------------------
+
+
+def parse_usage_fields(data: Any) -> UsageFields:
+    data = _mapping(data)
+    models = tuple(
+        ModelInfo(
+            name=str(item.get("name", "")),
+            language=str(item.get("language") or ""),
+            version=str(item.get("version") or ""),
+            model_id=str(item.get("model_id") or ""),
+        )
+        for item in (_mapping(m) for m in data.get("models") or ())
+    )
+    return UsageFields(
+        tags=_strings(data.get("tags")),
+        models=models,
+        processing_methods=_strings(data.get("processing_methods")),
+        features=_strings(data.get("features")),
+        languages=_strings(data.get("languages")),
+    )
+
+
+def parse_balance(data: Any) -> Balance:
+    data = _mapping(data)
+    return Balance(
+        balance_id=str(data["balance_id"]),
+        amount=to_decimal(data["amount"]),
+        units=str(data.get("units") or "").lower(),
+        # One SDK names it `purchase`; the spec and the others `purchase_order_id`.
+        purchase_order_id=str(data.get("purchase_order_id") or data.get("purchase") or ""),
+    )
+
+
+def parse_balances(data: Any) -> list[Balance]:
+    return [parse_balance(item) for item in _mapping(data)["balances"]]

@@ -1,0 +1,240 @@
+"""HTTP to Deepgram's management API: one session, timeouts, retries and typed errors.
+
+Rules:
+- `Authorization: Token <key>`; one `requests.Session` per transport; connect and read timeouts.
+- GET and DELETE are retried on 429, 5xx, transport errors and unreadable answers, with capped
+  exponential backoff and jitter, honouring `Retry-After`. A DELETE that answers 404 after a
+  retry counts as done (the first attempt did it but its answer was lost).
+- `send` is one attempt, never retried (key creation uses it: see `DeepgramClient.create_key`).
+- An HTTP error becomes the typed error of its status; a connection that was never made is a
+  `TransportError` with `sent=False`, so the caller knows the request surely had no effect.
+- No error text, log line or repr() ever contains the API key.
+"""
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import requests
+
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    BadResponseError,
+    DeepgramError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from .parsing import parse_with
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_ERROR_TEXT = 300
+
+
+@dataclass
+class ClientStats:
+    """What a client did, for sync-run bookkeeping and benchmarks."""
+
+    calls: int = 0
+    retries: int = 0
+
+
+class Transport:
+    """Sends requests to Deepgram and decodes the answers. Not thread-safe: one per client."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        connect_timeout: float,
+        read_timeout: float,
+        max_retries: int,
+        backoff_base: float,
+        backoff_cap: float,
+        max_retry_after: float,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if not api_key:
+            raise ValueError("a Deepgram API key is required")
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_retry_after = max_retry_after
+        self._sleep = sleep
+        self.stats = ClientStats()
+        self._session = requests.Session()
+        self._session.headers.update(
+            {
+                "Authorization": f"Token {api_key}",
+                "Accept": "application/json",
+                "User-Agent": "deepgram-billing-portal/0.1",
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r}, api_key='***')"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def get(
+        self,
+        path: str,
+        parser: Callable[[Any], T],
+        what: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> T:
+        return self.call("GET", path, parser, what, params=params)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        parser: Callable[[Any], T],
+        what: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        done_on_retried_404: bool = False,
+    ) -> T:
+        """Send with retries (idempotent methods only) and parse the answer."""
+        attempt = 0
+        while True:
+            try:
+                payload = self.send(method, path, params=params)
+                return parse_with(parser, payload, what)
+            except NotFoundError:
+                if done_on_retried_404 and attempt > 0:
+                    return parser(None)
+                raise
+            except DeepgramError as exc:
+                if not exc.retryable or attempt >= self.max_retries:
+                    raise
+                delay = self._retry_delay(attempt, exc)
+                logger.warning(
+                    "Deepgram %s %s failed (%s); retry %d of %d in %.2fs",
+                    method,
+                    path,
+                    exc,
+                    attempt + 1,
+                    self.max_retries,
+                    delay,
+                )
+                self.stats.retries += 1
+                self._sleep(delay)
+                attempt += 1
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> Any:
+        """One HTTP exchange: the decoded JSON, or a typed error."""
+        self.stats.calls += 1
+        try:
+            response = self._session.request(
+                method, self.base_url + path, params=params, json=json_body, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise self._transport_error(exc) from None
+        if response.status_code >= 400:
+            raise self._http_error(response)
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            raise BadResponseError(
+                "Deepgram answered with a body that is not JSON "
+                f"({response.headers.get('Content-Type', 'no content type')})",
+                status=response.status_code,
+                request_id=_header_request_id(response),
+            ) from None
+
+    def _retry_delay(self, attempt: int, exc: DeepgramError) -> float:
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+
+    def _transport_error(self, exc: requests.RequestException) -> TransportError:
+        sent = not isinstance(exc, requests.ConnectTimeout) and not _connection_refused(exc)
+        kind = "timed out" if isinstance(exc, requests.Timeout) else "failed"
+        return TransportError(
+            self._scrub(f"Request to Deepgram {kind}: {type(exc).__name__}"), sent=sent
+        )
+
+    def _http_error(self, response: requests.Response) -> DeepgramError:
+        message, err_code, request_id = _error_details(response)
+        kwargs = {"status": response.status_code, "request_id": request_id, "err_code": err_code}
+        message = self._scrub(message)
+        status = response.status_code
+        if status in (401, 403):
+            return AuthenticationError(message, **kwargs)
+        if status == 404:
+            return NotFoundError(message, **kwargs)
+        if status == 429:
+            return RateLimitedError(message, retry_after=_retry_after(response), **kwargs)
+        if status >= 500:
+            return ServerError(message, **kwargs)
+        return BadRequestError(message, **kwargs)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, "***")
+
+
+def _error_details(response: requests.Response) -> tuple[str, str, str]:
+    """Deepgram's message, error code and request id from any of its three error shapes."""
+    request_id = _header_request_id(response)
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        message = body.get("err_msg") or body.get("message") or body.get("details") or ""
+        err_code = body.get("err_code") or body.get("category") or ""
+        request_id = str(body.get("request_id") or request_id)
+        return str(message) or response.reason or "error", str(err_code), request_id
+    text = response.text.strip()[:MAX_ERROR_TEXT]
+    return text or response.reason or "error", "", request_id
+
+
+def _header_request_id(response: requests.Response) -> str:
+    return response.headers.get("dg-request-id", "")
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if absent."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _connection_refused(exc: requests.RequestException) -> bool:
+    # A refused connection never carried the request; urllib3 reports it as NewConnectionError.
+    return isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc.args)
