@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from billing_portal.audit import AuditEvent
+
 
 class DeepgramProject(models.Model):
     """A Deepgram project in which customers' keys live. One of them is the default."""
@@ -180,7 +182,7 @@ class ProvisionAttempt(models.Model):
         return f"ref {self.token.hex[:10]}"
 
 
-class KeyEvent(models.Model):
+class KeyEvent(AuditEvent):
     """Audit trail of every key operation: who, when, what, and how it ended. Never a secret."""
 
     class Action(models.TextChoices):
@@ -198,7 +200,9 @@ class KeyEvent(models.Model):
         FAILED = "failed", "Failed"
         ROLLED_BACK = "rolled_back", "Rolled back"
 
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    at = models.DateTimeField(
+        default=timezone.now, db_index=True
+    )  # the key log is searched by time
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -216,7 +220,6 @@ class KeyEvent(models.Model):
     key_id = models.CharField("Deepgram key id", max_length=64, blank=True)
     action = models.CharField(max_length=20, choices=Action)
     outcome = models.CharField(max_length=12, choices=Outcome, default=Outcome.OK)
-    detail = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

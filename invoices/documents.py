@@ -1,8 +1,8 @@
 """Issued documents: each PDF rendered once, stored with its SHA-256 and served as stored; and
 the e-mail that sends it to the customer's billing address.
 
-Both run after the issuing transaction has committed (Celery tasks queued from the
-`document_issued` signal) and can never undo an approval: a failure is recorded on the invoice
+Both run after the issuing transaction has committed (Celery tasks the issuing services queue
+on commit) and can never undo an approval: a failure is recorded on the invoice
 and retried.
 """
 
@@ -58,9 +58,9 @@ def invoice_store_pdf(*, invoice: Invoice) -> Invoice:
             invoice.save(
                 update_fields=["pdf", "pdf_sha256", "pdf_template_version", "pdf_rendered_at"]
             )
-            InvoiceEvent.objects.create(
+            InvoiceEvent.record(
+                InvoiceEvent.Action.PDF_STORED,
                 invoice=invoice,
-                action=InvoiceEvent.Action.PDF_STORED,
                 detail=(
                     f"{len(data):,} bytes, SHA-256 {invoice.pdf_sha256}, "
                     f"template {TEMPLATE_VERSION}."
@@ -140,7 +140,7 @@ def invoice_send_email(*, invoice: Invoice) -> Invoice:
             )
             action, detail = InvoiceEvent.Action.EMAILED, f"To {recipient}."
         invoice.save(update_fields=["emailed_at", "emailed_to", "email_attempts", "email_error"])
-        InvoiceEvent.objects.create(invoice=invoice, action=action, detail=detail)
+        InvoiceEvent.record(action, invoice=invoice, detail=detail)
     if failure is not None:
         logger.warning(
             "E-mail of %s failed (attempt %s): %s", invoice, invoice.email_attempts, failure
@@ -168,7 +168,7 @@ def invoice_requeue_email(*, invoice: Invoice, actor) -> bool:
     """Give an issued document whose e-mail has not gone out a fresh set of attempts (say the
     billing address was wrong and has been fixed in the customer's details) and queue it after
     commit. Returns False when there is nothing to send."""
-    from .tasks import store_invoice_pdf
+    from . import tasks  # the tasks call this module's services
 
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
@@ -177,18 +177,18 @@ def invoice_requeue_email(*, invoice: Invoice, actor) -> bool:
         previous = invoice.email_attempts
         invoice.email_attempts = 0
         invoice.save(update_fields=["email_attempts"])
-        InvoiceEvent.objects.create(
+        InvoiceEvent.record(
+            InvoiceEvent.Action.EMAIL_REQUEUED,
             invoice=invoice,
             actor=actor,
-            action=InvoiceEvent.Action.EMAIL_REQUEUED,
             detail=f"After {previous} failed attempt{'' if previous == 1 else 's'}.",
         )
         invoice_id = invoice.pk
-        transaction.on_commit(lambda: store_invoice_pdf.delay(invoice_id), robust=True)
+        transaction.on_commit(lambda: tasks.invoice_store_pdf.delay(invoice_id), robust=True)
     return True
 
 
-# The longest wait between two e-mail attempts of one task's retries (`tasks.send_invoice_email`).
+# The longest wait between two e-mail attempts of one task's retries (`tasks.invoice_send_email`).
 EMAIL_RETRY_CAP_SECONDS = 3600
 
 

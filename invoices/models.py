@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from billing_portal.audit import AuditEvent
 from customers.models import ApiKey, Customer
 
 from .exceptions import InvoiceLocked
@@ -310,7 +311,7 @@ class InvoiceCounter(models.Model):
         return f"{self.series}-{self.year}: {self.last_number}"
 
 
-class InvoiceEvent(models.Model):
+class InvoiceEvent(AuditEvent):
     """Audit trail: who did what to an invoice, and when."""
 
     class Action(models.TextChoices):
@@ -327,12 +328,7 @@ class InvoiceEvent(models.Model):
         EMAIL_REQUEUED = "email_requeued", "E-mail queued again"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     action = models.CharField(max_length=16, choices=Action)
-    detail = models.TextField(blank=True)
 
     class Meta:
         ordering = ["at", "pk"]

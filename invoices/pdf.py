@@ -27,7 +27,7 @@ from usage.charts import daily_bars
 from usage.models import Method
 
 from .models import BilledUsage, Invoice, InvoiceLine
-from .services import buyer_snapshot, seller_snapshot
+from .services.snapshots import buyer_snapshot, seller_snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,12 @@
-"""Scheduled invoicing and delivery. Thin: each task calls one service and is safe to run twice."""
+"""Scheduled invoicing and delivery. Thin: each task calls one service, named after it, and is
+safe to run twice. Former names stay registered for a release (`billing_portal.task_names`)."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
+
+from billing_portal.task_names import shared_task_renamed
 
 from . import documents, services
 from .exceptions import EmailNotSent
@@ -12,30 +15,35 @@ from .models import Invoice
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def generate_previous_month() -> dict:
+@shared_task_renamed(formerly="invoices.tasks.generate_previous_month")
+def invoice_generate_drafts() -> dict:
     """On the 1st: drafts for the month that just ended."""
     report = services.invoice_generate_drafts(period=services.previous_month())
     return report.counts()
 
 
-@shared_task
-def refresh_open_drafts() -> dict:
+@shared_task_renamed(formerly="invoices.tasks.refresh_open_drafts")
+def invoice_refresh_open_drafts() -> dict:
     """After a usage sync: recompute every draft not yet approved."""
     return services.invoice_refresh_open_drafts()
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
-def store_invoice_pdf(invoice_id: int) -> str:
+@shared_task_renamed(
+    formerly="invoices.tasks.store_invoice_pdf",
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    max_retries=5,
+)
+def invoice_store_pdf(invoice_id: int) -> str:
     """After issue: render and store the PDF once, then send the e-mail."""
     invoice = documents.invoice_store_pdf(invoice=Invoice.objects.get(pk=invoice_id))
     if invoice.emailed_at is None:
-        send_invoice_email.delay(invoice_id)
+        invoice_send_email.delay(invoice_id)
     return invoice.pdf_sha256
 
 
-@shared_task(bind=True, max_retries=None)
-def send_invoice_email(self, invoice_id: int) -> str:
+@shared_task_renamed(formerly="invoices.tasks.send_invoice_email", bind=True, max_retries=None)
+def invoice_send_email(self, invoice_id: int) -> str:
     """E-mail an issued document once; retried with a growing delay while attempts are left
     (each attempt is recorded on the invoice, shown in the admin)."""
     invoice = Invoice.objects.get(pk=invoice_id)
@@ -61,5 +69,5 @@ def deliver_pending_documents() -> int:
     at approval) are queued again. Returns how many."""
     pending = list(documents.documents_to_deliver()[:500])
     for invoice_id in pending:
-        store_invoice_pdf.delay(invoice_id)
+        invoice_store_pdf.delay(invoice_id)
     return len(pending)

@@ -18,12 +18,12 @@ def key_event_record(
     detail="",
 ) -> KeyEvent:
     """Record one key event; the customer and key id default to those of `api_key`."""
-    return KeyEvent.objects.create(
-        action=action,
+    return KeyEvent.record(
+        action,
         actor=actor,
+        detail=detail,
         api_key=api_key,
         customer=customer or (api_key.customer if api_key else None),
         key_id=key_id or (api_key.key_id if api_key else ""),
         outcome=outcome,
-        detail=detail,
     )

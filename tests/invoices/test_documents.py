@@ -21,7 +21,7 @@ from invoices.services import (
     invoice_generate_drafts,
     invoice_void,
 )
-from invoices.tasks import deliver_pending_documents, send_invoice_email
+from invoices.tasks import deliver_pending_documents, invoice_send_email
 from tests.conftest import PASSWORD
 
 from .conftest import OCTOBER
@@ -146,7 +146,7 @@ def test_approval_mails_the_pdf_once_after_commit(
     assert invoice.emailed_to == "billing@acme.example" and invoice.emailed_at
     assert events(invoice, InvoiceEvent.Action.EMAILED) == 1
 
-    assert send_invoice_email.delay(invoice.pk).get() == "skipped"
+    assert invoice_send_email.delay(invoice.pk).get() == "skipped"
     documents.invoice_send_email(invoice=invoice)
     assert len(mail.outbox) == 1
 
@@ -254,7 +254,7 @@ def test_a_document_voided_before_its_e_mail_went_out_is_not_sent(issued, financ
     voided = invoice_void(invoice=issued, actor=finance_user, reason="Wrong customer")
 
     assert documents.invoice_send_email(invoice=voided).emailed_at is None
-    assert send_invoice_email.apply(args=[voided.pk]).get() == "skipped"
+    assert invoice_send_email.apply(args=[voided.pk]).get() == "skipped"
     assert mail.outbox == []
 
 
@@ -310,7 +310,7 @@ def test_finance_sends_a_failed_e_mail_again_to_the_corrected_address(
     settings.BILLING_EMAIL_MAX_ATTEMPTS = 1
     with pytest.raises(EmailNotSent):
         documents.invoice_send_email(invoice=issued)
-    assert send_invoice_email.delay(issued.pk).get() == "skipped"  # out of attempts
+    assert invoice_send_email.delay(issued.pk).get() == "skipped"  # out of attempts
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     issued.customer.billing_email = "accounts@acme.example"
     issued.customer.save()

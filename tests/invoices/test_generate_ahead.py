@@ -8,10 +8,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from customers.models import Customer
-from invoices import services
-from invoices.models import CustomerPlan, Invoice
-from invoices.services import invoice_approve, invoice_generate_drafts, invoice_is_stale
+from invoices.models import Invoice
+from invoices.services import drafts, invoice_approve, invoice_generate_drafts, invoice_is_stale
 
 from .conftest import OCTOBER
 
@@ -20,26 +18,15 @@ NOVEMBER = date(2026, 11, 1)
 
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch):
-    monkeypatch.setattr(services, "GENERATE_BATCH", 2)
-
-
-@pytest.fixture
-def make_customer(plan, key_of, put_usage):
-    def make(n, hours):
-        customer = Customer.objects.create(name=f"Customer {n}", billing_email=f"c{n}@x.example")
-        CustomerPlan.objects.create(customer=customer, plan=plan, effective_from=date(2026, 1, 1))
-        put_usage(key_of(customer, f"key-{n}"), date(2026, 10, 3), hours)
-        return customer
-
-    return make
+    monkeypatch.setattr(drafts, "GENERATE_BATCH", 2)
 
 
 def lines_of(draft):
     return [(line.kind, line.quantity, line.amount) for line in draft.lines.all()]
 
 
-def test_every_batch_prices_as_the_approval_would(make_customer, put_usage, finance_user):
-    customers = [make_customer(n, f"{n}.500000") for n in range(7)]
+def test_every_batch_prices_as_the_approval_would(billed_customer, put_usage, finance_user):
+    customers = [billed_customer(f"{n}.500000") for n in range(7)]
     first = {d.customer: d for d in invoice_generate_drafts(period=OCTOBER).created}
     invoice_approve(invoice=first[customers[1]], actor=finance_user)
     first[customers[2]].delete()
@@ -62,9 +49,9 @@ def test_every_batch_prices_as_the_approval_would(make_customer, put_usage, fina
 
 
 def test_a_customer_with_something_to_adjust_is_priced_in_its_batch(
-    make_customer, put_usage, finance_user
+    billed_customer, put_usage, finance_user
 ):
-    customers = [make_customer(n, "2.000000") for n in range(5)]
+    customers = [billed_customer("2.000000") for _ in range(5)]
     for draft in invoice_generate_drafts(period=OCTOBER).created:
         invoice_approve(invoice=draft, actor=finance_user)
     put_usage(customers[3].api_keys.get(), date(2026, 10, 3), "3.000000")
@@ -76,10 +63,10 @@ def test_a_customer_with_something_to_adjust_is_priced_in_its_batch(
     assert not any(invoice_is_stale(invoice=draft) for draft in november.values())
 
 
-def test_it_prices_ahead_in_the_callers_decimal_context(make_customer):
+def test_it_prices_ahead_in_the_callers_decimal_context(billed_customer):
     # 77.46124 h at 0.258 is 19.98499992: 19.98 exactly, but 19.99 where products keep eight
     # digits. The first batch is priced by the caller, the others ahead, on the worker.
-    customers = [make_customer(n, "77.461240") for n in range(6)]
+    customers = [billed_customer("77.461240") for _ in range(6)]
 
     with decimal.localcontext(prec=8):
         drafts = invoice_generate_drafts(period=OCTOBER).created

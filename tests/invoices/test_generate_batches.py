@@ -5,14 +5,13 @@ generated."""
 from datetime import date
 from decimal import Decimal as D
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Customer
-from invoices import services
 from invoices.models import BillingTerms, CustomerPlan, Invoice, PricePlan
 from invoices.services import (
+    drafts,
     invoice_approve,
     invoice_generate_drafts,
     invoice_refresh_draft,
@@ -24,43 +23,27 @@ from .conftest import OCTOBER
 NOVEMBER = date(2026, 11, 1)
 
 
-@pytest.fixture
-def make_customer(plan, key_of, put_usage):
-    def make(n, *, hours="1.000000", on=None, status=Customer.Status.ACTIVE):
-        customer = Customer.objects.create(
-            name=f"Customer {n:02d}", billing_email=f"c{n}@x.example", status=status
-        )
-        CustomerPlan.objects.create(
-            customer=customer, plan=on or plan, effective_from=date(2026, 1, 1)
-        )
-        key = key_of(customer, f"key-{n}")
-        put_usage(key, date(2026, 10, 3), hours)
-        return customer
-
-    return make
-
-
 def queries_to_generate(period=OCTOBER):
     with CaptureQueriesContext(connection) as captured:
         invoice_generate_drafts(period=period)
     return len(captured)
 
 
-def test_its_queries_do_not_grow_with_the_customers(make_customer):
-    for n in range(2):
-        make_customer(n)
+def test_its_queries_do_not_grow_with_the_customers(billed_customer):
+    for _ in range(2):
+        billed_customer()
     few = queries_to_generate()
     Invoice.objects.all().delete()
-    for n in range(2, 40):
-        make_customer(n)
+    for _ in range(38):
+        billed_customer()
 
     assert queries_to_generate() == few
     assert Invoice.objects.count() == 40
 
 
-def test_it_generates_in_a_pinned_number_of_queries(make_customer, django_assert_num_queries):
-    for n in range(3):
-        make_customer(n)
+def test_it_generates_in_a_pinned_number_of_queries(billed_customer, django_assert_num_queries):
+    for _ in range(3):
+        billed_customer()
     # The month: customers, plans (2), tiers, keys, usage, terms, whether anything was billed
     # before, who has an invoice. A batch: savepoint, locked drafts, new drafts (one COPY on
     # PostgreSQL, not counted here, or INSERT) read back, lines and events (COPY or INSERT),
@@ -74,9 +57,9 @@ def test_it_generates_in_a_pinned_number_of_queries(make_customer, django_assert
         assert len(invoice_generate_drafts(period=OCTOBER).unchanged) == 3
 
 
-def test_it_works_through_many_batches(make_customer, monkeypatch):
-    monkeypatch.setattr(services, "GENERATE_BATCH", 3)
-    customers = [make_customer(n, hours=f"{n + 1}.000000") for n in range(8)]
+def test_it_works_through_many_batches(billed_customer, monkeypatch):
+    monkeypatch.setattr(drafts, "GENERATE_BATCH", 3)
+    customers = [billed_customer(f"{n + 1}.000000") for n in range(8)]
 
     report = invoice_generate_drafts(period=OCTOBER)
 
@@ -88,13 +71,13 @@ def test_it_works_through_many_batches(make_customer, monkeypatch):
     assert len(again.unchanged) == 8 and not again.created and not again.refreshed
 
 
-def test_it_bills_each_plan_in_its_own_quantity(make_customer, key_of, put_usage):
+def test_it_bills_each_plan_in_its_own_quantity(billed_customer, put_usage):
     audio = PricePlan.objects.create(
         name="Audio hours", currency="USD", rate_per_hour=D("1"), billed_quantity="hours"
     )
     channels = PricePlan.objects.create(name="Channels", currency="USD", rate_per_hour=D("1"))
-    by_audio = make_customer(1, on=audio)
-    by_channels = make_customer(2, on=channels)
+    by_audio = billed_customer(on=audio)
+    by_channels = billed_customer(on=channels)
     for customer in (by_audio, by_channels):  # stereo: two channels an hour
         put_usage(customer.api_keys.get(), date(2026, 10, 4), "4.000000", hours="2.000000")
 
@@ -108,12 +91,13 @@ def test_it_bills_each_plan_in_its_own_quantity(make_customer, key_of, put_usage
     )
 
 
-def test_it_leaves_out_customers_that_are_not_active_or_have_no_plan(make_customer, key_of):
-    billed = make_customer(1)
-    make_customer(2, status=Customer.Status.SUSPENDED)
-    make_customer(3, status=Customer.Status.CLOSED)
-    no_plan = Customer.objects.create(name="No plan", billing_email="np@x.example")
-    key_of(no_plan, "no-plan-key")
+def test_it_leaves_out_customers_that_are_not_active_or_have_no_plan(
+    billed_customer, make_customer, key_of
+):
+    billed = billed_customer()
+    billed_customer(status=Customer.Status.SUSPENDED)
+    billed_customer(status=Customer.Status.CLOSED)
+    key_of(make_customer("No plan"))
 
     report = invoice_generate_drafts(period=OCTOBER)
 
@@ -122,8 +106,8 @@ def test_it_leaves_out_customers_that_are_not_active_or_have_no_plan(make_custom
     assert report.created[0].lines.get(kind="usage").quantity == D("1.000000")
 
 
-def test_one_customers_refresh_matches_the_whole_generation(make_customer):
-    customers = [make_customer(n, hours="3.333333") for n in range(3)]
+def test_one_customers_refresh_matches_the_whole_generation(billed_customer):
+    customers = [billed_customer("3.333333") for _ in range(3)]
     BillingTerms.objects.create(customer=customers[1], tax_rate=D("7.50"))
     invoice_generate_drafts(period=OCTOBER)
 
@@ -133,8 +117,8 @@ def test_one_customers_refresh_matches_the_whole_generation(make_customer):
         assert outcome == "unchanged"
 
 
-def test_each_customer_gets_its_own_adjustments(make_customer, put_usage, finance_user):
-    customers = [make_customer(n, hours="5.000000") for n in range(3)]
+def test_each_customer_gets_its_own_adjustments(billed_customer, put_usage, finance_user):
+    customers = [billed_customer("5.000000") for _ in range(3)]
     for draft in invoice_generate_drafts(period=OCTOBER).created:
         invoice_approve(invoice=draft, actor=finance_user)
     put_usage(customers[0].api_keys.get(), date(2026, 10, 3), "6.000000")
@@ -154,9 +138,9 @@ def test_each_customer_gets_its_own_adjustments(make_customer, put_usage, financ
 
 
 def test_refreshing_open_drafts_takes_one_generation_a_month(
-    make_customer, put_usage, finance_user
+    billed_customer, put_usage, finance_user
 ):
-    customers = [make_customer(n) for n in range(4)]
+    customers = [billed_customer() for _ in range(4)]
     for month in (date(2026, 9, 1), OCTOBER):
         invoice_generate_drafts(period=month)
     invoice_approve(
@@ -173,30 +157,14 @@ def test_refreshing_open_drafts_takes_one_generation_a_month(
     assert len(captured) < 40  # two generations, not one for each of the seven drafts
 
 
-def test_refreshing_open_drafts_does_not_query_per_draft(make_customer):
-    def queries(customers):
-        for n in customers:
-            make_customer(n)
+def test_refreshing_open_drafts_does_not_query_per_draft(billed_customer):
+    def queries(more):
+        for _ in range(more):
+            billed_customer()
         invoice_generate_drafts(period=OCTOBER)
         with CaptureQueriesContext(connection) as captured:
             assert invoice_refresh_open_drafts() == {"unchanged": Invoice.objects.count()}
         return len(captured)
 
-    few = queries(range(2))
-    assert queries(range(2, 30)) == few
-
-
-@pytest.mark.postgres
-def test_a_month_of_many_keys_is_summed_in_memory(db):
-    def work_mem():
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW work_mem")
-            return cursor.fetchone()[0]
-
-    default = work_mem()
-    with services._memory_to_group(500):
-        assert work_mem() == default
-    with services._memory_to_group(30_000):  # about 1 kB a key: no spill to disk
-        assert work_mem() == "34MB"
-    with services._memory_to_group(10_000_000):
-        assert work_mem() == "256MB"
+    few = queries(2)
+    assert queries(28) == few

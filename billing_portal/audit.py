@@ -1,0 +1,26 @@
+"""The shape every audit trail shares: who (`actor`, empty for scheduled tasks), when (`at`),
+what (`action`, from the trail's own choices) and how (`detail`). Rows are only ever added."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEvent(models.Model):
+    """An abstract audit row; a trail adds what it is about (an invoice, a key) and its
+    `Action` choices."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=20)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def record(cls, action: str, *, actor=None, detail: str = "", **subject):
+        """Add one row: `action` done by `actor` (None for the system) to `subject`."""
+        return cls.objects.create(action=action, actor=actor, detail=detail, **subject)

@@ -1,0 +1,95 @@
+"""How a draft is priced: its inputs through the plan's pricing (`invoices.pricing`), its
+adjustment lines after the usage, and its totals.
+
+Rules:
+- Pricing is pure: the same inputs give the same lines, notes and fingerprint.
+- Amounts are rounded once per line (in `pricing`); the subtotal is the sum of the computed
+  and the manual lines; tax is taken once, on the subtotal, at the terms' rate (0 under
+  reverse charge, with its note).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from .. import pricing
+from ..models import InvoiceLine, PricePlan
+from .adjustments import UsageDelta
+from .draft_inputs import DraftInputs
+from .fingerprint import DraftBasis, draft_basis
+from .plans import pricing_plan_of
+
+__all__ = ["DRAFT_TOTALS_FIELDS", "PricedDraft", "draft_totals", "price_draft", "price_on_basis"]
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class PricedDraft:
+    """A priced draft: its computed lines (usage, fees, adjustments) and what its totals and
+    its approval need."""
+
+    lines: list[pricing.Line]
+    notes: list[str]
+    tax_rate: Decimal
+    tax_note: str
+    fingerprint: str
+    deltas: list[UsageDelta]
+    manual: list[InvoiceLine]
+
+
+def price_draft(inputs: DraftInputs, period: date) -> PricedDraft:
+    """Price a draft from its inputs. Pure: the same inputs give the same lines and
+    fingerprint, which is how a stale draft is recognised."""
+    return price_on_basis(inputs, draft_basis(inputs), period)
+
+
+def price_on_basis(inputs: DraftInputs, basis: DraftBasis, period: date) -> PricedDraft:
+    """`price_draft` with the basis already taken (a generation takes it first, to skip the
+    drafts that did not change)."""
+    plan = pricing_plan_of(inputs.plan)
+    lines, notes = pricing.price_usage(plan, inputs.usage, f"{period:%B %Y}")
+    return PricedDraft(
+        lines + basis.adjustments,
+        notes,
+        basis.tax_rate,
+        basis.tax_note,
+        basis.fingerprint,
+        inputs.deltas,
+        inputs.manual,
+    )
+
+
+def draft_totals(plan: PricePlan, priced: PricedDraft, now) -> dict:
+    """A draft's computed fields. Totals are sums of the stored lines; tax once, on the
+    subtotal."""
+    subtotal = sum((line.amount for line in priced.lines), ZERO) + sum(
+        (m.amount for m in priced.manual), ZERO
+    )
+    tax = pricing.tax_of(subtotal, priced.tax_rate, plan.currency)
+    return {
+        "currency": plan.currency,
+        "billed_quantity": plan.billed_quantity,
+        "subtotal": subtotal,
+        "tax_rate": priced.tax_rate,
+        "tax": tax,
+        "total": subtotal + tax,
+        "tax_note": priced.tax_note,
+        "pricing_notes": priced.notes,
+        "usage_fingerprint": priced.fingerprint,
+        "computed_at": now,
+    }
+
+
+DRAFT_TOTALS_FIELDS = [  # what `draft_totals` sets
+    "currency",
+    "billed_quantity",
+    "subtotal",
+    "tax_rate",
+    "tax",
+    "total",
+    "tax_note",
+    "pricing_notes",
+    "usage_fingerprint",
+    "computed_at",
+]

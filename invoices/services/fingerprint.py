@@ -1,0 +1,91 @@
+"""What a draft was computed from, and whether it is stale.
+
+Rules:
+- A draft's fingerprint is a SHA-256 over everything its lines and totals follow from: the
+  plan (its id, last change, billed quantity and tiers), the tax rate and note, the month's
+  usage per key and method, the adjustments and the manual lines.
+- A draft whose fingerprint still matches its inputs is not priced again (a refresh leaves it
+  as it is); one that no longer matches is stale: approval refuses it until it is refreshed.
+- Cheap next to pricing, so an unchanged draft is recognised before it is priced.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .. import pricing
+from ..models import Invoice, PricePlan
+from .adjustments import adjustment_lines
+from .draft_inputs import DraftInputs, inputs_for_draft
+from .plans import plan_for
+
+__all__ = [
+    "DraftBasis",
+    "current_inputs",
+    "draft_basis",
+    "invoice_is_stale",
+    "plan_fingerprint_basis",
+]
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class DraftBasis:
+    """A draft's tax terms and adjustment lines, and the fingerprint of all its inputs."""
+
+    tax_rate: Decimal
+    tax_note: str
+    adjustments: list[pricing.Line]
+    fingerprint: str
+
+
+def draft_basis(inputs: DraftInputs) -> DraftBasis:
+    """What a draft's fingerprint covers: the plan (its id, last change and tiers), the tax
+    terms, the month's usage per key and method, the adjustments and the manual lines. Cheap
+    next to pricing, so an unchanged draft is recognised before it is priced."""
+    plan = inputs.plan
+    adjustments = adjustment_lines(inputs.deltas, plan.currency)
+    terms = inputs.terms
+    reverse = bool(terms and terms.reverse_charge)
+    tax_rate = ZERO if reverse or terms is None else terms.tax_rate
+    tax_note = terms.reverse_charge_note if reverse else ""
+    plan_head, plan_tiers = plan_fingerprint_basis(plan)
+    basis = [
+        *plan_head,
+        str(tax_rate),
+        tax_note,
+        *plan_tiers,
+        *(f"{u.key_pk}/{u.method}/{u.quantity}" for u in inputs.usage),
+        *(f"{a.key_pk}/{a.method}/{a.quantity}/{a.unit_price}" for a in adjustments),
+        *(f"m/{m.pk}/{m.amount}" for m in inputs.manual),
+    ]
+    fingerprint = hashlib.sha256("|".join(map(str, basis)).encode()).hexdigest()
+    return DraftBasis(tax_rate, tax_note, adjustments, fingerprint)
+
+
+def plan_fingerprint_basis(plan: PricePlan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What the fingerprint takes of a plan: its head (id, last change, billed quantity) and
+    its tiers. Built once a plan instance, like its pricing form."""
+    cached = getattr(plan, "_fingerprint_basis", None)
+    if cached is None:
+        cached = plan._fingerprint_basis = (
+            (str(plan.pk), plan.updated_at.isoformat(), plan.billed_quantity),
+            tuple(f"t/{t.up_to_hours}/{t.rate_per_hour}" for t in plan.tiers.all()),
+        )
+    return cached
+
+
+def current_inputs(invoice: Invoice) -> DraftInputs | None:
+    """A draft's inputs as they are now, read afresh; None when no plan covers its month."""
+    plan = plan_for(invoice.customer, invoice.period)
+    return None if plan is None else inputs_for_draft(invoice, plan)
+
+
+def invoice_is_stale(*, invoice: Invoice) -> bool:
+    """Whether a draft no longer matches its inputs (usage, prices, terms): approving it
+    would be refused. Reads only."""
+    if not invoice.is_draft:
+        return False
+    inputs = current_inputs(invoice)
+    return inputs is None or draft_basis(inputs).fingerprint != invoice.usage_fingerprint

@@ -1,0 +1,78 @@
+"""Which price plan applies, and its pure pricing form.
+
+Rules:
+- A customer's plan for a month is the latest assignment effective on or before the month's
+  first day; a customer without one is not billed (counted as "no plan").
+- A plan is priced by `invoices.pricing` from its pure form (`pricing.Plan`: rates, tiers,
+  allowance, minimum, fee), built once a plan instance and shared by every customer on it.
+- Billing periods are calendar months of UTC days: `previous_month` is what the 1st bills.
+"""
+
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+from customers.models import Customer
+
+from .. import pricing
+from ..models import CustomerPlan, PricePlan
+
+__all__ = ["plan_for", "plans_for", "previous_month", "pricing_plan_of"]
+
+
+def previous_month(today: date | None = None) -> date:
+    """The first day of the month before `today`'s (UTC)."""
+    first = (today or timezone.now().date()).replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def plan_for(customer: Customer, period: date) -> PricePlan | None:
+    """The plan in force for the month: the latest assignment not after its first day."""
+    assignment = (
+        CustomerPlan.objects.filter(customer=customer, effective_from__lte=period)
+        .select_related("plan")
+        .order_by("-effective_from")
+        .first()
+    )
+    return assignment.plan if assignment else None
+
+
+def plans_for(customers, period: date) -> dict[int, PricePlan]:
+    """Each customer's plan in force for the month (the latest assignment not after it)."""
+    assignments = (
+        CustomerPlan.objects.filter(customer_id__in=customers, effective_from__lte=period)
+        .order_by("customer_id", "-effective_from")
+        .values_list("customer_id", "plan_id")
+    )
+    chosen: dict[int, int] = {}
+    for customer_pk, plan_pk in assignments:
+        chosen.setdefault(customer_pk, plan_pk)
+    # One instance a plan, so its pricing form and fingerprint basis are built once.
+    shared = PricePlan.objects.prefetch_related("tiers").in_bulk(set(chosen.values()))
+    return {customer_pk: shared[plan_pk] for customer_pk, plan_pk in chosen.items()}
+
+
+def pricing_plan_of(plan: PricePlan) -> pricing.Plan:
+    """The plan's pure pricing form (what `pricing.price_usage` takes)."""
+    # Many customers share a plan instance within a generation: build its pricing form once.
+    cached = getattr(plan, "_pricing_plan", None)
+    if cached is None:
+        cached = plan._pricing_plan = _build_pricing_plan(plan)
+    return cached
+
+
+def _build_pricing_plan(plan: PricePlan) -> pricing.Plan:
+    return pricing.Plan(
+        currency=plan.currency,
+        rate_per_hour=plan.rate_per_hour,
+        method_rates={
+            m: getattr(plan, f"rate_{m}")
+            for m in ("sync", "async", "streaming")
+            if getattr(plan, f"rate_{m}") is not None
+        },
+        tiers=tuple(pricing.Tier(t.up_to_hours, t.rate_per_hour) for t in plan.tiers.all()),
+        included_hours=plan.included_hours,
+        monthly_minimum=plan.monthly_minimum,
+        platform_fee=plan.platform_fee,
+        platform_fee_label=plan.platform_fee_label,
+    )
