@@ -3,15 +3,15 @@ when missing, so operators can change them in the admin and keep their changes."
 
 SCHEDULES = {
     "Sync Deepgram usage": {
-        "task": "usage.tasks.sync_all_usage",
+        "task": "usage.tasks.sync_run_start",
         "every_minutes": 60,
     },
     "Revoke keys whose scheduled revocation is due": {
-        "task": "customers.tasks.revoke_due_keys",
+        "task": "customers.tasks.api_keys_revoke_due",
         "every_minutes": 5,
     },
     "Generate last month's invoice drafts": {
-        "task": "invoices.tasks.generate_previous_month",
+        "task": "invoices.tasks.invoice_generate_drafts",
         "crontab": {"minute": "30", "hour": "2", "day_of_month": "1"},
     },
     "Deliver issued invoices whose PDF or e-mail is pending": {
@@ -19,7 +19,7 @@ SCHEDULES = {
         "every_minutes": 15,
     },
     "Mark expired keys": {
-        "task": "customers.tasks.mark_expired_keys",
+        "task": "customers.tasks.api_keys_mark_expired",
         "crontab": {"minute": "15", "hour": "0"},
     },
 }

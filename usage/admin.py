@@ -13,7 +13,7 @@ from customers.models import Customer
 from . import selectors
 from .models import DailyUsage, KeySyncState, SyncRun, UsageCorrection
 from .services import utc_today
-from .tasks import sync_all_usage
+from .tasks import sync_run_start
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -184,7 +184,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
         if not request.user.has_perm("usage.start_syncrun"):
             raise PermissionDenied
         if request.method == "POST":
-            transaction.on_commit(lambda: sync_all_usage.delay(SyncRun.Trigger.ADMIN))
+            transaction.on_commit(lambda: sync_run_start.delay(SyncRun.Trigger.ADMIN))
             self.message_user(
                 request,
                 "A usage sync was queued; it appears here when a worker starts it.",

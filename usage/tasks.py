@@ -1,15 +1,18 @@
-"""Celery interface of the usage sync. Thin: ids in, one service call each.
+"""Celery interface of the usage sync. Thin: ids in, one service call each, each task named
+after the service it runs (former names stay registered for a release).
 
-`sync_all_usage` (beat, hourly by default) opens a single-flight run and fans the keys out as
+`sync_run_start` (beat, hourly by default) opens a single-flight run and fans the keys out as
 DEEPGRAM_MAX_CONCURRENCY lanes; a lane is a chain of chunk tasks run one after another, so at
 most that many calls reach Deepgram at once, however many workers take part.
 """
 
 import logging
 
-from celery import chain, shared_task
+from celery import chain
 from django.conf import settings
 from django.db import transaction
+
+from billing_portal.task_names import shared_task_renamed
 
 from . import selectors, services
 from .models import SyncRun
@@ -17,8 +20,8 @@ from .models import SyncRun
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def sync_all_usage(trigger: str = SyncRun.Trigger.BEAT) -> dict:
+@shared_task_renamed(formerly="usage.tasks.sync_all_usage")
+def sync_run_start(trigger: str = SyncRun.Trigger.BEAT) -> dict:
     """Start a sync of every key that may still change; does nothing while one is running."""
     key_ids = list(selectors.keys_to_sync().order_by("pk").values_list("pk", flat=True))
     run = services.sync_run_start(trigger=trigger, keys_total=len(key_ids))
@@ -36,14 +39,14 @@ def sync_all_usage(trigger: str = SyncRun.Trigger.BEAT) -> dict:
     for lane in lanes:
         signatures = []
         for key_chunk in lane:
-            signatures.append(sync_usage_chunk.si(run.pk, key_chunk, chunk))
+            signatures.append(usage_sync_keys.si(run.pk, key_chunk, chunk))
             chunk += 1
         transaction.on_commit(chain(*signatures).apply_async)
     return {"run": run.pk, "keys": len(key_ids), "lanes": len(lanes)}
 
 
-@shared_task
-def sync_usage_chunk(run_id: int, key_ids: list[int], chunk: int | None = None) -> dict:
+@shared_task_renamed(formerly="usage.tasks.sync_usage_chunk")
+def usage_sync_keys(run_id: int, key_ids: list[int], chunk: int | None = None) -> dict:
     """Sync a chunk of keys one after another and add the outcome to the run. Never raises:
     a chunk that breaks counts its keys as failed, so the rest of its lane still runs and the
     run still closes."""

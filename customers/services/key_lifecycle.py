@@ -3,7 +3,7 @@
 Rules: revoking deletes the key on Deepgram, then marks it revoked; it is idempotent, a key
 already gone on Deepgram is marked revoked without error, and any other Deepgram failure raises
 RevokeFailed and leaves the key as it was (audited). Only an active key can be scheduled for
-revocation or rotated; the `revoke_due_keys` beat task revokes scheduled keys when their time
+revocation or rotated; the `api_keys_revoke_due` beat task revokes scheduled keys when their time
 comes. Rotating creates the replacement first (same customer, project, scopes, tags), then
 revokes the old key now or schedules it; if revoking now fails, the old key is scheduled for
 the next beat run, and the new key stands either way. Active keys past their expiry become
@@ -62,7 +62,7 @@ def api_key_revoke(*, api_key: ApiKey, actor) -> ApiKey:
 
 
 def api_key_schedule_revoke(*, api_key: ApiKey, when: datetime, actor) -> ApiKey:
-    """Revoke the key at `when` (by the `revoke_due_keys` beat task)."""
+    """Revoke the key at `when` (by the `api_keys_revoke_due` beat task)."""
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
         if key.status != ApiKey.Status.ACTIVE:

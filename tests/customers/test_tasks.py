@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from customers.models import ApiKey
 from customers.services import api_key_schedule_revoke
-from customers.tasks import mark_expired_keys, revoke_due_keys
+from customers.tasks import api_keys_mark_expired, api_keys_revoke_due
 
 
 def test_it_revokes_due_keys_through_the_task(provision, sandbox, customer_a, support_user):
@@ -13,8 +13,8 @@ def test_it_revokes_due_keys_through_the_task(provision, sandbox, customer_a, su
         api_key=key, when=timezone.now() - timedelta(minutes=1), actor=support_user
     )
 
-    assert revoke_due_keys.apply().get() == {"revoked": 1, "failed": 0}
-    assert revoke_due_keys.apply().get() == {"revoked": 0, "failed": 0}
+    assert api_keys_revoke_due.apply().get() == {"revoked": 1, "failed": 0}
+    assert api_keys_revoke_due.apply().get() == {"revoked": 0, "failed": 0}
     assert key.key_id not in sandbox.key_ids()
 
 
@@ -22,4 +22,4 @@ def test_it_marks_expired_keys_through_the_task(provision, customer_a):
     key = provision(customer_a).api_key
     ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(days=1))
 
-    assert mark_expired_keys.apply().get() == {"expired": 1}
+    assert api_keys_mark_expired.apply().get() == {"expired": 1}

@@ -9,7 +9,7 @@ from celery.contrib.testing.worker import start_worker
 from billing_portal.celery import app
 from billing_portal.deepgram import client_from_settings
 from usage.models import DailyUsage, SyncRun
-from usage.tasks import sync_all_usage
+from usage.tasks import sync_run_start
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -38,7 +38,7 @@ def test_it_syncs_every_key_through_a_worker(make_key, customer_a, customer_b, s
     with start_worker(
         app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30
     ):
-        sync_all_usage.delay()
+        sync_run_start.delay()
         run = wait_for_finished_run()
 
     assert (run.status, run.keys_total, run.keys_ok, run.trigger) == (
