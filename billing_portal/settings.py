@@ -6,6 +6,7 @@ missing required setting stops start-up with a one-line message naming it.
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import environ
 
@@ -16,7 +17,7 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
-def _stop(message: str):
+def _stop(message: str) -> NoReturn:
     # One line on stderr and a non-zero exit, instead of a traceback, for every process type.
     raise SystemExit(f"Configuration error: {message}")
 
