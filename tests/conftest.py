@@ -1,10 +1,14 @@
-"""Shared fixtures: the Deepgram sandbox over real HTTP, and service guards for CI.
+"""Shared fixtures: the Deepgram sandbox over real HTTP, service guards for CI, the cast of
+users, and the one customer factory and one key factory every test uses.
 
 Under CI=true a test that needs PostgreSQL or Redis fails when the service is not reachable;
 elsewhere it is skipped with the reason.
 """
 
+import collections
+import itertools
 import os
+from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
@@ -122,20 +126,60 @@ def default_project(db, settings):
     return project_ensure_default(project_id=settings.SANDBOX_PROJECT_ID, name="Sandbox project")
 
 
-def _customer(name: str, email: str):
+# --- Factories: the one way tests make customers and keys ----------------------------------
+
+
+@pytest.fixture
+def make_customer(db):
+    """A customer; any field is passed as is. Without a name it is "Customer NNN", numbered in
+    the order made (so their names sort as they were made), with a billing e-mail of its own."""
     from customers.models import Customer
 
-    return Customer.objects.create(name=name, billing_email=email, currency="USD")
+    serial = itertools.count(1)
+
+    def make(name: str | None = None, **fields):
+        n = next(serial)
+        fields.setdefault("billing_email", f"billing{n}@customer.example")
+        return Customer.objects.create(name=name or f"Customer {n:03}", **fields)
+
+    return make
 
 
 @pytest.fixture
-def customer_a(db):
-    return _customer("Acme Voice Ltd", "billing@acme.example")
+def key_of(default_project):
+    """A customer's key, stored as if provisioned on 1 January 2026 (no Deepgram involved: the
+    usage conftest's `make_key` is the one that goes through the sandbox). In the default
+    project unless `project` is given; the comment is the customer's name unless given. A key
+    without an id is named after the first word of its customer's name and numbered: Acme's
+    first is "acme-key-1", its second "acme-key-2"."""
+    from customers.models import ApiKey
+
+    made = collections.Counter()
+
+    def make(customer, key_id: str | None = None, *, project=None, comment=None, **fields):
+        stem = customer.name.split()[0].lower()
+        made[stem] += 1
+        fields.setdefault("created_at", datetime(2026, 1, 1, tzinfo=UTC))
+        return ApiKey.objects.create(
+            customer=customer,
+            project=project or default_project,
+            key_id=key_id or f"{stem}-key-{made[stem]}",
+            comment=customer.name if comment is None else comment,
+            scopes=["usage:write"],
+            **fields,
+        )
+
+    return make
 
 
 @pytest.fixture
-def customer_b(db):
-    return _customer("Globex Transcripts", "ap@globex.example")
+def customer_a(make_customer):
+    return make_customer("Acme Voice Ltd", billing_email="billing@acme.example")
+
+
+@pytest.fixture
+def customer_b(make_customer):
+    return make_customer("Globex Transcripts", billing_email="ap@globex.example")
 
 
 def _portal_user(customer, email: str):

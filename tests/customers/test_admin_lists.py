@@ -22,21 +22,6 @@ def staging_project(db):
     )
 
 
-def make_customer(name=None, **fields) -> Customer:
-    n = next(_serial)
-    fields.setdefault("billing_email", f"billing{n}@customer.example")
-    return Customer.objects.create(name=name or f"Customer {n:03}", **fields)
-
-
-def make_key(customer, project, **fields) -> ApiKey:
-    n = next(_serial)
-    fields.setdefault("key_id", f"00000000-0000-4000-8000-{n:012}")
-    fields.setdefault("comment", f"{customer.name} key {n}")
-    return ApiKey.objects.create(
-        customer=customer, project=project, scopes=["usage:write"], **fields
-    )
-
-
 def make_member(customer, invited_by) -> CustomerUser:
     n = next(_serial)
     user = get_user_model().objects.create_user(
@@ -72,10 +57,10 @@ CUSTOMER_PAGE_QUERIES = 9
 
 @pytest.mark.parametrize("rows", [3, 12])
 def test_it_lists_customers_in_a_fixed_number_of_queries(
-    client, support_user, default_project, django_assert_num_queries, rows
+    client, support_user, make_customer, key_of, django_assert_num_queries, rows
 ):
     for _ in range(rows):
-        make_key(make_customer(), default_project)
+        key_of(make_customer())
     client.force_login(support_user)
 
     with django_assert_num_queries(CUSTOMER_LIST_QUERIES):
@@ -86,11 +71,11 @@ def test_it_lists_customers_in_a_fixed_number_of_queries(
 
 @pytest.mark.parametrize("rows", [3, 12])
 def test_it_lists_keys_in_a_fixed_number_of_queries(
-    client, support_user, default_project, staging_project, django_assert_num_queries, rows
+    client, support_user, staging_project, make_customer, key_of, django_assert_num_queries, rows
 ):
     for n in range(rows):
-        project = default_project if n % 2 else staging_project
-        make_key(make_customer(), project)
+        # Every other key in staging, the others in the default project.
+        key_of(make_customer(), project=None if n % 2 else staging_project)
     client.force_login(support_user)
 
     with django_assert_num_queries(KEY_LIST_QUERIES):
@@ -101,10 +86,10 @@ def test_it_lists_keys_in_a_fixed_number_of_queries(
 
 @pytest.mark.parametrize("rows", [3, 12])
 def test_it_lists_key_events_in_a_fixed_number_of_queries(
-    client, support_user, default_project, django_assert_num_queries, rows
+    client, support_user, make_customer, key_of, django_assert_num_queries, rows
 ):
     for _ in range(rows):
-        key = make_key(make_customer(), default_project)
+        key = key_of(make_customer())
         KeyEvent.objects.create(
             action=KeyEvent.Action.PROVISION,
             actor=support_user,
@@ -122,7 +107,7 @@ def test_it_lists_key_events_in_a_fixed_number_of_queries(
 
 @pytest.mark.parametrize("rows", [3, 12])
 def test_it_lists_customer_users_in_a_fixed_number_of_queries(
-    client, support_user, django_assert_num_queries, rows
+    client, support_user, make_customer, django_assert_num_queries, rows
 ):
     for _ in range(rows):
         make_member(make_customer(), invited_by=support_user)
@@ -136,10 +121,10 @@ def test_it_lists_customer_users_in_a_fixed_number_of_queries(
 
 @pytest.mark.parametrize("rows", [3, 12])
 def test_it_shows_a_customer_in_a_fixed_number_of_queries(
-    client, support_user, customer_a, default_project, django_assert_num_queries, rows
+    client, support_user, customer_a, key_of, django_assert_num_queries, rows
 ):
     for _ in range(rows):
-        make_key(customer_a, default_project)
+        key_of(customer_a)
         make_member(customer_a, invited_by=support_user)
     client.force_login(support_user)
     ContentType.objects.clear_cache()  # else the count depends on the tests run before
@@ -154,11 +139,9 @@ def test_it_shows_a_customer_in_a_fixed_number_of_queries(
 # --- Searching and filtering customers ------------------------------------------------------
 
 
-def test_it_finds_a_customer_by_key_id(
-    client, support_user, customer_a, customer_b, default_project
-):
-    make_key(customer_a, default_project, key_id="aaaaaaaa-1111-4000-8000-000000000001")
-    make_key(customer_b, default_project, key_id="bbbbbbbb-2222-4000-8000-000000000002")
+def test_it_finds_a_customer_by_key_id(client, support_user, customer_a, customer_b, key_of):
+    key_of(customer_a, "aaaaaaaa-1111-4000-8000-000000000001")
+    key_of(customer_b, "bbbbbbbb-2222-4000-8000-000000000002")
     client.force_login(support_user)
 
     response = client.get(reverse("admin:customers_customer_changelist"), {"q": "bbbbbbbb-2222"})
@@ -167,10 +150,10 @@ def test_it_finds_a_customer_by_key_id(
 
 
 def test_it_lists_a_customer_once_when_several_of_its_keys_match(
-    client, support_user, customer_a, default_project
+    client, support_user, customer_a, key_of
 ):
-    make_key(customer_a, default_project, key_id="cafe0000-0000-4000-8000-000000000001")
-    make_key(customer_a, default_project, key_id="cafe0000-0000-4000-8000-000000000002")
+    key_of(customer_a, "cafe0000-0000-4000-8000-000000000001")
+    key_of(customer_a, "cafe0000-0000-4000-8000-000000000002")
     client.force_login(support_user)
 
     response = client.get(reverse("admin:customers_customer_changelist"), {"q": "cafe0000"})
@@ -201,12 +184,12 @@ def test_it_filters_customers_by_currency(client, support_user, customer_a, cust
     assert listed(response) == [customer_a]
 
 
-def test_it_counts_only_active_keys(client, support_user, customer_a, customer_b, default_project):
-    make_key(customer_a, default_project)
-    make_key(customer_a, default_project)
-    make_key(customer_a, default_project, status=ApiKey.Status.REVOKED)
-    make_key(customer_a, default_project, status=ApiKey.Status.EXPIRED)
-    make_key(customer_a, default_project, status=ApiKey.Status.MISSING_UPSTREAM)
+def test_it_counts_only_active_keys(client, support_user, customer_a, customer_b, key_of):
+    key_of(customer_a)
+    key_of(customer_a)
+    key_of(customer_a, status=ApiKey.Status.REVOKED)
+    key_of(customer_a, status=ApiKey.Status.EXPIRED)
+    key_of(customer_a, status=ApiKey.Status.MISSING_UPSTREAM)
     client.force_login(support_user)
 
     response = client.get(reverse("admin:customers_customer_changelist"))
@@ -216,12 +199,10 @@ def test_it_counts_only_active_keys(client, support_user, customer_a, customer_b
     assert 'class="field-active_keys">2<' in response.text
 
 
-def test_it_counts_active_keys_in_a_search_by_key_id(
-    client, support_user, customer_a, default_project
-):
-    make_key(customer_a, default_project, key_id="cafe0000-0000-4000-8000-000000000001")
-    make_key(customer_a, default_project, key_id="beef0000-0000-4000-8000-000000000002")
-    make_key(customer_a, default_project, status=ApiKey.Status.REVOKED)
+def test_it_counts_active_keys_in_a_search_by_key_id(client, support_user, customer_a, key_of):
+    key_of(customer_a, "cafe0000-0000-4000-8000-000000000001")
+    key_of(customer_a, "beef0000-0000-4000-8000-000000000002")
+    key_of(customer_a, status=ApiKey.Status.REVOKED)
     client.force_login(support_user)
 
     response = client.get(reverse("admin:customers_customer_changelist"), {"q": "cafe0000"})
@@ -229,10 +210,8 @@ def test_it_counts_active_keys_in_a_search_by_key_id(
     assert [customer.active_keys for customer in listed(response)] == [2]
 
 
-def test_it_sorts_customers_by_active_keys(
-    client, support_user, customer_a, customer_b, default_project
-):
-    make_key(customer_b, default_project)
+def test_it_sorts_customers_by_active_keys(client, support_user, customer_a, customer_b, key_of):
+    key_of(customer_b)
     client.force_login(support_user)
     column = CustomerAdmin.list_display.index("active_keys") + 1
 
@@ -245,11 +224,11 @@ def test_it_sorts_customers_by_active_keys(
 
 
 @pytest.fixture
-def three_keys(customer_a, customer_b, default_project, staging_project):
+def three_keys(customer_a, customer_b, key_of, staging_project):
     return {
-        "a live": make_key(customer_a, default_project),
-        "a revoked": make_key(customer_a, staging_project, status=ApiKey.Status.REVOKED),
-        "b live": make_key(customer_b, staging_project),
+        "a live": key_of(customer_a),
+        "a revoked": key_of(customer_a, project=staging_project, status=ApiKey.Status.REVOKED),
+        "b live": key_of(customer_b, project=staging_project),
     }
 
 

@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from customers.models import ApiKey
+from customers.models import Customer
 from invoices.models import BillingTerms, CustomerPlan, PricePlan
 from usage.models import DailyUsage
 
@@ -22,21 +22,6 @@ def acme(customer_a, plan):
     CustomerPlan.objects.create(customer=customer_a, plan=plan, effective_from=date(2026, 1, 1))
     BillingTerms.objects.create(customer=customer_a, tax_rate=D("20.00"), payment_terms_days=14)
     return customer_a
-
-
-@pytest.fixture
-def key_of(default_project):
-    def make(customer, key_id="acme-key-1"):
-        return ApiKey.objects.create(
-            customer=customer,
-            project=default_project,
-            key_id=key_id,
-            comment=customer.name,
-            scopes=["usage:write"],
-            created_at=datetime(2026, 1, 1, tzinfo=UTC),
-        )
-
-    return make
 
 
 @pytest.fixture
@@ -60,6 +45,22 @@ def put_usage():
         return row
 
     return put
+
+
+@pytest.fixture
+def billed_customer(make_customer, plan, key_of, put_usage):
+    """A customer on `plan` (or on `on`), without billing terms, with one key that used `hours`
+    on 3 October."""
+
+    def make(hours="1.000000", *, on=None, status=Customer.Status.ACTIVE):
+        customer = make_customer(status=status)
+        CustomerPlan.objects.create(
+            customer=customer, plan=on or plan, effective_from=date(2026, 1, 1)
+        )
+        put_usage(key_of(customer), date(2026, 10, 3), hours)
+        return customer
+
+    return make
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from decimal import Decimal as D
 import pytest
 import time_machine
 
-from customers.models import ApiKey
 from invoices.models import BillingTerms, CustomerPlan, Invoice, PricePlan
 from invoices.services import invoice_approve, invoice_generate_drafts
 from usage.models import DailyUsage
@@ -44,21 +43,6 @@ def acme(customer_a, plan):
 @pytest.fixture
 def globex(customer_b, plan):
     return _on_plan(customer_b, plan)
-
-
-@pytest.fixture
-def key_of(default_project):
-    def make(customer, key_id, comment=None):
-        return ApiKey.objects.create(
-            customer=customer,
-            project=default_project,
-            key_id=key_id,
-            comment=customer.name if comment is None else comment,
-            scopes=["usage:write"],
-            created_at=datetime(2026, 1, 1, tzinfo=UTC),
-        )
-
-    return make
 
 
 @pytest.fixture

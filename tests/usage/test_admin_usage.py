@@ -2,7 +2,6 @@
 the filtered rows, that nobody edits usage, and the corrections list after a late change.
 """
 
-import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,31 +12,17 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import ApiKey
 from usage.models import DailyUsage, Method, SyncRun, UsageCorrection
 from usage.services import usage_sync_keys
 
 TODAY = date(2026, 10, 31)
 LIST = reverse("admin:usage_dailyusage_changelist")
 
-_serial = itertools.count(1)
-
 
 @pytest.fixture
 def client(db):
     """The web client (the usage conftest's `client` is the Deepgram one)."""
     return Client()
-
-
-def key_of(customer, project, key_id=None) -> ApiKey:
-    n = next(_serial)
-    return ApiKey.objects.create(
-        customer=customer,
-        project=project,
-        key_id=key_id or f"0a0a0a0a-0000-4000-8000-{n:012}",
-        comment=f"{customer.name} key {n}",
-        scopes=["usage:write"],
-    )
 
 
 def usage(key, day, hours="1.000000", total_hours=None, requests=1, method=Method.ALL):
@@ -65,13 +50,13 @@ def days_listed(client, **query) -> set[date]:
 
 
 @pytest.fixture
-def key_a(customer_a, default_project):
-    return key_of(customer_a, default_project, "aaaa1111-0000-4000-8000-000000000001")
+def key_a(customer_a, key_of):
+    return key_of(customer_a, "aaaa1111-0000-4000-8000-000000000001")
 
 
 @pytest.fixture
-def key_b(customer_b, default_project):
-    return key_of(customer_b, default_project, "bbbb2222-0000-4000-8000-000000000002")
+def key_b(customer_b, key_of):
+    return key_of(customer_b, "bbbb2222-0000-4000-8000-000000000002")
 
 
 # --- Who sees it ----------------------------------------------------------------------------
@@ -113,9 +98,9 @@ DAILY_USAGE_LIST_QUERIES = 11
 
 @pytest.mark.parametrize("rows", [3, 40])
 def test_it_lists_daily_usage_in_a_fixed_number_of_queries(
-    client, support_user, customer_a, customer_b, default_project, django_assert_num_queries, rows
+    client, support_user, customer_a, customer_b, key_of, django_assert_num_queries, rows
 ):
-    keys = [key_of(customer, default_project) for customer in (customer_a, customer_b)]
+    keys = [key_of(customer) for customer in (customer_a, customer_b)]
     for n in range(rows):
         usage(keys[n % 2], TODAY - timedelta(days=n // 2))
     client.force_login(support_user)

@@ -19,8 +19,6 @@ from usage.services import usage_sync_keys, utc_today
 END = date(2026, 10, 31)
 USABLE = HEIGHT - BOTTOM - TOP  # the height of the peak day's bar
 
-_serial = itertools.count(1)
-
 
 # --- daily_bars -----------------------------------------------------------------------------
 
@@ -132,17 +130,6 @@ def client(db):
     return Client()
 
 
-def key_of(customer, project) -> ApiKey:
-    n = next(_serial)
-    return ApiKey.objects.create(
-        customer=customer,
-        project=project,
-        key_id=f"0c0c0c0c-0000-4000-8000-{n:012}",
-        comment=f"{customer.name} key {n}",
-        scopes=["usage:write"],
-    )
-
-
 def usage(key, day, total_hours, method=Method.ALL):
     now = timezone.now()
     DailyUsage.objects.create(
@@ -171,9 +158,9 @@ def svg_of(page: str) -> str:
 
 
 @pytest.fixture
-def two_customers_usage(customer_a, customer_b, default_project):
+def two_customers_usage(customer_a, customer_b, key_of):
     """Seen from 2026-10-31: Acme used three days of the last 60, Globex two others."""
-    a, b = key_of(customer_a, default_project), key_of(customer_b, default_project)
+    a, b = key_of(customer_a), key_of(customer_b)
     usage(a, date(2026, 9, 1), "99.000000")  # 61 days back: outside the chart
     usage(a, date(2026, 9, 2), "1.250000")  # the chart's first day
     usage(a, date(2026, 10, 10), "0.000000")  # a zeroed day: no bar
@@ -228,10 +215,10 @@ def test_it_never_shows_another_customers_usage(
 
 
 def test_it_says_so_when_a_customer_has_no_usage(
-    client, support_user, customer_a, customer_b, default_project, on_the_31st
+    client, support_user, customer_a, customer_b, key_of, on_the_31st
 ):
-    usage(key_of(customer_b, default_project), date(2026, 10, 30), "3.000000")
-    usage(key_of(customer_a, default_project), date(2026, 8, 1), "3.000000")  # too long ago
+    usage(key_of(customer_b), date(2026, 10, 30), "3.000000")
+    usage(key_of(customer_a), date(2026, 8, 1), "3.000000")  # too long ago
     client.force_login(support_user)
 
     page = chart_of(client, customer_a)
