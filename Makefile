@@ -31,9 +31,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Style, then shape: the import contracts of pyproject.toml and the size bounds of modules and
+# functions (tools/check_sizes.py).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo --cache-dir var/import-linter
+	$(BIN)/python tools/check_sizes.py
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
