@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 
 from billing_portal.csv_cells import text_cell
 
-from . import services
 from .models import Invoice, InvoiceLine
+from .services.fingerprint import invoice_is_stale
 
 ZERO = Decimal(0)
 EXPORTED_STATUSES = [Invoice.Status.ISSUED, Invoice.Status.PAID, Invoice.Status.VOID]
@@ -65,7 +65,7 @@ def approval_preview(invoices: QuerySet, *, user) -> ApprovalPreview:
     for invoice in rows:
         if not invoice.is_draft:
             preview.not_drafts.append(invoice)
-        elif services.invoice_is_stale(invoice=invoice):
+        elif invoice_is_stale(invoice=invoice):
             preview.stale.append(invoice)
         elif invoice.pk in own_manual:
             preview.needs_other_approver.append(invoice)

@@ -8,6 +8,7 @@ call Deepgram.
 - `drafts`: generate and refresh the drafts of a month.
 - `drafts_bulk`: what only makes generation fast (pricing ahead on a thread, COPY writes).
 - `adjustments`: late usage, billed once on the next draft.
+- `billed_usage`: what an issued invoice billed (written at approval; adjustments compare).
 - `numbering`: gap-free document numbers.
 - `snapshots`: the seller's and buyer's details an issued document keeps.
 - `issuing`: approve, void, mark paid, manual lines.

@@ -2,9 +2,9 @@
 customer's next draft, as an adjustment line; the issued invoice never changes.
 
 Rules:
-- At approval an invoice records what it billed (`BilledUsage`), per key, day and method: its
-  month's usage at its unit price (under tiers, the top tier the month reached), and the
-  differences its own adjustment lines billed.
+- At approval an invoice records what it billed (`BilledUsage`, written by `billed_usage`),
+  per key, day and method: its month's usage at its unit price (under tiers, the top tier the
+  month reached), and the differences its own adjustment lines billed.
 - A later draft bills the difference between stored usage and what live (not void) invoices
   recorded, for days before its month, at the unit price of the invoice that first billed the
   day; one line per original invoice, key and method.
@@ -23,7 +23,6 @@ from django.db.models import DateField, Exists, F, OuterRef
 from django.db.models.functions import TruncMonth
 
 from usage.models import DailyUsage
-from usage.selectors import month_bounds
 from usage.units import quantize_hours
 
 from .. import pricing
@@ -31,7 +30,7 @@ from ..models import BilledUsage, Invoice, InvoiceLine
 from ..money import quantize_money
 from .plans import plan_for, pricing_plan_of
 
-__all__ = ["UsageDelta", "adjustment_lines", "pending_deltas", "record_billed_usage"]
+__all__ = ["UsageDelta", "adjustment_lines", "pending_deltas", "top_tier_rate"]
 
 
 ZERO = Decimal(0)
@@ -165,7 +164,7 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, UsageDelta]]
 def _plan_rate(invoice: Invoice, method: str) -> Decimal:
     """What the month's plan charged an hour of `method`; under tiers, the highest tier the
     month reached (as for its usage lines)."""
-    top = _top_tier_rate(invoice)
+    top = top_tier_rate(invoice)
     if top is not None:
         return top
     plan = plan_for(invoice.customer, invoice.period)
@@ -198,50 +197,7 @@ def adjustment_lines(deltas: list[UsageDelta], currency: str) -> list[pricing.Li
     return lines
 
 
-def record_billed_usage(invoice: Invoice, deltas: list[UsageDelta]) -> None:
-    """What this invoice billed, per key, day and method: its month's usage, and the
-    differences its adjustment lines billed, so a later change is billed once."""
-    first, last = month_bounds(invoice.period)
-    prices = {
-        (line.api_key_id, line.method): _effective_unit_price(invoice, line)
-        for line in invoice.lines.filter(kind=InvoiceLine.Kind.USAGE)
-    }
-    rows = DailyUsage.objects.filter(api_key__customer=invoice.customer, day__range=(first, last))
-    billed = [
-        BilledUsage(
-            invoice=invoice,
-            api_key_id=row.api_key_id,
-            day=row.day,
-            method=row.method,
-            quantity=getattr(row, invoice.billed_quantity),
-            unit_price=prices.get((row.api_key_id, row.method), ZERO),
-        )
-        for row in rows
-    ]
-    billed += [
-        BilledUsage(
-            invoice=invoice,
-            api_key_id=d.key_pk,
-            day=d.day,
-            method=d.method,
-            quantity=d.quantity,
-            unit_price=d.unit_price,
-        )
-        for d in deltas
-    ]
-    BilledUsage.objects.bulk_create(billed, batch_size=1000)
-
-
-def _effective_unit_price(invoice: Invoice, line: InvoiceLine) -> Decimal:
-    """A usage line's own rate; under tiers (where usage lines carry no price) the rate of the
-    highest tier the month reached, at which a change would have been billed."""
-    if line.unit_price:
-        return line.unit_price
-    top = _top_tier_rate(invoice)
-    return ZERO if top is None else top
-
-
-def _top_tier_rate(invoice: Invoice) -> Decimal | None:
+def top_tier_rate(invoice: Invoice) -> Decimal | None:
     """The rate of the highest tier an invoice's month reached, if it was priced in tiers."""
     top = invoice.lines.filter(kind=InvoiceLine.Kind.TIER).order_by("-position").first()
     return top.unit_price if top else None

@@ -38,7 +38,7 @@ from ..exceptions import (
 )
 from ..models import BillingTerms, Invoice, InvoiceEvent, InvoiceLine
 from ..money import quantize_money
-from .adjustments import record_billed_usage
+from .billed_usage import record_billed_usage
 from .drafts import invoice_refresh_draft
 from .fingerprint import current_inputs, draft_basis
 from .numbering import next_number
