@@ -1,9 +1,23 @@
 """The shape every audit trail shares: who (`actor`, empty for scheduled tasks), when (`at`),
-what (`action`, from the trail's own choices) and how (`detail`). Rows are only ever added."""
+what (`action`, from the trail's own choices) and how (`detail`). Rows are only ever added.
+`user_who_did_it` is the field a model uses to say who did something to its row."""
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+def user_who_did_it(*, on_delete=models.SET_NULL, **options) -> models.ForeignKey:
+    """A link to the user who did something: empty when the system did it, no reverse accessor
+    on the user. `on_delete=PROTECT` where the row is a record that must keep its people."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=on_delete,
+        null=True,
+        blank=True,
+        related_name="+",
+        **options,
+    )
 
 
 class AuditEvent(models.Model):
@@ -11,9 +25,7 @@ class AuditEvent(models.Model):
     `Action` choices."""
 
     at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    actor = user_who_did_it()
     action = models.CharField(max_length=20)
     detail = models.TextField(blank=True)
 

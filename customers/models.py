@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from billing_portal.audit import AuditEvent
+from billing_portal.audit import AuditEvent, user_who_did_it
 
 
 class DeepgramProject(models.Model):
@@ -96,22 +96,10 @@ class ApiKey(models.Model):
         help_text="The key this one was rotated from.",
     )
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    created_by = user_who_did_it()
     revoke_at = models.DateTimeField("scheduled revocation", null=True, blank=True, db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    revoked_by = user_who_did_it()
 
     class Meta:
         verbose_name = "API key"
@@ -135,13 +123,7 @@ class CustomerUser(models.Model):
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="users")
     invited_at = models.DateTimeField(default=timezone.now)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    invited_by = user_who_did_it()
 
     class Meta:
         verbose_name = "customer user"
@@ -203,14 +185,7 @@ class KeyEvent(AuditEvent):
     at = models.DateTimeField(
         default=timezone.now, db_index=True
     )  # the key log is searched by time
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Empty for scheduled tasks.",
-    )
+    actor = user_who_did_it(help_text="Empty for scheduled tasks.")
     customer = models.ForeignKey(
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="key_events"
     )

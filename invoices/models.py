@@ -1,12 +1,11 @@
 import secrets
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from billing_portal.audit import AuditEvent
+from billing_portal.audit import AuditEvent, user_who_did_it
 from customers.models import ApiKey, Customer
 
 from .exceptions import InvoiceLocked
@@ -186,19 +185,13 @@ class Invoice(models.Model):
     issued_on = models.DateField(null=True, blank=True)
     due_on = models.DateField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    approved_by = user_who_did_it(on_delete=models.PROTECT)
     void_reason = models.TextField(blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
-    voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    voided_by = user_who_did_it(on_delete=models.PROTECT)
     paid_on = models.DateField(null=True, blank=True)
     payment_reference = models.CharField(max_length=100, blank=True)
-    paid_marked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    paid_marked_by = user_who_did_it(on_delete=models.PROTECT)
     created_at = models.DateTimeField(default=timezone.now)
     # The issued document, rendered once and stored; served as stored, never re-rendered.
     pdf = models.FileField(upload_to=pdf_upload_path, blank=True, editable=False)
@@ -268,9 +261,7 @@ class InvoiceLine(models.Model):
     quantity = models.DecimalField(**SIX_PLACES)
     unit_price = models.DecimalField(**SIX_PLACES)
     amount = models.DecimalField(**MONEY)
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    added_by = user_who_did_it(on_delete=models.PROTECT)
 
     class Meta:
         ordering = ["invoice", "position", "pk"]
