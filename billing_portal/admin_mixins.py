@@ -1,5 +1,6 @@
 """Admin building blocks shared by the apps."""
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
@@ -16,6 +17,24 @@ def admin_page(request, model_admin, template: str, title: str, **context) -> Te
         model_admin.admin_site.each_context(request), title=title, opts=model_admin.model._meta
     )
     return TemplateResponse(request, template, context)
+
+
+def person(user) -> str:
+    """A user as a plain name, "-" for none: a link to the user admin would lead Support and
+    Finance to a 403."""
+    return user.get_username() if user else "-"
+
+
+def person_column(field: str, description: str, *, nobody: str = "-", **display):
+    """An admin column (or read-only field) of the user in `field`, as `person` shows it, or
+    `nobody` when there is none; `display` goes to `admin.display` (an `ordering`, say)."""
+
+    @admin.display(description=description, **display)
+    def column(model_admin, obj) -> str:
+        user = getattr(obj, field)
+        return person(user) if user else nobody
+
+    return column
 
 
 class ReadOnlyAdminMixin:

@@ -3,7 +3,7 @@ from django.db.models import Count, Q
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing_portal.admin_mixins import ReadOnlyAdminMixin
+from billing_portal.admin_mixins import ReadOnlyAdminMixin, person_column
 
 from . import admin_views, services
 from .models import ApiKey, Customer, CustomerUser, DeepgramProject, KeyEvent
@@ -146,14 +146,8 @@ class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def tag_list(self, obj):
         return ", ".join(obj.tags) or "-"
 
-    # Plain names: a link to the user admin would lead Support and Finance to a 403.
-    @admin.display(description="Created by")
-    def creator(self, obj):
-        return obj.created_by.get_username() if obj.created_by else "-"
-
-    @admin.display(description="Revoked by")
-    def revoker(self, obj):
-        return obj.revoked_by.get_username() if obj.revoked_by else "-"
+    creator = person_column("created_by", "Created by")
+    revoker = person_column("revoked_by", "Revoked by")
 
     @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke_selected(self, request, queryset):

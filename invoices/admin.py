@@ -7,7 +7,7 @@ from django.template.defaultfilters import linebreaksbr
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from billing_portal.admin_mixins import ReadOnlyAdminMixin
+from billing_portal.admin_mixins import ReadOnlyAdminMixin, person, person_column
 from customers.models import Customer
 
 from . import admin_actions, admin_views
@@ -100,11 +100,6 @@ class BillingTermsAdmin(admin.ModelAdmin):
 # --- Invoices -------------------------------------------------------------------------------
 
 
-def _person(user) -> str:
-    # Plain names: a link to the user admin would lead Support and Finance to a 403.
-    return user.get_username() if user else "-"
-
-
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
     fields = ["kind", "description", "key", "method", "quantity", "unit_price", "amount", "added"]
@@ -125,7 +120,7 @@ class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description="Added by")
     def added(self, obj):
-        return _person(obj.added_by) if obj.kind == InvoiceLine.Kind.MANUAL else ""
+        return person(obj.added_by) if obj.kind == InvoiceLine.Kind.MANUAL else ""
 
 
 class InvoiceEventInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -137,9 +132,7 @@ class InvoiceEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor").order_by("at", "pk")
 
-    @admin.display(description="Who")
-    def who(self, obj):
-        return _person(obj.actor) if obj.actor else "system"
+    who = person_column("actor", "Who", nobody="system")
 
 
 class PeriodFilter(admin.SimpleListFilter):
@@ -287,17 +280,9 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((n,) for n in obj.pricing_notes))
         )
 
-    @admin.display(description="Approved by")
-    def approver(self, obj):
-        return _person(obj.approved_by)
-
-    @admin.display(description="Marked paid by")
-    def paid_marker(self, obj):
-        return _person(obj.paid_marked_by)
-
-    @admin.display(description="Voided by")
-    def voider(self, obj):
-        return _person(obj.voided_by)
+    approver = person_column("approved_by", "Approved by")
+    paid_marker = person_column("paid_marked_by", "Marked paid by")
+    voider = person_column("voided_by", "Voided by")
 
     @admin.display(description="Seller")
     def seller_text(self, obj):
@@ -428,6 +413,4 @@ class InvoiceEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["invoice__number", "invoice__customer__name", "detail"]
     date_hierarchy = "at"
 
-    @admin.display(description="Who", ordering="actor__username")
-    def who(self, obj):
-        return _person(obj.actor) if obj.actor else "system"
+    who = person_column("actor", "Who", nobody="system", ordering="actor__username")
