@@ -1,8 +1,11 @@
 """Admin building blocks shared by the apps."""
 
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
 
 def require(request, permission: str) -> None:
@@ -17,6 +20,38 @@ def admin_page(request, model_admin, template: str, title: str, **context) -> Te
         model_admin.admin_site.each_context(request), title=title, opts=model_admin.model._meta
     )
     return TemplateResponse(request, template, context)
+
+
+class PagesAdminMixin:
+    """A model admin with pages of its own, before its standard ones: each `route: view` of
+    `pages` calls `view(request, model_admin, **url_kwargs)` behind `admin_view`, and is named
+    `<app>_<model>_<the route's last part>`, with "-" as "_" (`<int:invoice_id>/mark-paid/`:
+    `invoices_invoice_mark_paid`)."""
+
+    pages: dict[str, Callable] = {}
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.model._meta
+        own = [
+            path(
+                route,
+                self.admin_site.admin_view(_with_model_admin(view, self)),
+                name=f"{opts.app_label}_{opts.model_name}_{_last_part(route)}",
+            )
+            for route, view in self.pages.items()
+        ]
+        return [*own, *super().get_urls()]
+
+
+def _with_model_admin(view: Callable, model_admin) -> Callable:
+    def page(request, **url_kwargs):
+        return view(request, model_admin, **url_kwargs)
+
+    return page
+
+
+def _last_part(route: str) -> str:
+    return route.rstrip("/").rsplit("/", 1)[-1].replace("-", "_")
 
 
 def person(user) -> str:

@@ -1,9 +1,9 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
-from billing_portal.admin_mixins import ReadOnlyAdminMixin, person_column
+from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, person_column
 
 from . import admin_views, services
 from .models import ApiKey, Customer, CustomerUser, DeepgramProject, KeyEvent
@@ -51,12 +51,16 @@ class CustomerUserInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(PagesAdminMixin, admin.ModelAdmin):
     list_display = ["name", "billing_email", "currency", "status", "active_keys", "created_at"]
     list_filter = ["status", "currency"]
     search_fields = ["name", "legal_name", "billing_email", "api_keys__key_id"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
     inlines = [ApiKeyInline, CustomerUserInline]
+    pages = {
+        "<int:customer_id>/provision-key/": admin_views.provision_key,
+        "<int:customer_id>/invite-user/": admin_views.invite_user,
+    }
     fieldsets = [
         (None, {"fields": ["name", "status", "notes"]}),
         ("Billing details", {"fields": BILLING_FIELDS}),
@@ -87,25 +91,9 @@ class CustomerAdmin(admin.ModelAdmin):
         every = [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
         return [f for f in every if f not in BILLING_FIELDS]
 
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [
-            path(
-                "<int:customer_id>/provision-key/",
-                wrap(lambda r, customer_id: admin_views.provision_key(r, self, customer_id)),
-                name="customers_customer_provision_key",
-            ),
-            path(
-                "<int:customer_id>/invite-user/",
-                wrap(lambda r, customer_id: admin_views.invite_user(r, self, customer_id)),
-                name="customers_customer_invite_user",
-            ),
-            *super().get_urls(),
-        ]
-
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
     list_display = ["key_id", "customer", "status_note", "comment", "created_at"]
     list_filter = ["status", "project", "customer"]
     list_select_related = ["customer", "project"]
@@ -129,6 +117,10 @@ class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     actions = ["revoke_selected"]
+    pages = {
+        "reconcile/": admin_views.reconcile_keys,
+        "<int:key_pk>/rotate/": admin_views.rotate_key,
+    }
 
     @admin.display(description="Status", ordering="status")
     def status_note(self, obj):
@@ -155,22 +147,6 @@ class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("customers.revoke_apikey")
-
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [
-            path(
-                "reconcile/",
-                wrap(lambda r: admin_views.reconcile_keys(r, self)),
-                name="customers_apikey_reconcile",
-            ),
-            path(
-                "<int:key_pk>/rotate/",
-                wrap(lambda r, key_pk: admin_views.rotate_key(r, self, key_pk)),
-                name="customers_apikey_rotate",
-            ),
-            *super().get_urls(),
-        ]
 
 
 @admin.register(KeyEvent)

@@ -4,10 +4,10 @@ goes through a service: the actions in `admin_actions`, the pages in `admin_view
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.template.defaultfilters import linebreaksbr
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from billing_portal.admin_mixins import ReadOnlyAdminMixin, person, person_column
+from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, person, person_column
 from customers.models import Customer
 
 from . import admin_actions, admin_views
@@ -200,7 +200,7 @@ INVOICE_FIELDSETS = [
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
     """Read-only: drafts change only through services (refresh, manual lines), issued
     invoices never. Finance acts through the actions and the object tools."""
 
@@ -222,6 +222,16 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["number", "customer__name"]
     inlines = [InvoiceLineInline, InvoiceEventInline]
     actions = ["approve_selected", "refresh_selected", "resend_email_selected"]
+    pages = {
+        "generate/": admin_views.generate_drafts,
+        "export/": admin_views.export_csv,
+        "<int:invoice_id>/void/": admin_views.void_invoice,
+        "<int:invoice_id>/credit/": admin_views.credit_invoice,
+        "<int:invoice_id>/mark-paid/": admin_views.mark_paid,
+        "<int:invoice_id>/add-line/": admin_views.add_manual_line,
+        "<int:invoice_id>/pdf/": admin_views.stored_pdf,
+        "<int:invoice_id>/preview/": admin_views.preview_pdf,
+    }
     fieldsets = INVOICE_FIELDSETS
     readonly_fields = [f for _, options in INVOICE_FIELDSETS for f in options["fields"]]
 
@@ -355,38 +365,6 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_mark_paid_permission(self, request):
         return request.user.has_perm("invoices.mark_paid_invoice")
-
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        pages = [
-            ("void", admin_views.void_invoice),
-            ("credit", admin_views.credit_invoice),
-            ("mark-paid", admin_views.mark_paid),
-            ("add-line", admin_views.add_manual_line),
-            ("pdf", admin_views.stored_pdf),
-            ("preview", admin_views.preview_pdf),
-        ]
-        return [
-            path(
-                "generate/",
-                wrap(lambda r: admin_views.generate_drafts(r, self)),
-                name="invoices_invoice_generate",
-            ),
-            path(
-                "export/",
-                wrap(lambda r: admin_views.export_csv(r, self)),
-                name="invoices_invoice_export",
-            ),
-            *(
-                path(
-                    f"<int:invoice_id>/{slug}/",
-                    wrap(lambda r, invoice_id, view=view: view(r, self, invoice_id)),
-                    name=f"invoices_invoice_{slug.replace('-', '_')}",
-                )
-                for slug, view in pages
-            ),
-            *super().get_urls(),
-        ]
 
 
 def _invoice_link(invoice: Invoice):
