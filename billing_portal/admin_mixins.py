@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -20,6 +21,25 @@ def admin_page(request, model_admin, template: str, title: str, **context) -> Te
         model_admin.admin_site.each_context(request), title=title, opts=model_admin.model._meta
     )
     return TemplateResponse(request, template, context)
+
+
+def action_confirmed(request) -> bool:
+    """Whether an admin action comes back from its confirmation page (`confirmation_page`),
+    which posts the selection and the action again with `confirmed=yes`."""
+    return request.POST.get("confirmed") == "yes"
+
+
+def confirmation_page(request, model_admin, template: str, title: str, **context):
+    """The page an admin action shows before it acts; the template posts the selection back
+    in hidden `action_checkbox_name` fields, with the action and `confirmed=yes`."""
+    return admin_page(
+        request,
+        model_admin,
+        template,
+        title,
+        action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
+        **context,
+    )
 
 
 class PagesAdminMixin:

@@ -9,14 +9,13 @@ of error reports.
 import uuid
 
 from django.contrib import messages
-from django.contrib.admin import helpers
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 
-from billing_portal.admin_mixins import admin_page, require
+from billing_portal.admin_mixins import action_confirmed, admin_page, confirmation_page, require
 from billing_portal.deepgram import DeepgramError
 
 from . import services
@@ -143,14 +142,13 @@ def revoke_keys(model_admin, request, queryset):
     keys = list(
         queryset.select_related("customer", "project").exclude(status=ApiKey.Status.REVOKED)
     )
-    if request.POST.get("confirmed") != "yes":
-        return _page(
+    if not action_confirmed(request):
+        return confirmation_page(
             request,
             model_admin,
-            "apikey/revoke_confirm.html",
+            "admin/customers/apikey/revoke_confirm.html",
             "Revoke keys?",
             keys=keys,
-            action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
         )
     failures = []
     for key in keys:

@@ -10,9 +10,8 @@ atomic on its own, so one failing invoice leaves the others done.
 from collections import Counter
 
 from django.contrib import messages
-from django.contrib.admin import helpers
 
-from billing_portal.admin_mixins import admin_page, require
+from billing_portal.admin_mixins import action_confirmed, confirmation_page, require
 
 from . import documents, selectors, services
 from .exceptions import InvoicesError
@@ -36,14 +35,13 @@ def _report(model_admin, request, done: str, skipped: list[str]) -> None:
 def approve_drafts(model_admin, request, queryset):
     """Show what approving the selection would issue (count and total per currency) and what
     it would skip; on confirmation issue each draft as reviewed."""
-    if request.POST.get("confirmed") != "yes":
-        return admin_page(
+    if not action_confirmed(request):
+        return confirmation_page(
             request,
             model_admin,
             "admin/invoices/invoice/approve_confirm.html",
             "Approve drafts?",
             preview=selectors.approval_preview(queryset, user=request.user),
-            action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
         )
     reviewed = _pairs(request.POST.getlist("reviewed"))
     left_out = _pairs(request.POST.getlist("left_out"))
