@@ -1,6 +1,7 @@
 """How invoices print numbers: amounts to the currency's minor unit with thousands separators,
 hours with the 6 decimals they are billed at, unit prices as precise as they are stored."""
 
+import functools
 from decimal import Decimal
 
 from django import template
@@ -11,58 +12,64 @@ from invoices.money import quantize_money
 register = template.Library()
 
 
+def _blank_stays_blank(format_value):
+    """A number filter that shows nothing for a missing value (None, or "" in a template)."""
+
+    @functools.wraps(format_value)
+    def formatted(value, *args) -> str:
+        if value is None or value == "":
+            return ""
+        return format_value(value, *args)
+
+    return formatted
+
+
 @register.filter
+@_blank_stays_blank
 def money(value, currency: str) -> str:
     """1234.5 USD -> '1,234.50' (JPY -> '1,235'), rounded as amounts are; negative amounts
     keep their sign."""
-    if value is None or value == "":
-        return ""
     return f"{quantize_money(Decimal(value), currency):,f}"
 
 
 @register.filter
+@_blank_stays_blank
 def hours(value) -> str:
     """Hours as billed: 6 decimals."""
-    if value is None or value == "":
-        return ""
     return f"{Decimal(value):,.6f}"
 
 
 @register.filter
+@_blank_stays_blank
 def hours_brief(value) -> str:
     """Hours for reading, not billing: to a hundredth, without trailing zeros, with the unit:
     1420.500000 -> '1,420.5 h', 60.750000 -> '60.75 h', 3 -> '3 h'."""
-    if value is None or value == "":
-        return ""
     brief = Decimal(value).quantize(Decimal("0.01"))
     text = f"{brief:,.2f}".rstrip("0").rstrip(".")
     return f"{text} h"
 
 
 @register.filter
+@_blank_stays_blank
 def minutes(value) -> str:
     """Hours as minutes, to a tenth: 1.5 -> '90.0'."""
-    if value is None or value == "":
-        return ""
     return f"{(Decimal(value) * 60).quantize(Decimal('0.1')):,}"
 
 
 @register.filter
+@_blank_stays_blank
 def unit_price(value) -> str:
     """A unit price without noise but without losing a digit: 0.258000 -> '0.258',
     10 -> '10.00', 0.004300 -> '0.0043'."""
-    if value is None or value == "":
-        return ""
     price = Decimal(value).normalize()
     places = max(2, -price.as_tuple().exponent)
     return f"{price:,.{places}f}"
 
 
 @register.filter
+@_blank_stays_blank
 def normalize_quantity(value) -> str:
     """A count without trailing zeros: 1.000000 -> '1', 2.5 -> '2.5'."""
-    if value is None or value == "":
-        return ""
     quantity = Decimal(value).normalize()
     return f"{quantity:,f}"
 
