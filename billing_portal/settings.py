@@ -132,7 +132,7 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}  # visibility_timeout: below, after the time limits
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -143,6 +143,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+# A usage sync chunk task: at the soft limit its fetching threads stop, what they fetched is
+# written and its other keys are resumed; the hard limit kills it.
+USAGE_SYNC_CHUNK_SOFT_TIME_LIMIT = env.float(
+    "USAGE_SYNC_CHUNK_SOFT_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT
+)
+USAGE_SYNC_CHUNK_TIME_LIMIT = env.float(
+    "USAGE_SYNC_CHUNK_TIME_LIMIT", default=CELERY_TASK_TIME_LIMIT
+)
+if CELERY_BROKER_URL != "filesystem://":
+    # Redis (and SQS) redeliver a late-acked task not acked within the visibility timeout:
+    # keep it well above the longest task, so that only a lost worker's tasks come back.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = max(
+        3600, 2 * int(max(CELERY_TASK_TIME_LIMIT, USAGE_SYNC_CHUNK_TIME_LIMIT))
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
@@ -179,7 +193,11 @@ DEEPGRAM_BACKOFF_BASE = env.float(
 )  # seconds, doubled per retry
 USAGE_SETTLEMENT_DAYS = env.int("USAGE_SETTLEMENT_DAYS", default=3)
 USAGE_SYNC_CHUNK_SIZE = env.int("USAGE_SYNC_CHUNK_SIZE", default=50)
-SYNC_RUN_STALE_HOURS = env.int("SYNC_RUN_STALE_HOURS", default=2)
+# A running sync beats its heartbeat this often; one whose heartbeat is older than
+# SYNC_RUN_STALE_SECONDS is taken over by the next sync. 0 derives it from the client's
+# timeouts and retries (the longest one call may take, plus a heartbeat): ~11 min by default.
+SYNC_HEARTBEAT_SECONDS = env.float("SYNC_HEARTBEAT_SECONDS", default=15.0)
+SYNC_RUN_STALE_SECONDS = env.float("SYNC_RUN_STALE_SECONDS", default=0)
 
 # --- Seller details printed on invoices ------------------------------------------------------
 BILLING_COMPANY_NAME = env.str("BILLING_COMPANY_NAME", default="Example Voice Apps Ltd")

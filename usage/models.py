@@ -1,5 +1,8 @@
+import uuid
+
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from customers.models import ApiKey
 
@@ -85,7 +88,11 @@ class KeySyncState(models.Model):
 
 
 class SyncRun(models.Model):
-    """One sync of many keys: what started it, its window, and what it did."""
+    """One sync of many keys: what started it, its window, its plan of chunks, and what it did.
+
+    `token` names the run's current owner: a taker of a stale run (heartbeat too old) gives it
+    a new token, so that a late chunk of the former owner writes nothing.
+    """
 
     class Trigger(models.TextChoices):
         BEAT = "beat", "Schedule"
@@ -114,6 +121,16 @@ class SyncRun(models.Model):
     rows_changed = models.PositiveIntegerField(default=0)
     errors_by_kind = models.JSONField(default=dict, blank=True)
     done_chunks = models.JSONField(default=list, blank=True, editable=False)
+    plan = models.JSONField(
+        default=list, blank=True, editable=False, help_text="The key pks of each chunk, by number."
+    )
+    token = models.UUIDField(default=uuid.uuid4, editable=False)
+    heartbeat_at = models.DateTimeField(
+        default=timezone.now, help_text="When the run's owner last showed it was alive."
+    )
+    takeovers = models.PositiveIntegerField(
+        default=0, help_text="How often a stale run was taken over and resumed."
+    )
 
     class Meta:
         ordering = ["-started_at"]

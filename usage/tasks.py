@@ -1,14 +1,22 @@
 """Celery interface of the usage sync. Thin: ids in, one service call each, each task named
 after the service it runs (former names stay registered for a release).
 
-`sync_run_start` (beat, hourly by default) opens a single-flight run and fans the keys out as
-DEEPGRAM_MAX_CONCURRENCY lanes; a lane is a chain of chunk tasks run one after another, so at
-most that many calls reach Deepgram at once, however many workers take part.
+`sync_run_start` (beat, hourly by default) opens a single-flight run, or takes over a stale one
+(its heartbeat too old), and fans the chunks not done out as DEEPGRAM_MAX_CONCURRENCY lanes; a
+lane is a chain of chunk tasks run one after another, so at most that many calls reach
+Deepgram at once, however many workers take part.
+
+A chunk task carries its run's token: a chunk of a run taken over since, or done before (a
+redelivery under late acks), does nothing. It runs under USAGE_SYNC_CHUNK_SOFT_TIME_LIMIT and
+USAGE_SYNC_CHUNK_TIME_LIMIT: at the soft limit its fetching threads stop, what they fetched is
+written, and its lane goes on with the keys left (a new chunk of the run) and then its next
+chunks; a chunk that fetched nothing stays pending and is resumed by the next takeover.
 """
 
 import logging
 
 from celery import chain
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 
@@ -22,39 +30,67 @@ logger = logging.getLogger(__name__)
 
 @shared_task_renamed(formerly="usage.tasks.sync_all_usage")
 def sync_run_start(trigger: str = SyncRun.Trigger.BEAT) -> dict:
-    """Start a sync of every key that may still change; does nothing while one is running."""
+    """Start a sync of every key that may still change, or resume a stale run; does nothing
+    while a live one is running."""
     key_ids = list(selectors.keys_to_sync().order_by("pk").values_list("pk", flat=True))
-    run = services.sync_run_start(trigger=trigger, keys_total=len(key_ids))
+    lanes = services.sync_lanes(
+        key_ids, count=settings.DEEPGRAM_MAX_CONCURRENCY, chunk_size=settings.USAGE_SYNC_CHUNK_SIZE
+    )
+    run = services.sync_run_start(trigger=trigger, chunks=[c for lane in lanes for c in lane])
     if run is None:
         running = selectors.running_sync()
         logger.info("A usage sync is already running (%s); this one does nothing.", running)
         return {"skipped": True, "running_run": running.pk if running else None}
-    if not key_ids:
-        services.sync_run_record(run_id=run.pk, totals=services.SyncTotals())
-        return {"run": run.pk, "keys": 0}
-    lanes = services.sync_lanes(
-        key_ids, count=settings.DEEPGRAM_MAX_CONCURRENCY, chunk_size=settings.USAGE_SYNC_CHUNK_SIZE
-    )
-    chunk = 0
+    todo, token = services.sync_run_pending(run), str(run.token)
+    if not todo:
+        services.sync_run_record(run_id=run.pk, totals=services.SyncTotals(), token=token)
+        return {"run": run.pk, "keys": 0, "resumed": run.resumed}
+    lanes = services.chunk_lanes(todo, count=settings.DEEPGRAM_MAX_CONCURRENCY)
     for lane in lanes:
-        signatures = []
-        for key_chunk in lane:
-            signatures.append(usage_sync_keys.si(run.pk, key_chunk, chunk))
-            chunk += 1
+        signatures = [_chunk_task(run.pk, number, keys, token) for number, keys in lane]
         transaction.on_commit(chain(*signatures).apply_async)
-    return {"run": run.pk, "keys": len(key_ids), "lanes": len(lanes)}
+    keys = sum(len(keys) for _, keys in todo)
+    return {"run": run.pk, "keys": keys, "lanes": len(lanes), "resumed": run.resumed}
 
 
-@shared_task_renamed(formerly="usage.tasks.sync_usage_chunk")
-def usage_sync_keys(run_id: int, key_ids: list[int], chunk: int | None = None) -> dict:
-    """Sync a chunk of keys one after another and add the outcome to the run. Never raises:
-    a chunk that breaks counts its keys as failed, so the rest of its lane still runs and the
-    run still closes."""
+def _chunk_task(run_id: int, chunk: int, key_ids: list[int], token: str):
+    return usage_sync_keys.si(run_id, key_ids, chunk, token).set(
+        soft_time_limit=settings.USAGE_SYNC_CHUNK_SOFT_TIME_LIMIT,
+        time_limit=settings.USAGE_SYNC_CHUNK_TIME_LIMIT,
+    )
+
+
+@shared_task_renamed(formerly="usage.tasks.sync_usage_chunk", bind=True)
+def usage_sync_keys(
+    self, run_id: int, key_ids: list[int], chunk: int | None = None, token: str | None = None
+) -> dict:
+    """Sync a chunk of keys and add the outcome to the run, in the chunk's write transaction.
+    Never raises: a chunk that breaks counts its keys as failed, so the rest of its lane still
+    runs and the run still closes. Past its soft time limit it ends cleanly and its lane goes
+    on with the keys it left."""
+    ref = services.RunChunk(run_id, chunk, token)
+    if not services.sync_chunk_claim(ref, lock=False):
+        return {"run": run_id, "chunk": chunk, "skipped": True}
+    leftovers: list[tuple[int, list[int]]] = []
     try:
-        totals = services.usage_sync_keys(key_ids=key_ids, run_id=run_id)
+        totals = services.usage_sync_keys(
+            chunks=[(chunk, key_ids)],
+            run=services.RunChunk(run_id, None, token),
+            stop_on=(SoftTimeLimitExceeded,),
+            on_leftover=lambda number, keys: leftovers.append((number, keys)),
+        )
+    except SoftTimeLimitExceeded:
+        logger.warning("Usage sync chunk %s of run %s stopped at its soft time limit while "
+                       "writing; it stays pending, to be resumed", chunk, run_id)  # fmt: skip
+        return {"run": run_id, "chunk": chunk, "stopped": True}
     except Exception:
         logger.exception("Usage sync chunk %s of run %s failed", chunk, run_id)
         totals = services.SyncTotals(keys_failed=len(key_ids))
         totals.errors_by_kind["InternalError"] = len(key_ids)
-    run = services.sync_run_record(run_id=run_id, totals=totals, chunk=chunk)
-    return {"run": run_id, "ok": totals.keys_ok, "failed": totals.keys_failed, "status": run.status}
+        services.sync_run_record(run_id=run_id, totals=totals, chunk=chunk, token=token)
+    if leftovers and token is not None:
+        number, keys = leftovers[0]
+        logger.info("Chunk %s of run %s ended at its soft time limit; its lane goes on with "
+                    "its %d keys left (chunk %s)", chunk, run_id, len(keys), number)  # fmt: skip
+        raise self.replace(_chunk_task(run_id, number, keys, token))
+    return {"run": run_id, "chunk": chunk, "ok": totals.keys_ok, "failed": totals.keys_failed}

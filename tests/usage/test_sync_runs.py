@@ -1,32 +1,128 @@
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from usage.models import DailyUsage, SyncRun
-from usage.services import SyncTotals, sync_run_record, sync_run_start, usage_sync_run
+from usage.services import (
+    RunChunk,
+    SyncTotals,
+    stale_after,
+    sync_chunk_claim,
+    sync_run_beat,
+    sync_run_pending,
+    sync_run_record,
+    sync_run_start,
+    sync_run_take_over,
+    usage_sync_run,
+)
+
+
+def start(chunks=([1, 2], [3]), trigger=SyncRun.Trigger.BEAT):
+    return sync_run_start(trigger=trigger, chunks=[list(chunk) for chunk in chunks])
+
+
+def age(run, seconds):
+    """Make the run's heartbeat `seconds` older than the staleness bound."""
+    SyncRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - stale_after() - timedelta(seconds=seconds)
+    )
+    run.refresh_from_db()
+    return run
 
 
 def test_it_runs_one_sync_at_a_time(db):
-    first = sync_run_start(trigger=SyncRun.Trigger.BEAT, keys_total=3)
+    first = start()
 
-    assert sync_run_start(trigger=SyncRun.Trigger.COMMAND, keys_total=3) is None
+    assert start(trigger=SyncRun.Trigger.COMMAND) is None
     assert SyncRun.objects.get() == first
+    assert (first.keys_total, first.plan, first.resumed) == (3, [[1, 2], [3]], False)
 
 
-def test_it_abandons_a_run_left_running_too_long(db, settings):
-    stuck = sync_run_start(trigger=SyncRun.Trigger.BEAT, keys_total=3)
-    SyncRun.objects.filter(pk=stuck.pk).update(
-        started_at=timezone.now() - timedelta(hours=settings.SYNC_RUN_STALE_HOURS + 1)
+def test_it_derives_the_staleness_bound_from_the_clients_timeouts_and_retries(settings):
+    settings.SYNC_RUN_STALE_SECONDS = 0
+    settings.DEEPGRAM_MAX_RETRIES, settings.SYNC_HEARTBEAT_SECONDS = 4, 15
+    settings.DEEPGRAM_CONNECT_TIMEOUT, settings.DEEPGRAM_READ_TIMEOUT = 5, 30
+
+    # 5 tries of 5 + 30 s, 4 waits of at most 120 s (Retry-After's cap), one heartbeat.
+    assert stale_after() == timedelta(seconds=5 * 35 + 4 * 120 + 15)
+
+    settings.SYNC_RUN_STALE_SECONDS = 90
+    assert stale_after() == timedelta(seconds=90)
+
+
+def test_it_leaves_a_run_that_beats_alone(db):
+    run = start()
+    age(run, -30)  # 30 s short of stale
+
+    assert start() is None
+    assert SyncRun.objects.get().token == run.token
+
+
+def test_it_takes_over_a_stale_run_keeping_its_done_chunks(db):
+    stale = start(chunks=([1, 2], [3], [4]))
+    sync_run_record(run_id=stale.pk, totals=SyncTotals(keys_ok=2), chunk=0, token=str(stale.token))
+    age(stale, 1)
+
+    taken = start(chunks=([9],), trigger=SyncRun.Trigger.COMMAND)
+
+    assert (taken.pk, taken.resumed, taken.takeovers) == (stale.pk, True, 1)
+    assert taken.token != stale.token
+    assert taken.heartbeat_at > stale.heartbeat_at
+    assert sync_run_pending(taken) == [(1, [3]), (2, [4])]
+    assert (taken.keys_ok, taken.trigger, SyncRun.objects.count()) == (2, "beat", 1)
+
+
+def test_of_two_takers_of_the_same_stale_run_exactly_one_wins(db):
+    stale = age(start(), 1)
+    seen_by_both = SyncRun.objects.get(pk=stale.pk)
+
+    first = sync_run_take_over(seen_by_both)
+    second = sync_run_take_over(seen_by_both)
+
+    assert first is not None and second is None
+    assert SyncRun.objects.get().token == first.token != stale.token
+
+
+def test_a_taker_loses_when_the_run_beats_again_in_between(db):
+    stale = age(start(), 1)
+    assert sync_run_beat(RunChunk(stale.pk, None, str(stale.token)))
+
+    assert sync_run_take_over(stale) is None
+
+
+def test_it_abandons_a_stale_run_of_an_older_release_without_a_plan(db):
+    legacy = SyncRun.objects.create(
+        trigger="beat", started_at=timezone.now(), keys_total=5, heartbeat_at=timezone.now()
     )
+    age(legacy, 1)
 
-    fresh = sync_run_start(trigger=SyncRun.Trigger.BEAT, keys_total=1)
+    fresh = start()
 
-    stuck.refresh_from_db()
-    assert fresh is not None
-    assert stuck.status == SyncRun.Status.ABANDONED
+    legacy.refresh_from_db()
+    assert legacy.status == SyncRun.Status.ABANDONED
+    assert fresh.pk != legacy.pk and not fresh.resumed
+
+
+def test_a_former_owner_can_neither_beat_nor_record(db, caplog):
+    run = start(chunks=([1],))
+    old = RunChunk(run.pk, 0, str(run.token))
+    taken = sync_run_take_over(age(run, 1))
+
+    with caplog.at_level(logging.WARNING, logger="usage.services.runs"):
+        assert not sync_run_beat(old)
+        assert not sync_chunk_claim(old)
+        late = sync_run_record(
+            run_id=run.pk, totals=SyncTotals(keys_ok=1), chunk=0, token=old.token
+        )
+
+    assert (late.keys_ok, late.done_chunks, late.status) == (0, [], SyncRun.Status.RUNNING)
+    assert "the run was taken over" in caplog.text
+    assert sync_chunk_claim(RunChunk(run.pk, 0, str(taken.token)))
 
 
 @pytest.mark.parametrize(
@@ -38,7 +134,7 @@ def test_it_abandons_a_run_left_running_too_long(db, settings):
     ],
 )
 def test_it_closes_a_run_when_every_key_is_counted(db, ok, failed, status):
-    run = sync_run_start(trigger=SyncRun.Trigger.BEAT, keys_total=3)
+    run = start()
     half = SyncTotals(keys_ok=min(ok, 1), keys_failed=0, api_calls=1)
     rest = SyncTotals(keys_ok=ok - half.keys_ok, keys_failed=failed, api_calls=2)
     rest.errors_by_kind["ServerError"] = failed
@@ -54,7 +150,35 @@ def test_it_closes_a_run_when_every_key_is_counted(db, ok, failed, status):
     assert closed.errors_by_kind == ({"ServerError": failed} if failed else {})
 
 
-def test_it_records_a_whole_run(make_key, customer_a, customer_b):
+def test_it_counts_a_redelivered_chunk_once(db):
+    run = start(chunks=([1, 2], [3, 4]))
+    chunk = SyncTotals(keys_ok=2, api_calls=2)
+
+    sync_run_record(run_id=run.pk, totals=chunk, chunk=0)
+    again = sync_run_record(run_id=run.pk, totals=chunk, chunk=0)
+
+    assert (again.keys_ok, again.api_calls, again.status) == (2, 2, SyncRun.Status.RUNNING)
+    assert sync_run_record(run_id=run.pk, totals=chunk, chunk=1).status == (
+        SyncRun.Status.SUCCEEDED
+    )
+
+
+def test_the_keys_a_chunk_left_become_a_chunk_the_run_waits_for(db):
+    run = start(chunks=([1, 2, 3],))
+    token = str(run.token)
+
+    ended = sync_run_record(
+        run_id=run.pk, totals=SyncTotals(keys_ok=1), chunk=0, token=token, leftover=[2, 3]
+    )
+
+    assert (ended.leftover_chunk, ended.status) == (1, SyncRun.Status.RUNNING)
+    assert sync_run_pending(ended) == [(1, [2, 3])]
+    done = sync_run_record(run_id=run.pk, totals=SyncTotals(keys_ok=2), chunk=1, token=token)
+    assert (done.status, done.keys_ok, done.done_chunks) == (SyncRun.Status.SUCCEEDED, 3, [0, 1])
+
+
+def test_it_records_a_whole_run_chunk_by_chunk(make_key, customer_a, customer_b, settings):
+    settings.USAGE_SYNC_CHUNK_SIZE = 1
     created = datetime(2026, 10, 1, tzinfo=UTC)
     keys = [make_key(customer_a, created=created), make_key(customer_b, created=created)]
 
@@ -66,7 +190,31 @@ def test_it_records_a_whole_run(make_key, customer_a, customer_b):
         2,
         2,
     )
+    assert (run.plan, sorted(run.done_chunks)) == ([[keys[0].pk], [keys[1].pk]], [0, 1])
     assert run.rows_created == DailyUsage.objects.count() > 0
+
+
+def test_a_resumed_run_fetches_only_its_chunks_not_done(
+    make_key, customer_a, customer_b, settings, sandbox
+):
+    settings.USAGE_SYNC_CHUNK_SIZE = 1
+    created = datetime(2026, 10, 1, tzinfo=UTC)
+    keys = [make_key(c, created=created) for c in (customer_a, customer_b, customer_a)]
+    stale = start(chunks=[[key.pk] for key in keys])
+    sync_run_record(run_id=stale.pk, totals=SyncTotals(keys_ok=1), chunk=0, token=str(stale.token))
+    age(stale, 1)
+    sandbox.calls.clear()
+
+    run = usage_sync_run(trigger=SyncRun.Trigger.COMMAND, key_ids=[keys[0].pk])
+
+    asked = {call.query["accessor"][0] for call in sandbox.calls}
+    assert asked == {keys[1].key_id, keys[2].key_id}
+    assert (run.pk, run.resumed, run.status, run.keys_ok) == (
+        stale.pk,
+        True,
+        SyncRun.Status.SUCCEEDED,
+        3,
+    )
 
 
 @pytest.mark.postgres
@@ -76,7 +224,7 @@ def test_it_does_one_runs_work_when_two_start_at_once(make_key, customer_a, cust
     key_ids = [make_key(c, created=created).pk for c in (customer_a, customer_b, customer_a)]
     barrier, outcomes = threading.Barrier(2), []
 
-    def start():
+    def begin():
         barrier.wait()
         try:
             outcomes.append(
@@ -85,7 +233,7 @@ def test_it_does_one_runs_work_when_two_start_at_once(make_key, customer_a, cust
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=start) for _ in range(2)]
+    threads = [threading.Thread(target=begin) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -98,14 +246,23 @@ def test_it_does_one_runs_work_when_two_start_at_once(make_key, customer_a, cust
     assert runs[0].rows_created == DailyUsage.objects.count()
 
 
-def test_it_counts_a_redelivered_chunk_once(db):
-    run = sync_run_start(trigger=SyncRun.Trigger.BEAT, keys_total=4)
-    chunk = SyncTotals(keys_ok=2, api_calls=2)
-
-    sync_run_record(run_id=run.pk, totals=chunk, chunk=0)
-    again = sync_run_record(run_id=run.pk, totals=chunk, chunk=0)
-
-    assert (again.keys_ok, again.api_calls, again.status) == (2, 2, SyncRun.Status.RUNNING)
-    assert sync_run_record(run_id=run.pk, totals=chunk, chunk=1).status == (
-        SyncRun.Status.SUCCEEDED
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_existing_runs_get_a_token_each_and_a_heartbeat_when_migrated():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("usage", "0005_method_label_not_split")])
+    old = executor.loader.project_state([("usage", "0005_method_label_not_split")]).apps
+    started = datetime(2026, 11, 1, tzinfo=UTC)
+    OldRun = old.get_model("usage", "SyncRun")
+    OldRun.objects.create(trigger="beat", status="running", started_at=started, keys_total=2)
+    OldRun.objects.create(
+        trigger="beat", status="succeeded", started_at=started, finished_at=started + timedelta(1)
     )
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    running, done = SyncRun.objects.order_by("pk")
+    assert running.token != done.token
+    assert (running.heartbeat_at, done.heartbeat_at) == (started, started + timedelta(1))
+    assert (running.plan, running.takeovers) == ([], 0)

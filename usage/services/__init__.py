@@ -7,24 +7,41 @@ Each rule lives in the module named for it:
 - `storing`: writing rows idempotently, zeroing dropped days as corrections, sync states.
 - `key_sync`: one key's sync, and a chunk's (one transaction, failure accounting);
   `key_sync_pool`: the same for many keys, with a thread pool and lookahead (speed only).
-- `runs`: sync runs (single flight, chunk outcomes, final status, `usage_synced`).
+- `runs`: sync runs (single flight, heartbeat and takeover, chunk outcomes, final status,
+  `usage_synced`).
 - `lanes`: how a run's keys are spread over lanes and chunks of Celery tasks.
 - `outcomes`: the per-key results and their totals.
 """
 
 from .key_sync import usage_sync_key
-from .key_sync_pool import usage_sync_keys
-from .lanes import sync_lanes
+from .key_sync_pool import usage_sync_keys, usage_sync_run
+from .lanes import chunk_lanes, sync_lanes
 from .outcomes import KeySyncResult, SyncTotals
-from .runs import sync_run_record, sync_run_start, usage_sync_run
+from .runs import (
+    RunChunk,
+    stale_after,
+    sync_chunk_claim,
+    sync_run_beat,
+    sync_run_pending,
+    sync_run_record,
+    sync_run_start,
+    sync_run_take_over,
+)
 from .sync_window import sync_window, utc_today
 
 __all__ = [
     "KeySyncResult",
+    "RunChunk",
     "SyncTotals",
+    "chunk_lanes",
+    "stale_after",
+    "sync_chunk_claim",
     "sync_lanes",
+    "sync_run_beat",
+    "sync_run_pending",
     "sync_run_record",
     "sync_run_start",
+    "sync_run_take_over",
     "sync_window",
     "usage_sync_key",
     "usage_sync_keys",

@@ -7,17 +7,23 @@ Rules:
   transaction. A chunk whose write fails counts every key it asked Deepgram about as failed
   ("InternalError"; the keys it skipped stay skipped): its rows and sync states are rolled
   back and the next run reads the same days again.
+- A chunk of a run writes only while the run is still its own (`runs.sync_chunk_claim`, in
+  the write's transaction): a late chunk of a run taken over, or a chunk done before, writes
+  nothing. Its totals are added to the run in the same transaction.
 """
 
 import logging
 from collections.abc import Iterable
 from datetime import date
 
+from django.db import transaction
+
 from billing_portal.deepgram import DeepgramClient
 from customers.models import ApiKey
 
 from .fetching import FetchedUsage, fetch_usage
-from .outcomes import KeySyncResult
+from .outcomes import KeySyncResult, SyncTotals
+from .runs import RunChunk, sync_chunk_claim, sync_run_record
 from .storing import store_fetched
 from .sync_window import windows_of
 
@@ -50,14 +56,24 @@ def chunk_keys(key_ids: Iterable[int]) -> list[ApiKey]:
 
 
 def chunk_store(
-    skipped: list[KeySyncResult], fetched: list[FetchedUsage], run_id: int | None
-) -> list[KeySyncResult]:
-    """Write a chunk's fetched usage; when the write fails, every fetched key failed."""
+    skipped: list[KeySyncResult],
+    fetched: list[FetchedUsage],
+    run: RunChunk | None = None,
+    leftover: list[int] | None = None,
+) -> tuple[list[KeySyncResult] | None, int | None]:
+    """Write a chunk's fetched usage and record it on its run, in one transaction; when the
+    write fails, every fetched key failed (recorded so). Returns the results and the number
+    the `leftover` keys got as a chunk of the run; no results when the run is no longer the
+    chunk's (taken over, closed, or the chunk done before): then nothing is written."""
     try:
-        return skipped + store_fetched(fetched, run_id)
+        with transaction.atomic():
+            if run is not None and not sync_chunk_claim(run):
+                return None, None
+            results = skipped + store_fetched(fetched, run.run_id if run else None)
+            return results, _record(run, results, leftover)
     except Exception as exc:
         logger.exception("Writing the usage of %d keys failed", len(fetched))
-        return skipped + [
+        results = skipped + [
             KeySyncResult(
                 key_pk=f.key_window.api_key.pk,
                 ok=False,
@@ -68,3 +84,16 @@ def chunk_store(
             )
             for f in fetched
         ]
+        return results, _record(run, results, leftover)
+
+
+def _record(run: RunChunk | None, results: list[KeySyncResult], leftover) -> int | None:
+    if run is None:
+        return None
+    totals = SyncTotals()
+    for result in results:
+        totals.add(result)
+    recorded = sync_run_record(
+        run_id=run.run_id, totals=totals, chunk=run.chunk, token=run.token, leftover=leftover
+    )
+    return recorded.leftover_chunk

@@ -1,27 +1,42 @@
 """Sync runs: the record of one sync of many keys, whoever does the work.
 
 Rules:
-- Single flight: at most one run is `running` (a unique constraint enforces it); a run left
-  running longer than SYNC_RUN_STALE_HOURS is abandoned before a new one opens.
-- A run adds up the totals of its chunks; a chunk recorded before (a redelivered task) is not
-  counted twice.
+- Single flight: at most one run is `running` (a unique constraint enforces it).
+- A run is planned as numbered chunks of keys (`plan`); each chunk is recorded once
+  (`done_chunks`), in the same transaction that writes its usage, so "done" and "written"
+  never disagree. A chunk recorded before (a redelivered task) writes and counts nothing.
+- Heartbeat: the run's owner beats `heartbeat_at` while it works. A run whose heartbeat is
+  older than `stale_after()` (the longest one Deepgram call may take with its retries, plus a
+  heartbeat) is taken over by the next sync: a conditional UPDATE on its old token and old
+  heartbeat gives it a new token, so exactly one taker wins, and the taker resumes the chunks
+  not yet done. A chunk of the former owner (its token) that arrives late writes nothing.
+  A stale run of an older release (no plan) is abandoned instead, and a new run opens.
+- A chunk ended early (its task's soft time limit) records what it wrote; its other keys are
+  appended to the plan as a new chunk, to be resumed.
 - A run closes when every key is accounted for (ok or failed): SUCCEEDED when none failed,
   PARTIAL when some did, FAILED when all did. `usage_synced` is sent after the closing commit.
 """
 
+import inspect
+import logging
+import uuid
 from collections import Counter
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
+
+from billing_portal.deepgram import DeepgramClient
 
 from ..models import SyncRun
 from ..signals import usage_synced
-from .key_sync_pool import usage_sync_keys
-from .outcomes import KeySyncResult, SyncTotals
+from .outcomes import SyncTotals
 from .sync_window import utc_today
+
+logger = logging.getLogger(__name__)
 
 _TOTAL_FIELDS = [
     "keys_ok",
@@ -32,47 +47,160 @@ _TOTAL_FIELDS = [
     "rows_changed",
     "errors_by_kind",
     "done_chunks",
+    "heartbeat_at",
 ]
+
+
+@dataclass(frozen=True)
+class RunChunk:
+    """One chunk of a run as its worker knows it: the run, the chunk's number and the token
+    the run had when the chunk was handed out (None: a task queued by an older release)."""
+
+    run_id: int
+    chunk: int | None = None
+    token: str | None = None
+
+    def of(self, chunk: int) -> "RunChunk":
+        return RunChunk(self.run_id, chunk, self.token)
+
+
+def stale_after() -> timedelta:
+    """How old a running run's heartbeat may be before the run is taken over:
+    SYNC_RUN_STALE_SECONDS, or (0) the longest one call may take with its retries (every try
+    timing out, every wait at its longest) plus one heartbeat."""
+    if settings.SYNC_RUN_STALE_SECONDS:
+        return timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS)
+    params = inspect.signature(DeepgramClient).parameters
+    longest_wait = max(params["backoff_cap"].default, params["max_retry_after"].default)
+    retries = settings.DEEPGRAM_MAX_RETRIES
+    tries = (retries + 1) * (settings.DEEPGRAM_CONNECT_TIMEOUT + settings.DEEPGRAM_READ_TIMEOUT)
+    call = tries + retries * longest_wait
+    return timedelta(seconds=call + settings.SYNC_HEARTBEAT_SECONDS)
 
 
 def sync_run_start(
     *,
     trigger: str,
-    keys_total: int,
+    chunks: list[list[int]],
     window_start: date | None = None,
     window_end: date | None = None,
 ) -> SyncRun | None:
-    """Open a run, or None when one is already running (single flight, enforced by a unique
-    constraint). A run left `running` longer than SYNC_RUN_STALE_HOURS is abandoned first."""
-    stale = timezone.now() - timedelta(hours=settings.SYNC_RUN_STALE_HOURS)
-    SyncRun.objects.filter(status=SyncRun.Status.RUNNING, started_at__lt=stale).update(
-        status=SyncRun.Status.ABANDONED, finished_at=timezone.now()
-    )
+    """Open a run of these chunks, or take over the running one when it is stale (then the
+    returned run is that one, with `resumed` set, its plan and window kept), or None when a
+    live run is in progress (single flight)."""
+    running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).first()
+    if running is not None:
+        if running.heartbeat_at >= timezone.now() - stale_after():
+            return None
+        if running.plan or not running.keys_total:
+            return sync_run_take_over(running)
+        SyncRun.objects.filter(pk=running.pk, token=running.token).update(
+            status=SyncRun.Status.ABANDONED, finished_at=timezone.now()
+        )
     try:
         with transaction.atomic():
-            return SyncRun.objects.create(
+            run = SyncRun.objects.create(
                 trigger=trigger,
                 started_at=timezone.now(),
-                keys_total=keys_total,
+                keys_total=sum(len(chunk) for chunk in chunks),
+                plan=chunks,
                 window_start=window_start,
                 window_end=window_end or utc_today(),
             )
     except IntegrityError:
         return None
+    run.resumed = False
+    return run
 
 
-def sync_run_record(*, run_id: int, totals: SyncTotals, chunk: int | None = None) -> SyncRun:
-    """Add a batch's totals to the run; close the run when every key is accounted for. A
-    chunk recorded before (a redelivered task) is not counted twice."""
+def sync_run_take_over(stale: SyncRun) -> SyncRun | None:
+    """Take over a stale run as read: one conditional UPDATE on its old token and heartbeat,
+    so of two takers exactly one wins (the other, and a taker that finds the run beating
+    again, gets None). The winner's run has a new token and `resumed` set."""
+    token, now = uuid.uuid4(), timezone.now()
+    won = SyncRun.objects.filter(
+        pk=stale.pk,
+        status=SyncRun.Status.RUNNING,
+        token=stale.token,
+        heartbeat_at=stale.heartbeat_at,
+    ).update(token=token, heartbeat_at=now, takeovers=F("takeovers") + 1)
+    if not won:
+        return None
+    run = SyncRun.objects.get(pk=stale.pk)
+    logger.warning(
+        "Took over sync run %s (no heartbeat since %s); resuming %d of its %d chunks",
+        run.pk,
+        stale.heartbeat_at,
+        len(sync_run_pending(run)),
+        len(run.plan),
+    )
+    run.resumed = True
+    return run
+
+
+def sync_run_pending(run: SyncRun) -> list[tuple[int, list[int]]]:
+    """The run's chunks not yet done, as (number, key pks), in order."""
+    done = set(run.done_chunks)
+    return [(n, keys) for n, keys in enumerate(run.plan) if n not in done]
+
+
+def sync_run_beat(ref: RunChunk) -> bool:
+    """Show the run is alive; False when it is no longer this owner's (taken over, closed)."""
+    runs = SyncRun.objects.filter(pk=ref.run_id, status=SyncRun.Status.RUNNING)
+    if ref.token is not None:
+        runs = runs.filter(token=ref.token)
+    return bool(runs.update(heartbeat_at=timezone.now()))
+
+
+def sync_chunk_claim(ref: RunChunk, *, lock: bool = True) -> bool:
+    """Whether this chunk may still write: the run is running, still the token's, and the
+    chunk not done. Inside the chunk's write transaction (`lock`), the run row is locked, so
+    the answer holds until the chunk is recorded. Says in the log why a chunk may not."""
+    runs = SyncRun.objects.select_for_update() if lock else SyncRun.objects
+    run = runs.filter(pk=ref.run_id).only("status", "token", "done_chunks").first()
+    if run is None or run.status != SyncRun.Status.RUNNING:
+        reason = "the run is closed"
+    elif ref.token is not None and str(run.token) != str(ref.token):
+        reason = "the run was taken over"
+    elif ref.chunk is not None and ref.chunk in run.done_chunks:
+        reason = "the chunk is done already"
+    else:
+        return True
+    logger.warning(
+        "Chunk %s of sync run %s writes nothing: %s (a late or redelivered chunk)",
+        ref.chunk,
+        ref.run_id,
+        reason,
+    )
+    return False
+
+
+def sync_run_record(
+    *,
+    run_id: int,
+    totals: SyncTotals,
+    chunk: int | None = None,
+    token: str | None = None,
+    leftover: list[int] | None = None,
+) -> SyncRun:
+    """Add a chunk's totals to the run and mark the chunk done; `leftover` keys (a chunk ended
+    early) become a new chunk of the plan (`run.leftover_chunk`). Closes the run when every
+    key is accounted for. A chunk recorded before, or of a former owner (`token`), counts
+    nothing."""
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().get(pk=run_id)
-        if chunk is not None:
-            if chunk in run.done_chunks:
-                return run
-            run.done_chunks = [*run.done_chunks, chunk]
-        _add_totals(run, totals)
+        run.leftover_chunk = None
+        if not sync_chunk_claim(RunChunk(run_id, chunk, token), lock=False):
+            return run
         fields = list(_TOTAL_FIELDS)
-        if run.status == SyncRun.Status.RUNNING and run.keys_ok + run.keys_failed >= run.keys_total:
+        if chunk is not None:
+            run.done_chunks = [*run.done_chunks, chunk]
+        if leftover:
+            run.plan, run.leftover_chunk = [*run.plan, leftover], len(run.plan)
+            fields.append("plan")
+        _add_totals(run, totals)
+        run.heartbeat_at = timezone.now()
+        if run.keys_ok + run.keys_failed >= run.keys_total and not leftover:
             run.status = _final_status(run)
             run.finished_at = timezone.now()
             fields += ["status", "finished_at"]
@@ -97,30 +225,3 @@ def _final_status(run: SyncRun) -> str:
     if not run.keys_failed:
         return SyncRun.Status.SUCCEEDED
     return SyncRun.Status.PARTIAL if run.keys_ok else SyncRun.Status.FAILED
-
-
-def usage_sync_run(
-    *,
-    trigger: str,
-    key_ids: list[int],
-    start: date | None = None,
-    end: date | None = None,
-    concurrency: int = 1,
-    on_result: Callable[[KeySyncResult], None] | None = None,
-) -> SyncRun | None:
-    """A whole run in this process (the command's path): open it, sync, close it. None when
-    another run is in progress."""
-    run = sync_run_start(
-        trigger=trigger, keys_total=len(key_ids), window_start=start, window_end=end
-    )
-    if run is None:
-        return None
-    totals = usage_sync_keys(
-        key_ids=key_ids,
-        start=start,
-        end=end,
-        run_id=run.pk,
-        concurrency=concurrency,
-        on_result=on_result,
-    )
-    return sync_run_record(run_id=run.pk, totals=totals)

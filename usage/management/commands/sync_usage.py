@@ -2,6 +2,8 @@
 
 Shows progress (keys done, rate, ETA), prints a summary table, and exits non-zero when any key
 failed (1) or the input is bad (2).
+A run left running by a dead sync (its heartbeat too old) is taken over and finished first,
+with its own keys and window: the command says so; a second call then syncs what was asked.
 """
 
 import sys
@@ -90,6 +92,7 @@ class Command(BaseCommand):
             start=start_day,
             end=end_day,
             concurrency=concurrency,
+            on_start=lambda run, left: self._started(run, left, progress),
             on_result=progress.step,
         )
         if run is None:
@@ -104,6 +107,14 @@ class Command(BaseCommand):
         if run.keys_failed:
             raise CommandError(
                 f"{run.keys_failed} key(s) failed; see the sync run in the admin.", returncode=1
+            )
+
+    def _started(self, run: SyncRun, keys_left: int, progress: Progress) -> None:
+        progress.total = keys_left
+        if run.resumed:
+            self.stdout.write(
+                f"Took over sync run {run.pk} (no heartbeat for too long): resuming its "
+                f"{keys_left} keys not done; run the command again for a new sync."
             )
 
     def _summary(self, run: SyncRun, seconds: float) -> None:
