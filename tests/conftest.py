@@ -1,5 +1,6 @@
 """Shared fixtures: the Deepgram sandbox over real HTTP, service guards for CI, the cast of
-users, and the one customer factory and one key factory every test uses.
+users, the one customer factory and one key factory every test uses, and admin lists opened in
+a counted number of queries.
 
 Under CI=true a test that needs PostgreSQL or Redis fails when the service is not reachable;
 elsewhere it is skipped with the reason.
@@ -200,3 +201,21 @@ def customer_a_user(customer_a):
 @pytest.fixture
 def customer_b_user(customer_b):
     return _portal_user(customer_b, "bob@globex.example")
+
+
+# --- Admin lists ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def list_in_queries(client, django_assert_num_queries):
+    """The rows of an admin list opened as `user`, in exactly `queries` queries (logging in is
+    not counted); other keywords are the list's query string. A list's query count must not
+    grow with its rows, so each list is measured with few rows and with many."""
+
+    def get(url: str, *, user, queries: int, **query) -> list:
+        client.force_login(user)
+        with django_assert_num_queries(queries):
+            response = client.get(url, query)
+        return list(response.context["cl"].result_list)
+
+    return get

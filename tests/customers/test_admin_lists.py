@@ -57,36 +57,38 @@ CUSTOMER_PAGE_QUERIES = 9
 
 @pytest.mark.parametrize("rows", [3, 12])
 def test_it_lists_customers_in_a_fixed_number_of_queries(
-    client, support_user, make_customer, key_of, django_assert_num_queries, rows
+    support_user, make_customer, key_of, list_in_queries, rows
 ):
     for _ in range(rows):
         key_of(make_customer())
-    client.force_login(support_user)
 
-    with django_assert_num_queries(CUSTOMER_LIST_QUERIES):
-        response = client.get(reverse("admin:customers_customer_changelist"))
+    shown = list_in_queries(
+        reverse("admin:customers_customer_changelist"),
+        user=support_user,
+        queries=CUSTOMER_LIST_QUERIES,
+    )
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows
 
 
 @pytest.mark.parametrize("rows", [3, 12])
 def test_it_lists_keys_in_a_fixed_number_of_queries(
-    client, support_user, staging_project, make_customer, key_of, django_assert_num_queries, rows
+    support_user, staging_project, make_customer, key_of, list_in_queries, rows
 ):
     for n in range(rows):
         # Every other key in staging, the others in the default project.
         key_of(make_customer(), project=None if n % 2 else staging_project)
-    client.force_login(support_user)
 
-    with django_assert_num_queries(KEY_LIST_QUERIES):
-        response = client.get(reverse("admin:customers_apikey_changelist"))
+    shown = list_in_queries(
+        reverse("admin:customers_apikey_changelist"), user=support_user, queries=KEY_LIST_QUERIES
+    )
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows
 
 
 @pytest.mark.parametrize("rows", [3, 12])
 def test_it_lists_key_events_in_a_fixed_number_of_queries(
-    client, support_user, make_customer, key_of, django_assert_num_queries, rows
+    support_user, make_customer, key_of, list_in_queries, rows
 ):
     for _ in range(rows):
         key = key_of(make_customer())
@@ -97,26 +99,30 @@ def test_it_lists_key_events_in_a_fixed_number_of_queries(
             customer=key.customer,
             key_id=key.key_id,
         )
-    client.force_login(support_user)
 
-    with django_assert_num_queries(KEY_EVENT_LIST_QUERIES):
-        response = client.get(reverse("admin:customers_keyevent_changelist"))
+    shown = list_in_queries(
+        reverse("admin:customers_keyevent_changelist"),
+        user=support_user,
+        queries=KEY_EVENT_LIST_QUERIES,
+    )
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows
 
 
 @pytest.mark.parametrize("rows", [3, 12])
 def test_it_lists_customer_users_in_a_fixed_number_of_queries(
-    client, support_user, make_customer, django_assert_num_queries, rows
+    support_user, make_customer, list_in_queries, rows
 ):
     for _ in range(rows):
         make_member(make_customer(), invited_by=support_user)
-    client.force_login(support_user)
 
-    with django_assert_num_queries(CUSTOMER_USER_LIST_QUERIES):
-        response = client.get(reverse("admin:customers_customeruser_changelist"))
+    shown = list_in_queries(
+        reverse("admin:customers_customeruser_changelist"),
+        user=support_user,
+        queries=CUSTOMER_USER_LIST_QUERIES,
+    )
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows
 
 
 @pytest.mark.parametrize("rows", [3, 12])
@@ -271,15 +277,15 @@ PROJECT_LIST_QUERIES = 7
 
 
 @pytest.mark.parametrize("rows", [3, 12])
-def test_it_lists_projects_in_a_fixed_number_of_queries(
-    client, support_user, django_assert_num_queries, rows
-):
+def test_it_lists_projects_in_a_fixed_number_of_queries(support_user, list_in_queries, rows):
     DeepgramProject.objects.bulk_create(
         DeepgramProject(project_id=f"p-{n}", name=f"Project {n}") for n in range(rows)
     )
-    client.force_login(support_user)
 
-    with django_assert_num_queries(PROJECT_LIST_QUERIES):
-        response = client.get(reverse("admin:customers_deepgramproject_changelist"))
+    shown = list_in_queries(
+        reverse("admin:customers_deepgramproject_changelist"),
+        user=support_user,
+        queries=PROJECT_LIST_QUERIES,
+    )
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows

@@ -69,31 +69,30 @@ def rows_of(response) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("rows", [3, 30])
-def test_it_lists_invoices_in_a_fixed_number_of_queries(
-    client, finance_user, django_assert_num_queries, rows
-):
+def test_it_lists_invoices_in_a_fixed_number_of_queries(finance_user, list_in_queries, rows):
     for n in range(rows):
         make_invoice(issued=bool(n % 2), currency="EUR" if n % 3 else "USD")
-    client.force_login(finance_user)
 
-    with django_assert_num_queries(INVOICE_LIST_QUERIES):
-        response = client.get(LIST)
+    shown = list_in_queries(LIST, user=finance_user, queries=INVOICE_LIST_QUERIES)
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows
 
 
 @pytest.mark.parametrize("rows", [3, 30])
-def test_it_filters_and_searches_in_a_fixed_number_of_queries(
-    client, support_user, django_assert_num_queries, rows
-):
+def test_it_filters_and_searches_in_a_fixed_number_of_queries(support_user, list_in_queries, rows):
     for n in range(rows):
         make_invoice(issued=True, period=OCTOBER if n % 2 else date(2026, 9, 1))
-    client.force_login(support_user)
 
-    with django_assert_num_queries(INVOICE_LIST_QUERIES):
-        response = client.get(LIST, {"status": "issued", "period": "2026-10", "q": "Customer"})
+    shown = list_in_queries(
+        LIST,
+        user=support_user,
+        queries=INVOICE_LIST_QUERIES,
+        status="issued",
+        period="2026-10",
+        q="Customer",
+    )
 
-    assert len(listed(response)) == rows // 2
+    assert len(shown) == rows // 2
 
 
 @pytest.mark.parametrize("lines", [2, 12])

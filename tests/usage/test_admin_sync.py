@@ -114,17 +114,13 @@ SYNC_RUN_LIST_QUERIES = 7
 
 
 @pytest.mark.parametrize("rows", [3, 30])
-def test_it_lists_runs_in_a_fixed_number_of_queries(
-    client, support_user, django_assert_num_queries, rows
-):
+def test_it_lists_runs_in_a_fixed_number_of_queries(support_user, list_in_queries, rows):
     for n in range(rows):
         run(errors_by_kind={"ServerError": n} if n else {})
-    client.force_login(support_user)
 
-    with django_assert_num_queries(SYNC_RUN_LIST_QUERIES):
-        response = client.get(RUNS)
+    shown = list_in_queries(RUNS, user=support_user, queries=SYNC_RUN_LIST_QUERIES)
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows
 
 
 # --- "Sync usage now" -----------------------------------------------------------------------
@@ -297,16 +293,14 @@ KEY_SYNC_STATUS_LIST_QUERIES = 8
 
 @pytest.mark.parametrize("rows", [3, 30])
 def test_it_lists_key_sync_status_in_a_fixed_number_of_queries(
-    client, support_user, customer_a, default_project, django_assert_num_queries, rows
+    support_user, customer_a, default_project, list_in_queries, rows
 ):
     for n in range(rows):
         state(customer_a, default_project, success_hours_ago=n, last_error_kind=f"Kind{n % 4}")
-    client.force_login(support_user)
 
-    with django_assert_num_queries(KEY_SYNC_STATUS_LIST_QUERIES):
-        response = client.get(STATES)
+    shown = list_in_queries(STATES, user=support_user, queries=KEY_SYNC_STATUS_LIST_QUERIES)
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows
 
 
 # --- The stale-keys banner ------------------------------------------------------------------

@@ -98,17 +98,15 @@ DAILY_USAGE_LIST_QUERIES = 11
 
 @pytest.mark.parametrize("rows", [3, 40])
 def test_it_lists_daily_usage_in_a_fixed_number_of_queries(
-    client, support_user, customer_a, customer_b, key_of, django_assert_num_queries, rows
+    support_user, customer_a, customer_b, key_of, list_in_queries, rows
 ):
     keys = [key_of(customer) for customer in (customer_a, customer_b)]
     for n in range(rows):
         usage(keys[n % 2], TODAY - timedelta(days=n // 2))
-    client.force_login(support_user)
 
-    with django_assert_num_queries(DAILY_USAGE_LIST_QUERIES):
-        response = client.get(LIST)
+    shown = list_in_queries(LIST, user=support_user, queries=DAILY_USAGE_LIST_QUERIES)
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows
 
 
 # --- Filters and search ---------------------------------------------------------------------
@@ -390,7 +388,7 @@ CORRECTION_LIST_QUERIES = 7
 
 @pytest.mark.parametrize("rows", [3, 30])
 def test_it_lists_corrections_in_a_fixed_number_of_queries(
-    client, support_user, key_a, django_assert_num_queries, rows
+    support_user, key_a, list_in_queries, rows
 ):
     run = SyncRun.objects.create(trigger=SyncRun.Trigger.BEAT, started_at=timezone.now())
     for n in range(rows):
@@ -406,12 +404,14 @@ def test_it_lists_corrections_in_a_fixed_number_of_queries(
             old_requests=1,
             new_requests=2,
         )
-    client.force_login(support_user)
 
-    with django_assert_num_queries(CORRECTION_LIST_QUERIES):
-        response = client.get(reverse("admin:usage_usagecorrection_changelist"))
+    shown = list_in_queries(
+        reverse("admin:usage_usagecorrection_changelist"),
+        user=support_user,
+        queries=CORRECTION_LIST_QUERIES,
+    )
 
-    assert len(listed(response)) == rows
+    assert len(shown) == rows
 
 
 def test_it_forbids_the_corrections_to_other_staff(client, other_staff):
