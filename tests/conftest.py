@@ -121,6 +121,20 @@ def other_staff(db):
 
 
 @pytest.fixture
+def support(client, support_user):
+    """The test client, logged in as Support."""
+    client.force_login(support_user)
+    return client
+
+
+@pytest.fixture
+def finance(client, finance_user):
+    """The test client, logged in as Finance."""
+    client.force_login(finance_user)
+    return client
+
+
+@pytest.fixture
 def default_project(db, settings):
     from customers.services import project_ensure_default
 

@@ -13,12 +13,6 @@ NEW_PASSWORD = "Sturdy-new-passw0rd-42"
 LINK = re.compile(r"http://testserver(/portal/reset/(?P<uid>[\w-]+)/(?P<token>[\w-]+)/)")
 
 
-@pytest.fixture
-def support(client, support_user):
-    client.force_login(support_user)
-    return client
-
-
 def invite_url(customer) -> str:
     return reverse("admin:customers_customer_invite_user", args=[customer.pk])
 

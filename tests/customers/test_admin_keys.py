@@ -17,12 +17,6 @@ KEYS = "admin:customers_apikey_changelist"
 
 
 @pytest.fixture
-def support(client, support_user):
-    client.force_login(support_user)
-    return client
-
-
-@pytest.fixture
 def acme_key(provision, customer_a):
     return provision(customer_a, tags=["customer:acme"], scopes=["usage:write"]).api_key
 

@@ -11,12 +11,6 @@ from customers.models import ApiKey, Customer, KeyEvent, ProvisionAttempt
 UNKNOWN_PROJECT = "00000000-0000-4000-8000-00000000dead"
 
 
-@pytest.fixture
-def support(client, support_user):
-    client.force_login(support_user)
-    return client
-
-
 def provision_url(customer) -> str:
     return reverse("admin:customers_customer_provision_key", args=[customer.pk])
 

@@ -40,12 +40,6 @@ def issued(draft, support_user):
     return invoice_approve(invoice=draft, actor=support_user)
 
 
-@pytest.fixture
-def finance(client, finance_user):
-    client.force_login(finance_user)
-    return client
-
-
 def url(name: str, invoice) -> str:
     return reverse(f"admin:invoices_invoice_{name}", args=[invoice.pk])
 

@@ -38,12 +38,6 @@ def tiers(*rows, initial=0) -> dict:
     return data
 
 
-@pytest.fixture
-def finance(client, finance_user):
-    client.force_login(finance_user)
-    return client
-
-
 def test_it_lets_finance_create_a_plan_with_tiers(finance):
     data = {
         **PLAN_FIELDS,
