@@ -68,9 +68,24 @@ class TransportError(DeepgramError):
 
 
 class BadResponseError(DeepgramError):
-    """An answer that is not JSON, or JSON of a shape the client cannot read."""
+    """An answer that is not JSON, or JSON of a shape the client cannot read (a proxy's page,
+    a cut body): retried, as the next answer may well be whole."""
 
     retryable = True
+
+
+class MissingDataError(BadResponseError):
+    """A readable answer without the data it must carry (a usage summary without `results`,
+    a usage row without `hours` or `requests`). Never read as "no usage"; not retried."""
+
+    retryable = False
+
+
+class BadNumberError(BadResponseError):
+    """A number no usage can have: negative, not finite (NaN, Infinity), a count that is not
+    whole, or beyond what the portal stores. Not retried: Deepgram would say it again."""
+
+    retryable = False
 
 
 class AmbiguousCreateError(DeepgramError):

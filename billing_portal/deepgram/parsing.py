@@ -1,9 +1,16 @@
 """Parsers that build the client's typed values (`types`) from Deepgram's JSON.
 
 Parsers are tolerant exactly where the sources disagree (see shared/deepgram-api.md): both
-envelopes of get-key and get-request, `results` present though the current spec lost it,
-unknown fields ignored, optional fields missing. Anything else that does not fit raises
-`BadResponseError`. Numbers arrive as `Decimal` (the JSON is parsed with parse_float=Decimal).
+envelopes of get-key and get-request, unknown fields ignored, optional fields missing. Anything
+else that does not fit raises `BadResponseError`. Numbers arrive as `Decimal` (the JSON is
+parsed with parse_float=Decimal; NaN and Infinity are refused by the transport).
+
+Usage answers are strict where a tolerant reading would be wrong:
+- A usage summary without `results` (the shape of the current spec's example, which lost it
+  to a YAML bug) is `MissingDataError`, never "no usage"; `results: []` is no usage. A row
+  without `hours` or `requests` is missing data too.
+- A usage number that is negative, not finite, a count that is not whole, or beyond what the
+  portal stores (hours below 10**10 with 6 decimals, counts below 2**63) is `BadNumberError`.
 """
 
 import re
@@ -12,7 +19,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from .errors import BadResponseError
+from .errors import BadNumberError, BadResponseError, MissingDataError
 from .types import (
     ApiKeyInfo,
     Balance,
@@ -37,6 +44,11 @@ T = TypeVar("T")
 
 _FRACTION = re.compile(r"\.(\d{6})\d+")
 
+# What the portal can store of a usage number (DecimalField(16, 6), BigIntegerField); a test
+# holds these to the usage columns, as this package imports no app.
+MAX_HOURS = Decimal("9999999999.999999")
+MAX_COUNT = 2**63 - 1
+
 
 def parse_datetime(value: Any) -> datetime | None:
     """An ISO-8601 timestamp as an aware UTC datetime; `None` stays `None`."""
@@ -60,13 +72,38 @@ def to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise TypeError("boolean where a number was expected")
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation as exc:
         raise ValueError(f"not a number: {value!r}") from exc
+    if not number.is_finite():
+        raise BadNumberError(f"{value!r} is not a finite number")
+    return number
 
 
 def to_int(value: Any) -> int:
     return int(to_decimal(value))
+
+
+def usage_hours(value: Any, name: str) -> Decimal:
+    """Hours of usage: a finite Decimal from 0 to MAX_HOURS; missing is 0."""
+    number = to_decimal(value)
+    if not 0 <= number <= MAX_HOURS:
+        raise BadNumberError(f"usage {name} {number} is negative or beyond {MAX_HOURS}")
+    return number
+
+
+def usage_count(value: Any, name: str) -> int:
+    """A count of usage (requests, tokens, characters): whole, from 0 to MAX_COUNT."""
+    number = to_decimal(value)
+    if number != number.to_integral_value() or not 0 <= number <= MAX_COUNT:
+        raise BadNumberError(f"usage {name} {number} is not a whole number from 0 to {MAX_COUNT}")
+    return int(number)
+
+
+def _required(data: Mapping[str, Any], name: str, what: str) -> Any:
+    if data.get(name) is None:
+        raise MissingDataError(f"Deepgram's {what} answer has no {name!r}")
+    return data[name]
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -179,27 +216,34 @@ def _parse_usage_day(data: Any) -> UsageDay:
     data = _mapping(data)
     tokens = _mapping(data.get("tokens") or {})
     tts = _mapping(data.get("tts") or {})
+    hours = _required(data, "hours", "usage")
     return UsageDay(
         start=parse_date(data["start"]),
         end=parse_date(data.get("end", data["start"])),
-        hours=to_decimal(data.get("hours")),
-        total_hours=to_decimal(data.get("total_hours", data.get("hours"))),
-        requests=to_int(data.get("requests")),
-        tokens_in=to_int(tokens.get("in")),
-        tokens_out=to_int(tokens.get("out")),
-        tts_characters=to_int(tts.get("characters")),
-        tts_requests=to_int(tts.get("requests")),
+        hours=usage_hours(hours, "hours"),
+        total_hours=usage_hours(data.get("total_hours", hours), "total_hours"),
+        requests=usage_count(_required(data, "requests", "usage"), "requests"),
+        tokens_in=usage_count(tokens.get("in"), "tokens in"),
+        tokens_out=usage_count(tokens.get("out"), "tokens out"),
+        tts_characters=usage_count(tts.get("characters"), "tts characters"),
+        tts_requests=usage_count(tts.get("requests"), "tts requests"),
     )
 
 
 def parse_usage_summary(data: Any) -> UsageSummary:
+    """The summary; its `results` must be there: the current spec's example, which lost it,
+    reads as a bad answer, never as "no usage" (an empty list is no usage)."""
     data = _mapping(data)
+    results = data.get("results")
+    if results is None:
+        raise MissingDataError("Deepgram's usage summary has no 'results'")
+    if isinstance(results, str | Mapping):
+        raise TypeError(f"results is a {type(results).__name__}, not a list")
     return UsageSummary(
         start=parse_date(data["start"]),
         end=parse_date(data["end"]),
         resolution=_parse_resolution(data.get("resolution")),
-        # The current spec lost `results` (a YAML nesting bug); live answers carry it.
-        results=tuple(_parse_usage_day(row) for row in data.get("results") or ()),
+        results=tuple(_parse_usage_day(row) for row in results),
     )
 
 
@@ -222,13 +266,13 @@ def _parse_breakdown_row(data: Any) -> BreakdownRow:
             tags=_optional_strings(group.get("tags")),
             deployment=group.get("deployment"),
         ),
-        hours=to_decimal(data.get("hours")),
-        total_hours=to_decimal(data.get("total_hours", data.get("hours"))),
-        agent_hours=to_decimal(data.get("agent_hours")),
-        requests=to_int(data.get("requests")),
-        tokens_in=to_int(data.get("tokens_in")),
-        tokens_out=to_int(data.get("tokens_out")),
-        tts_characters=to_int(data.get("tts_characters")),
+        hours=usage_hours(data.get("hours"), "hours"),
+        total_hours=usage_hours(data.get("total_hours", data.get("hours")), "total_hours"),
+        agent_hours=usage_hours(data.get("agent_hours"), "agent_hours"),
+        requests=usage_count(data.get("requests"), "requests"),
+        tokens_in=usage_count(data.get("tokens_in"), "tokens_in"),
+        tokens_out=usage_count(data.get("tokens_out"), "tokens_out"),
+        tts_characters=usage_count(data.get("tts_characters"), "tts_characters"),
     )
 
 

@@ -26,6 +26,7 @@ import requests
 
 from .errors import (
     AuthenticationError,
+    BadNumberError,
     BadRequestError,
     BadResponseError,
     DeepgramError,
@@ -157,7 +158,13 @@ class Transport:
         if response.status_code >= 400:
             raise self._http_error(response)
         try:
-            return json.loads(response.content, parse_float=Decimal)
+            return decode_json(response.content)
+        except _NotFinite as exc:
+            raise BadNumberError(
+                f"Deepgram answered with {exc}, which is not a finite number",
+                status=response.status_code,
+                request_id=_header_request_id(response),
+            ) from None
         except ValueError:
             raise BadResponseError(
                 "Deepgram answered with a body that is not JSON "
@@ -197,6 +204,20 @@ class Transport:
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "***")
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _not_finite(name: str):
+    raise _NotFinite(name)
+
+
+def decode_json(body: bytes) -> Any:
+    """JSON with every fraction a Decimal (no float on the way) and NaN, Infinity refused
+    (Python's json accepts them by default)."""
+    return json.loads(body, parse_float=Decimal, parse_constant=_not_finite)
 
 
 def _error_details(response: requests.Response) -> tuple[str, str, str]:

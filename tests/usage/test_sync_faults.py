@@ -1,7 +1,9 @@
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
+from billing_portal.deepgram import parsing
 from usage.models import DailyUsage, KeySyncState
 from usage.services import usage_sync_keys
 
@@ -103,3 +105,13 @@ def test_it_syncs_in_parallel_to_the_same_rows(keys, fast_retries):
 
     assert totals.keys_ok == 3
     assert snapshot() == serial
+
+
+def test_the_clients_usage_bounds_are_what_the_usage_columns_hold():
+    for name in ("hours", "total_hours"):
+        column = DailyUsage._meta.get_field(name)
+        whole = column.max_digits - column.decimal_places
+        largest = Decimal(10**whole) - Decimal(1).scaleb(-column.decimal_places)
+        assert largest == parsing.MAX_HOURS
+    assert DailyUsage._meta.get_field("requests").get_internal_type() == "BigIntegerField"
+    assert parsing.MAX_COUNT == 2**63 - 1

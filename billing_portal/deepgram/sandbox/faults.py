@@ -1,13 +1,40 @@
-"""Faults the sandbox can inject: queued ones for tests, and a seeded random rate for soak runs."""
+"""Faults the sandbox can inject: queued ones for tests, and a seeded random rate for soak runs.
 
+Besides errors and timeouts, some faults change the real answer (`ALTERING`): a summary
+without `results`, a usage number that no usage can have, a body padded past a size; and some
+send it slowly (`STREAMING`): one byte, or one chunk of a chunked body that never ends, every
+`delay` seconds. A streaming fault stops by itself after `lasts` seconds (at most
+MAX_LASTS), or as soon as the client has gone.
+"""
+
+import json
 import random
+import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 
 from .replies import Reply, legacy_error, text_reply
 
-KINDS = ("rate_limit", "server_error", "timeout", "malformed", "wrong_shape", "text_error", "error")
+ALTERING = ("no_results", "bad_number", "oversize")
+STREAMING = ("drip", "endless")
+KINDS = (
+    "rate_limit",
+    "server_error",
+    "timeout",
+    "malformed",
+    "wrong_shape",
+    "text_error",
+    "error",
+    *ALTERING,
+    *STREAMING,
+)
+NUMBER_FIELDS = ("hours", "total_hours", "requests")
+MAX_LASTS = 60.0
+_NUMBER = re.compile(r"-?(\d+(\.\d+)?([eE][+-]?\d+)?|Infinity)|NaN")
+_PLACEHOLDER = "__sandbox_bad_number__"
 SERVER_ERROR_STATUSES = (500, 502, 503)
 PERMISSION_TEXT = "User does not have sufficient permissions."
 PROXY_PAGE = (
@@ -38,9 +65,14 @@ class Fault:
     committed: bool = False
     delay: float = 3.0
     message: str | None = None  # err_msg of an `error` fault, instead of Deepgram's usual text
+    number: str | None = None  # bad_number: the JSON text put in the first row's `field`
+    field: str = "hours"
+    size: int = 0  # oversize: the body is padded with spaces to this many bytes
+    lasts: float = 10.0  # drip, endless: the most seconds the sandbox keeps sending
 
     def __post_init__(self):
         self.status = _checked_status(self.kind, self.status)
+        self._check_answer_options()
         if self.count < 1:
             raise ValueError("count must be at least 1")
         if self.retry_after is not None and (
@@ -49,6 +81,44 @@ class Fault:
             raise ValueError("retry_after must be a whole number of seconds")
         if self.delay < 0:
             raise ValueError("delay must not be negative")
+
+    def _check_answer_options(self) -> None:
+        if self.kind == "bad_number" and not _NUMBER.fullmatch(str(self.number or "")):
+            raise ValueError("bad_number takes a JSON number, NaN, Infinity or -Infinity")
+        if self.field not in NUMBER_FIELDS:
+            raise ValueError(f"field must be one of {', '.join(NUMBER_FIELDS)}")
+        if self.kind == "oversize" and (isinstance(self.size, bool) or not self.size > 0):
+            raise ValueError("oversize takes a size in bytes")
+        if not 0 < self.lasts <= MAX_LASTS:
+            raise ValueError(f"lasts must be above 0 and at most {MAX_LASTS:g} seconds")
+
+    def alter(self, reply: Reply) -> Reply:
+        """The real answer changed by an ALTERING fault (an error answer stays as it is)."""
+        if reply.status != 200:
+            return reply
+        if self.kind == "oversize":
+            reply.body = reply.body.ljust(self.size)  # trailing spaces: still valid JSON
+            return reply
+        data = json.loads(reply.body)
+        if self.kind == "no_results":
+            data.pop("results", None)
+        elif data.get("results"):
+            data["results"][0][self.field] = _PLACEHOLDER
+        text = json.dumps(data, separators=(",", ":"))
+        reply.body = text.replace(f'"{_PLACEHOLDER}"', str(self.number)).encode()
+        return reply
+
+    def stream(self, reply: Reply, alive: Callable[[], bool]) -> Reply:
+        """The real answer sent slowly by a STREAMING fault, for at most `lasts` seconds."""
+        if reply.status != 200:
+            return reply
+        if self.kind == "endless":
+            reply.headers["Transfer-Encoding"] = "chunked"
+            pieces = _forever(b"1\r\n \r\n")  # one space a chunk: never the last chunk
+        else:
+            pieces = (reply.body[n : n + 1] for n in range(len(reply.body)))
+        reply.stream = _paced(pieces, self.delay, time.monotonic() + self.lasts, alive)
+        return reply
 
     def matches(self, method: str, path: str) -> bool:
         """Method must be equal, path must contain the fault's path (when given)."""
@@ -69,6 +139,20 @@ class Fault:
             headers["Retry-After"] = str(self.retry_after)
         err_code, err_msg = legacy_text(self.status)
         return legacy_error(self.status, err_code, self.message or err_msg, headers=headers)
+
+
+def _forever(piece: bytes):
+    while True:
+        yield piece
+
+
+def _paced(pieces, delay: float, until: float, alive: Callable[[], bool]):
+    """Yield the pieces `delay` seconds apart until `until` (then stop, the body cut short)."""
+    for piece in pieces:
+        if time.monotonic() >= until or not alive():
+            return
+        yield piece
+        time.sleep(min(delay, max(0.0, until - time.monotonic())))
 
 
 def legacy_text(status: int) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -9,13 +10,16 @@ from decimal import Decimal
 
 @dataclass
 class Reply:
-    """One HTTP answer; `request_id` goes out as the `dg-request-id` header."""
+    """One HTTP answer; `request_id` goes out as the `dg-request-id` header. With `stream`
+    the body goes out as those pieces instead (a slow-answer fault), then the connection
+    closes."""
 
     status: int
     body: bytes
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     request_id: str = field(default_factory=lambda: new_request_id())
+    stream: Iterator[bytes] | None = None
 
 
 class ApiError(Exception):

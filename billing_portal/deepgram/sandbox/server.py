@@ -21,7 +21,7 @@ from uuid import uuid4
 
 from . import catalog, control
 from .api import Api, Clock, Config
-from .faults import Fault, Faults
+from .faults import ALTERING, STREAMING, Fault, Faults
 from .replies import Reply, json_reply, legacy_error
 from .state import Key, Override, State, parse_moment
 from .synthetic import MAX_REQUESTS
@@ -130,10 +130,24 @@ class SandboxServer:
         committed: bool = False,
         delay: float = 3.0,
         message: str | None = None,
+        **answer_options,
     ) -> None:
-        """Make the next `count` API calls matching method (exact) and path (substring) fail."""
+        """Make the next `count` API calls matching method (exact) and path (substring) fail.
+        `answer_options` (number, field, size, lasts) shape the altering and streaming faults
+        (see `faults`)."""
         self.faults.add(
-            Fault(kind, count, status, retry_after, method, path, committed, delay, message)
+            Fault(
+                kind,
+                count,
+                status,
+                retry_after,
+                method,
+                path,
+                committed,
+                delay,
+                message,
+                **answer_options,
+            )
         )
 
     def clear_faults(self) -> None:
@@ -248,6 +262,10 @@ class SandboxServer:
             return answer()
         if fault.kind == "timeout":
             return _late(fault, answer)
+        if fault.kind in ALTERING:
+            return fault.alter(answer())
+        if fault.kind in STREAMING:
+            return fault.stream(answer(), lambda: generation == self._generation)
         if fault.committed:
             answer()  # Deepgram did the work; only the answer gets lost
         return fault.reply()
@@ -308,14 +326,29 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
+            if "Transfer-Encoding" not in reply.headers:
+                self.send_header("Content-Length", str(len(reply.body)))
             self.send_header("dg-request-id", reply.request_id)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
+            if reply.stream is not None:
+                self._send_stream(reply)
+                return
             self.end_headers()
             self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up first (a timeout fault)
+
+    def _send_stream(self, reply: Reply) -> None:
+        """Headers (the Content-Length of the whole body, or chunked), then the pieces as
+        they come; the connection closes after them, whether the body was whole or not."""
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        for piece in reply.stream:
+            self.wfile.write(piece)
+            self.wfile.flush()
 
     def log_message(self, format, *args) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
