@@ -10,6 +10,21 @@ from customers.models import ApiKey, Customer, KeyEvent, ProvisionAttempt
 from customers.services import api_key_import, api_keys_mark_expired, api_keys_reconcile
 
 
+@pytest.fixture
+def import_for_a(default_project, customer_a, support_user):
+    """Support imports a key made in the Deepgram console for customer A."""
+
+    def run(console_key: dict):
+        return api_key_import(
+            project=default_project,
+            key_id=console_key["api_key_id"],
+            customer=customer_a,
+            actor=support_user,
+        )
+
+    return run
+
+
 def test_it_marks_keys_deepgram_no_longer_has(provision, customer_a, default_project, support_user):
     kept, gone = provision(customer_a).api_key, provision(customer_a).api_key
     client_from_settings().delete_key(default_project.project_id, gone.key_id)
@@ -32,19 +47,14 @@ def test_it_lists_keys_unknown_to_the_portal(sandbox, default_project, support_u
 
 
 def test_it_imports_an_unknown_key_for_a_customer(
-    sandbox, default_project, customer_a, support_user
+    sandbox, default_project, customer_a, support_user, import_for_a
 ):
     created = datetime(2026, 3, 1, tzinfo=UTC)
     console = sandbox.add_key(
         "Acme (console)", created=created, tags=("acme",), scopes=("usage:write",)
     )
 
-    key = api_key_import(
-        project=default_project,
-        key_id=console["api_key_id"],
-        customer=customer_a,
-        actor=support_user,
-    )
+    key = import_for_a(console)
 
     assert (key.customer, key.imported, key.created_at, key.tags) == (
         customer_a,
@@ -55,28 +65,16 @@ def test_it_imports_an_unknown_key_for_a_customer(
     report = api_keys_reconcile(project=default_project, actor=support_user)
     assert key in report.matched
     with pytest.raises(ImportFailed, match="already in the portal"):
-        api_key_import(
-            project=default_project,
-            key_id=console["api_key_id"],
-            customer=customer_a,
-            actor=support_user,
-        )
+        import_for_a(console)
 
 
-def test_it_refuses_to_import_for_an_inactive_customer(
-    sandbox, default_project, customer_a, support_user
-):
+def test_it_refuses_to_import_for_an_inactive_customer(sandbox, customer_a, import_for_a):
     customer_a.status = Customer.Status.CLOSED
     customer_a.save()
     console = sandbox.add_key("Acme (console)", scopes=("usage:write",))
 
     with pytest.raises(ImportFailed, match="not active"):
-        api_key_import(
-            project=default_project,
-            key_id=console["api_key_id"],
-            customer=customer_a,
-            actor=support_user,
-        )
+        import_for_a(console)
 
 
 def test_it_marks_expired_keys(provision, customer_a):
@@ -120,18 +118,11 @@ def test_it_deletes_a_key_left_behind_by_a_failed_attempt(
 
 
 @pytest.mark.parametrize("scopes", [("member",), ("usage:write", "usage:read"), ("owner",)])
-def test_it_refuses_to_import_a_key_that_can_do_more_than_transcribe(
-    sandbox, default_project, customer_a, support_user, scopes
-):
+def test_it_refuses_to_import_a_key_that_can_do_more_than_transcribe(sandbox, import_for_a, scopes):
     console = sandbox.add_key("Broad key", scopes=scopes)
 
     with pytest.raises(ImportFailed, match="only a key limited to usage:write"):
-        api_key_import(
-            project=default_project,
-            key_id=console["api_key_id"],
-            customer=customer_a,
-            actor=support_user,
-        )
+        import_for_a(console)
 
 
 def test_it_deletes_a_key_left_by_an_attempt_cut_off_mid_way(
