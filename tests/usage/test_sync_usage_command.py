@@ -2,9 +2,11 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
-from usage.models import DailyUsage, SyncRun
+from customers.models import ApiKey
+from usage.models import DailyUsage, KeySyncState, SyncRun
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -57,22 +59,73 @@ def test_it_exits_1_when_a_key_failed(keys, sandbox, settings):
     assert SyncRun.objects.get().status == SyncRun.Status.PARTIAL
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--start", "2026-13-01"], "Not a date"),
-        (["--start", "2026-10-05", "--end", "2026-10-01"], "--end is before --start"),
-        (["--customer", "Nobody Ltd"], "No such customer"),
-        (["--key", "no-such-key"], "No such key"),
-        (["--concurrency", "0"], "at least 1"),
-    ],
-)
-def test_it_refuses_bad_input_with_exit_2(db, args, message):
+BAD_INPUT = [
+    (["--start", "2026-13-01"], "--start must be a real day"),
+    (["--start", "2026-02-30"], "--start must be a real day"),
+    (["--start", "20261005"], "--start must be a real day"),
+    (["--start", "2026-W41-1"], "--start must be a real day"),
+    (["--start", "2026-10-5"], "--start must be a real day"),
+    (["--end", "yesterday"], "--end must be a real day"),
+    (["--start", "2027-01-01"], "--start 2027-01-01 is in the future"),
+    (["--end", "2026-11-06"], "--end 2026-11-06 is in the future"),
+    (["--start", "2026-10-05", "--end", "2026-10-01"], "--end 2026-10-01 is before --start"),
+    (["--customer", "Nobody Ltd"], "matches no customer"),
+    (["--customer", ""], "matches no customer"),
+    (["--customer", "999999"], "matches no customer"),
+    (["--customer", "00000000-0000-4000-8000-000000000000"], "matches no customer"),
+    (["--key", "no-such-key"], "matches no key"),
+    (["--key", ""], "matches no key"),
+    (["--concurrency", "0"], "--concurrency must be a whole number"),
+    (["--concurrency", "-3"], "--concurrency must be a whole number"),
+    (["--concurrency", "two"], "--concurrency must be a whole number"),
+]
+
+
+@time_machine.travel("2026-11-05 23:59Z", tick=False)
+@pytest.mark.parametrize(("args", "message"), BAD_INPUT)
+def test_it_refuses_bad_input_with_exit_2(keys, args, message):
     with pytest.raises(CommandError, match=message) as caught:
         run(*args)
 
     assert caught.value.returncode == 2
     assert not SyncRun.objects.exists()
+    assert not DailyUsage.objects.exists()
+
+
+def test_it_refuses_a_key_of_another_customer(keys, customer_a):
+    with pytest.raises(CommandError, match="is not a key of Acme") as caught:
+        run("--customer", customer_a.name, "--key", keys[1].key_id)
+
+    assert caught.value.returncode == 2
+    assert not SyncRun.objects.exists()
+
+
+def test_it_refuses_a_customer_with_no_key_to_sync(keys, make_customer):
+    with pytest.raises(CommandError, match="has no keys to sync") as caught:
+        run("--customer", make_customer("Keyless Ltd").name)
+
+    assert caught.value.returncode == 2
+
+
+def test_it_refuses_a_settled_key_without_a_backfill(keys):
+    ApiKey.objects.filter(pk=keys[0].pk).update(
+        status=ApiKey.Status.REVOKED, revoked_at=datetime(2026, 10, 2, tzinfo=UTC)
+    )
+    KeySyncState.objects.update_or_create(api_key=keys[0], defaults={"settled": True})
+
+    with pytest.raises(CommandError, match="revoked and settled") as caught:
+        run("--key", keys[0].key_id)
+
+    assert caught.value.returncode == 2
+    assert not SyncRun.objects.exists()
+
+
+def test_it_takes_today_utc_as_the_last_day(keys):
+    today = datetime.now(UTC).date().isoformat()
+
+    out, _ = run("--key", keys[0].key_id, "--start", today, "--end", today)
+
+    assert "1 (1 ok, 0 failed)" in out
 
 
 def test_it_says_when_a_sync_is_already_running(keys):

@@ -1,11 +1,15 @@
 """`manage.py sync_usage`: the beat's work, synchronous, for backfills and checks.
 
 Shows progress (keys done, rate, ETA), prints a summary table, and exits non-zero when any key
-failed (1) or the input is bad (2).
+failed (1) or the input is bad (2). Bad input changes nothing (no sync run is opened):
+`--start` and `--end` must be real days written YYYY-MM-DD, neither after today (UTC), the
+start not after the end; `--customer` and `--key` must name something, and together with
+the other options leave at least one key to sync; `--concurrency` is a whole number >= 1.
 A run left running by a dead sync (its heartbeat too old) is taken over and finished first,
 with its own keys and window: the command says so; a second call then syncs what was asked.
 """
 
+import re
 import sys
 import time
 import uuid
@@ -18,12 +22,42 @@ from customers.models import ApiKey, Customer
 from usage import selectors, services
 from usage.models import SyncRun
 
+# ASCII digits only; date.fromisoformat alone would also take 20261005 or 2026-W41-1.
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
-def _day(value: str) -> date:
+
+def bad_input(message: str) -> CommandError:
+    return CommandError(message, returncode=2)
+
+
+def _day(option: str, value: str | None) -> date | None:
+    if value is None:
+        return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value) if DAY.fullmatch(value) else None
     except ValueError:
-        raise CommandError(f"Not a date (YYYY-MM-DD): {value!r}", returncode=2) from None
+        day = None
+    if day is None:
+        raise bad_input(f"{option} must be a real day as YYYY-MM-DD, not {value!r}.")
+    if day > services.utc_today():
+        raise bad_input(f"{option} {value} is in the future (UTC): Deepgram has no usage yet.")
+    return day
+
+
+def _window(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    start_day, end_day = _day("--start", start), _day("--end", end)
+    if start_day and end_day and end_day < start_day:
+        raise bad_input(f"--end {end} is before --start {start}.")
+    return start_day, end_day
+
+
+def _concurrency(value: int | str) -> int:
+    # Parsed here, not by argparse, so that call_command also answers bad input with 2.
+    text = str(value).strip()
+    number = int(text) if re.fullmatch(r"[0-9]+", text) else 0
+    if number < 1:
+        raise bad_input(f"--concurrency must be a whole number, at least 1, not {value!r}.")
+    return number
 
 
 class Progress:
@@ -66,7 +100,6 @@ class Command(BaseCommand):
         parser.add_argument("--key", help="Deepgram key id (accessor)")
         parser.add_argument(
             "--concurrency",
-            type=int,
             default=settings.DEEPGRAM_MAX_CONCURRENCY,
             help="calls to Deepgram at once (default DEEPGRAM_MAX_CONCURRENCY)",
         )
@@ -74,16 +107,9 @@ class Command(BaseCommand):
     def handle(
         self, *args, start=None, end=None, customer=None, key=None, concurrency=8, **options
     ):
-        start_day, end_day = (_day(start) if start else None), (_day(end) if end else None)
-        if start_day and end_day and end_day < start_day:
-            raise CommandError("--end is before --start.", returncode=2)
-        if concurrency < 1:
-            raise CommandError("--concurrency must be at least 1.", returncode=2)
-        # A backfill (--start) also covers revoked keys the regular sync has left behind.
-        keys = selectors.keys_to_sync(
-            customer=_customer(customer), key=_key(key), include_settled=start_day is not None
-        )
-        key_ids = list(keys.order_by("pk").values_list("pk", flat=True))
+        start_day, end_day = _window(start, end)
+        concurrency = _concurrency(concurrency)
+        key_ids = _key_ids(_customer(customer), _key(key), backfill=start_day is not None)
         progress = Progress(len(key_ids), self.stderr._out, sys.stderr.isatty())
         began = time.monotonic()
         run = services.usage_sync_run(
@@ -131,26 +157,47 @@ class Command(BaseCommand):
 
 
 def _customer(value: str | None) -> Customer | None:
-    if not value:
+    """The customer an id, public id or exact name names (exactly one), or bad input."""
+    if value is None:
         return None
+    text = value.strip()
     customers = Customer.objects.all()
-    if value.isdigit():
-        found = customers.filter(pk=int(value))
+    if text.isdecimal() and text.isascii():
+        found = customers.filter(pk=int(text))
     else:
         try:
-            found = customers.filter(public_id=uuid.UUID(value))
+            found = customers.filter(public_id=uuid.UUID(text))
         except ValueError:
             found = customers.filter(name=value)
-    customer = found.first()
-    if customer is None:
-        raise CommandError(f"No such customer: {value!r}", returncode=2)
-    return customer
+    matches = list(found[:2])
+    if not matches:
+        raise bad_input(f"--customer {value!r} matches no customer (id, public id or name).")
+    if len(matches) > 1:
+        raise bad_input(f"--customer {value!r} names several customers: give its id.")
+    return matches[0]
 
 
 def _key(value: str | None) -> ApiKey | None:
-    if not value:
+    if value is None:
         return None
-    key = ApiKey.objects.filter(key_id=value).first()
+    key = ApiKey.objects.filter(key_id=value.strip()).first() if value.strip() else None
     if key is None:
-        raise CommandError(f"No such key: {value!r}", returncode=2)
+        raise bad_input(f"--key {value!r} matches no key (a Deepgram key id).")
     return key
+
+
+def _key_ids(customer: Customer | None, key: ApiKey | None, *, backfill: bool) -> list[int]:
+    """The keys to sync; a --customer or --key that leaves none is bad input, not a sync of
+    nothing. A backfill (--start) also covers revoked keys the regular sync has left behind."""
+    keys = selectors.keys_to_sync(customer=customer, key=key, include_settled=backfill)
+    key_ids = list(keys.order_by("pk").values_list("pk", flat=True))
+    if key_ids or (customer is None and key is None):
+        return key_ids
+    if customer and key and key.customer_id != customer.pk:
+        raise bad_input(f"--key {key.key_id} is not a key of {customer}.")
+    if key:
+        raise bad_input(
+            f"--key {key.key_id} is revoked and settled: nothing left to sync "
+            "(backfill it with --start)."
+        )
+    raise bad_input(f"--customer {customer} has no keys to sync (backfill with --start).")
