@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 from django.conf import settings
 
@@ -36,3 +38,15 @@ def client(make_client):
 @pytest.fixture
 def project_id():
     return settings.SANDBOX_PROJECT_ID
+
+
+@pytest.fixture
+def key_id(sandbox):
+    """Acme's key in the sandbox, made on 1 September 2026 and tagged `acme`: its usage and
+    requests are the sandbox's, the same on every run."""
+    return sandbox.add_key(
+        "Acme",
+        created=datetime(2026, 9, 1, tzinfo=UTC),
+        api_key_id="acacacac-0000-4000-8000-00000000000a",
+        tags=("acme",),
+    )["api_key_id"]

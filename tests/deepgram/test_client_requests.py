@@ -1,18 +1,9 @@
 import math
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
 DAY = date(2026, 10, 5)
-
-
-@pytest.fixture
-def key_id(sandbox):
-    return sandbox.add_key(
-        "Acme",
-        created=datetime(2026, 9, 1, tzinfo=UTC),
-        api_key_id="acacacac-0000-4000-8000-00000000000a",
-    )["api_key_id"]
 
 
 def test_it_pages_through_every_request_newest_first(client, sandbox, project_id, key_id):

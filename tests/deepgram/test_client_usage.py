@@ -8,16 +8,6 @@ from billing_portal.deepgram import BadRequestError
 START, END = date(2026, 10, 1), date(2026, 10, 14)
 
 
-@pytest.fixture
-def key_id(sandbox):
-    return sandbox.add_key(
-        "Acme",
-        created=datetime(2026, 9, 1, tzinfo=UTC),
-        api_key_id="acacacac-0000-4000-8000-00000000000a",
-        tags=("acme",),
-    )["api_key_id"]
-
-
 def test_it_returns_daily_usage_as_decimals(client, project_id, key_id):
     summary = client.usage_summary(project_id, start=START, end=END, accessor=key_id)
 
