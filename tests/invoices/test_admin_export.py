@@ -1,6 +1,8 @@
 """The CSV export for accounting: a month's issued, paid and void invoices and its credit
 notes, exactly; drafts and other months left out."""
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal as D
 
@@ -77,8 +79,8 @@ def test_it_exports_a_months_documents_exactly(client, finance_user, october):
     )
 
 
-def test_it_exports_a_month_without_documents_as_a_header(client, support_user, october):
-    client.force_login(support_user)
+def test_it_exports_a_month_without_documents_as_a_header(client, finance_user, october):
+    client.force_login(finance_user)
 
     response = client.get(EXPORT, {"period": "2026-08"})
 
@@ -96,6 +98,31 @@ def test_it_names_the_buyer_as_printed_and_never_as_a_formula(client, finance_us
 
     [_, row] = response.content.decode().splitlines()
     assert row.split(",")[2] == "'=HYPERLINK(1)"
+
+
+@pytest.mark.parametrize("name", [" =1+1", "\t=1+1", "\n=1+1", "\uff1d1+1", "|calc", "-2+3"])
+def test_it_neutralises_every_formula_start_in_the_buyer_name(client, finance_user, plan, name):
+    customer = customer_on(plan, "Plain name")
+    customer.legal_name = name
+    customer.save()
+    approve_all(OCTOBER, finance_user)
+    client.force_login(finance_user)
+
+    response = client.get(EXPORT, {"period": "2026-10"})
+
+    [_, row] = csv.reader(io.StringIO(response.content.decode()))
+    assert row[2] == f"'{name}"
+
+
+def test_it_keeps_a_credit_notes_negative_amounts_numbers(client, finance_user, october):
+    client.force_login(finance_user)
+
+    response = client.get(EXPORT, {"period": "2026-10"})
+
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    [credit] = [row for row in rows if row["kind"] == "credit_note"]
+    assert [credit[c] for c in ("subtotal", "tax", "total")] == ["-5.00", "-1.00", "-6.00"]
+    assert D(credit["total"]) == D("-6.00")
 
 
 def test_it_asks_for_the_month(client, finance_user):

@@ -139,3 +139,18 @@ def test_it_keeps_a_comment_from_running_as_a_formula(
     rows = rows_of(client.get(csv_url("2026-10")))
 
     assert rows[1][2] == "'=HYPERLINK(1)"
+
+
+@pytest.mark.parametrize(
+    "comment", ["=1+1", " =1+1", "\t=1+1", "\r\n=1", "\uff1d1+1", "+1", "-1", "@A1", "|calc"]
+)
+def test_it_neutralises_every_formula_start_in_a_comment(
+    client, customer_a_user, acme, key_of, put_usage, comment
+):
+    put_usage(key_of(acme, "acme-x", comment=comment), date(2026, 10, 2), "1.500000")
+    client.force_login(customer_a_user)
+
+    [_, row] = rows_of(client.get(csv_url("2026-10")))
+
+    assert row[2] == f"'{comment}"
+    assert row[4:] == ["1.500000", "1.500000", "10"]
