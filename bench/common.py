@@ -1,8 +1,34 @@
 """Helpers the benchmarks share (they are scripts, not tests)."""
 
+import os
 import statistics
 import time
 from dataclasses import dataclass
+
+
+def bench_environment(database: str, **settings: str) -> None:
+    """The environment a bench runs Django in (and hands to the processes it starts): debug
+    settings on `database`, quiet logs, no Deepgram key, and `settings` on top."""
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="billing_portal.settings",
+        DJANGO_DEBUG="1",
+        DATABASE_URL=database,
+        LOG_LEVEL="WARNING",
+        DEEPGRAM_API_KEY="",
+        **settings,
+    )
+
+
+def start_django_on_empty_database(database: str) -> None:
+    """Create `database` if needed, set Django up, migrate, and empty every table."""
+    ensure_database(database)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
 
 
 def ensure_database(url: str) -> None:

@@ -8,7 +8,6 @@ aggregate over the same rows; then the admin's invoice list with 100,000 invoice
 """
 
 import argparse
-import os
 import resource
 import sys
 import time
@@ -19,7 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ensure_database, print_table  # noqa: E402
+from bench.common import (  # noqa: E402
+    bench_environment,
+    print_table,
+    start_django_on_empty_database,
+)
 
 PERIOD = date(2026, 10, 1)
 
@@ -36,22 +39,8 @@ def parse_args():
 
 def main() -> None:
     args = parse_args()
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="billing_portal.settings",
-        DJANGO_DEBUG="1",
-        DJANGO_ALLOWED_HOSTS="*",
-        DATABASE_URL=args.database,
-        LOG_LEVEL="WARNING",
-        DEEPGRAM_API_KEY="",
-    )
-    ensure_database(args.database)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
+    bench_environment(args.database, DJANGO_ALLOWED_HOSTS="*")
+    start_django_on_empty_database(args.database)
     rows = _seed(args.customers)
     rows_out = [("daily usage rows", f"{rows:,}", "")]
     rows_out += _generate()

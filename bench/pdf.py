@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
-    ensure_database,
+    bench_environment,
     interleaved_runs,
     median_ms,
     print_table,
+    start_django_on_empty_database,
 )
 
 PERIOD = date(2026, 10, 1)
@@ -55,30 +56,19 @@ def parse_args():
 def main() -> None:
     args = parse_args()
     media = tempfile.mkdtemp(prefix="bench-pdf-media-")
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="billing_portal.settings",
-        DJANGO_DEBUG="1",
+    bench_environment(
+        args.database,
         DJANGO_ALLOWED_HOSTS="*",
-        DATABASE_URL=args.database,
         REDIS_URL=args.redis,
         CELERY_BROKER_URL=args.redis,
         EMAIL_URL="dummymail://",
         MEDIA_ROOT=media,
-        LOG_LEVEL="WARNING",
-        DEEPGRAM_API_KEY="",
         # A seller as `make run` shows one: logo, tax id and bank details on every invoice.
         BILLING_LOGO_PATH="billing/logo.svg",
         BILLING_TAX_ID="GB 000 0000 00 (demo)",
         BILLING_BANK_DETAILS="Demo Bank plc, sort code 00-00-00, account 00000000",
     )
-    ensure_database(args.database)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
+    start_django_on_empty_database(args.database)
     finance = _finance_user()
     rows = []
     if args.only in (None, "render"):

@@ -8,7 +8,6 @@ peak RSS) are the sync's alone.
 """
 
 import argparse
-import os
 import resource
 import socket
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ensure_database  # noqa: E402
+from bench.common import bench_environment, start_django_on_empty_database  # noqa: E402
 
 
 def parse_args():
@@ -43,14 +42,7 @@ def free_port() -> int:
 def main() -> None:
     args = parse_args()
     port = free_port()
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="billing_portal.settings",
-        DJANGO_DEBUG="1",
-        DATABASE_URL=args.database,
-        DEEPGRAM_API_KEY="",
-        LOG_LEVEL="WARNING",
-        DEEPGRAM_API_URL=f"http://127.0.0.1:{port}",
-    )
+    bench_environment(args.database, DEEPGRAM_API_URL=f"http://127.0.0.1:{port}")
     sandbox = subprocess.Popen(  # noqa: S603 - our own manage.py
         [
             sys.executable,
@@ -77,21 +69,15 @@ def main() -> None:
 
 
 def run(args) -> None:
-    import django
-
-    ensure_database(args.database)
-    django.setup()
+    start_django_on_empty_database(args.database)
     import requests
     from django.conf import settings
-    from django.core.management import call_command
 
     from customers.models import ApiKey, Customer
     from customers.services import project_ensure_default
     from usage.models import DailyUsage, SyncRun
     from usage.services import usage_sync_run
 
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
     _wait_for(settings.DEEPGRAM_API_URL)
     project = project_ensure_default(project_id=settings.DEEPGRAM_PROJECT_ID)
     created = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
