@@ -47,9 +47,13 @@ def test_it_derives_the_staleness_bound_from_the_clients_timeouts_and_retries(se
     settings.SYNC_RUN_STALE_SECONDS = 0
     settings.DEEPGRAM_MAX_RETRIES, settings.SYNC_HEARTBEAT_SECONDS = 4, 15
     settings.DEEPGRAM_CONNECT_TIMEOUT, settings.DEEPGRAM_READ_TIMEOUT = 5, 30
+    settings.DEEPGRAM_CALL_DEADLINE = 20
 
-    # 5 tries of 5 + 30 s, 4 waits of at most 120 s (Retry-After's cap), one heartbeat.
-    assert stale_after() == timedelta(seconds=5 * 35 + 4 * 120 + 15)
+    # 5 tries of at most 20 s each, 4 waits of at most 120 s (Retry-After's cap), a heartbeat.
+    assert stale_after() == timedelta(seconds=5 * 20 + 4 * 120 + 15)
+
+    settings.DEEPGRAM_CALL_DEADLINE = 0  # no deadline: a try is bounded by its timeouts
+    assert stale_after() == timedelta(seconds=5 * (5 + 30) + 4 * 120 + 15)
 
     settings.SYNC_RUN_STALE_SECONDS = 90
     assert stale_after() == timedelta(seconds=90)

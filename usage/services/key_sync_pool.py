@@ -8,6 +8,7 @@ Rules (of speed only; what is synced and stored is `key_sync`'s, what a run reco
   fetched, so Deepgram is kept busy. Results come back in chunk order.
 - While it waits on the threads, this thread beats the run's heartbeat every
   SYNC_HEARTBEAT_SECONDS. When the run is no longer its own (taken over), it stops.
+- A chunk the run has done already (or a run no longer this owner's) is not fetched again.
 - Stopping: a `threading.Event` the threads check before each key (no signals in threads);
   keys not started are dropped, a call in flight is left to finish on its own, its answer
   unused. An exception of `stop_on` in this thread (a task's soft time limit) ends the chunk
@@ -29,7 +30,14 @@ from ..models import SyncRun
 from .fetching import FetchedUsage, fetch_usage
 from .key_sync import chunk_keys, chunk_store
 from .outcomes import KeySyncResult, SyncTotals
-from .runs import RunChunk, sync_run_beat, sync_run_pending, sync_run_record, sync_run_start
+from .runs import (
+    RunChunk,
+    sync_chunk_claim,
+    sync_run_beat,
+    sync_run_pending,
+    sync_run_record,
+    sync_run_start,
+)
 from .sync_window import KeyWindow, utc_today, windows_of
 
 LOOKAHEAD_CHUNKS = 2
@@ -98,6 +106,8 @@ def usage_sync_keys(
         # Keep Deepgram busy with the next chunks while this thread writes one.
         pending: deque[_Pending] = deque()
         for number, keys in chunks:
+            if not _may_start(number, worker):
+                continue
             pending.append(_start_chunk(number, keys, worker, today, start, end))
             if len(pending) > LOOKAHEAD_CHUNKS:
                 collect(_finish_chunk(pending.popleft(), worker))
@@ -109,6 +119,16 @@ def usage_sync_keys(
         worker.stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
     return totals
+
+
+def _may_start(number: int | None, worker: _Worker) -> bool:
+    """Whether a chunk is still to do (before anything is fetched or written for it); a run
+    no longer this owner's stops the rest."""
+    if worker.run is None or sync_chunk_claim(worker.run.of(number), lock=False):
+        return True
+    if not sync_run_beat(worker.run):
+        worker.stop.set()
+    return False
 
 
 def _fetch_unless_stopped(key_window: KeyWindow, stop: threading.Event) -> FetchedUsage | None:

@@ -7,9 +7,10 @@ Rules:
   never disagree. A chunk recorded before (a redelivered task) writes and counts nothing.
 - Heartbeat: the run's owner beats `heartbeat_at` while it works. A run whose heartbeat is
   older than `stale_after()` (the longest one Deepgram call may take with its retries, plus a
-  heartbeat) is taken over by the next sync: a conditional UPDATE on its old token and old
-  heartbeat gives it a new token, so exactly one taker wins, and the taker resumes the chunks
-  not yet done. A chunk of the former owner (its token) that arrives late writes nothing.
+  heartbeat; SYNC_RUN_STALE_SECONDS overrides it) is taken over by the next sync: a
+  conditional UPDATE on its old token and old heartbeat gives it a new token, so exactly one
+  taker wins, and the taker resumes the chunks not yet done. A chunk of the former owner (its
+  token) that arrives late writes nothing.
   A stale run of an older release (no plan) is abandoned instead, and a new run opens.
 - A chunk ended early (its task's soft time limit) records what it wrote; its other keys are
   appended to the plan as a new chunk, to be resumed.
@@ -67,14 +68,17 @@ class RunChunk:
 def stale_after() -> timedelta:
     """How old a running run's heartbeat may be before the run is taken over:
     SYNC_RUN_STALE_SECONDS, or (0) the longest one call may take with its retries (every try
-    timing out, every wait at its longest) plus one heartbeat."""
+    at its deadline, DEEPGRAM_CALL_DEADLINE, or else its connect and read timeouts; every wait
+    at its longest) plus one heartbeat."""
     if settings.SYNC_RUN_STALE_SECONDS:
         return timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS)
     params = inspect.signature(DeepgramClient).parameters
     longest_wait = max(params["backoff_cap"].default, params["max_retry_after"].default)
+    one_try = getattr(settings, "DEEPGRAM_CALL_DEADLINE", 0) or (
+        settings.DEEPGRAM_CONNECT_TIMEOUT + settings.DEEPGRAM_READ_TIMEOUT
+    )
     retries = settings.DEEPGRAM_MAX_RETRIES
-    tries = (retries + 1) * (settings.DEEPGRAM_CONNECT_TIMEOUT + settings.DEEPGRAM_READ_TIMEOUT)
-    call = tries + retries * longest_wait
+    call = (retries + 1) * one_try + retries * longest_wait
     return timedelta(seconds=call + settings.SYNC_HEARTBEAT_SECONDS)
 
 

@@ -1,0 +1,239 @@
+"""The reliability matrix, row "sync runs": a sync killed part-way, two takers of its run at
+once, a late chunk of a run taken over, and a chunk past its soft time limit under a real
+worker. Each compares every table before and after (`stored_state`)."""
+
+import io
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from customers.services import api_key_import
+from tests.subprocess_django import ROOT
+from usage.models import DailyUsage, KeySyncState, SyncRun, UsageCorrection
+from usage.services import (
+    RunChunk,
+    sync_run_record,
+    sync_run_start,
+    sync_run_take_over,
+    usage_sync_keys,
+    utc_today,
+)
+from usage.services.fetching import fetch_usage
+from usage.services.key_sync import chunk_keys, chunk_store
+from usage.services.sync_window import windows_of
+from usage.tasks import usage_sync_keys as usage_sync_keys_task
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+CREATED = datetime(2026, 11, 20, tzinfo=UTC)
+SYNC_TABLES = {"usage.DailyUsage", "usage.KeySyncState", "usage.SyncRun"}
+
+
+@pytest.fixture
+def keys(sandbox, default_project, support_user, customer_a, customer_b):
+    """Eight keys on the sandbox since CREATED, imported for two customers."""
+    made = []
+    for n in range(8):
+        customer = (customer_a, customer_b)[n % 2]
+        key_id = f"7a7a7a7a-0000-4000-8000-{n + 1:012d}"
+        sandbox.add_key(
+            customer.name,
+            created=CREATED,
+            api_key_id=key_id,
+            project_id=default_project.project_id,
+            scopes=("usage:write",),
+        )
+        made.append(
+            api_key_import(
+                project=default_project, key_id=key_id, customer=customer, actor=support_user
+            )
+        )
+    return made
+
+
+def changed_tables(before: dict, after: dict) -> set[str]:
+    return {table for table in before.keys() | after.keys() if before[table] != after[table]}
+
+
+def calls_per_key(sandbox) -> Counter:
+    return Counter(call.query["accessor"][0] for call in sandbox.calls if "accessor" in call.query)
+
+
+def sync_process(sandbox) -> subprocess.Popen:
+    """`manage.py sync_usage` in its own process, on this test's database and sandbox."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "DEEPGRAM_", "DATABASE_URL", "REDIS_URL", "CELERY_"))
+    }
+    env.update(
+        DJANGO_DEBUG="1",
+        DATABASE_URL=f"sqlite:///{connection.settings_dict['NAME']}",
+        DEEPGRAM_API_URL=sandbox.url,
+        USAGE_SYNC_CHUNK_SIZE="1",
+        SYNC_HEARTBEAT_SECONDS="0.05",
+    )
+    command = [sys.executable, "manage.py", "sync_usage", "--concurrency", "1"]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def wait_for(condition, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def test_a_sync_killed_part_way_is_taken_over_and_finished(keys, sandbox, settings, stored_state):
+    before = stored_state()
+    sandbox.set_latency(150)
+    process = sync_process(sandbox)
+    try:
+        wait_for(lambda: _run_with_done(3))
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    dead = SyncRun.objects.get()
+    done_before = set(dead.done_chunks)
+    assert dead.status == SyncRun.Status.RUNNING and 3 <= len(done_before) < 8
+    fetched_before = calls_per_key(sandbox)
+    sandbox.set_latency(0)
+    settings.SYNC_RUN_STALE_SECONDS, settings.SYNC_HEARTBEAT_SECONDS = 0.3, 0.05
+    time.sleep(0.4)
+
+    out = io.StringIO()
+    call_command("sync_usage", stdout=out, stderr=io.StringIO())
+
+    run = SyncRun.objects.get()
+    assert f"Took over sync run {run.pk}" in out.getvalue()
+    assert (run.pk, run.status, run.takeovers) == (dead.pk, SyncRun.Status.SUCCEEDED, 1)
+    assert (run.keys_total, run.keys_ok, sorted(run.done_chunks)) == (8, 8, list(range(8)))
+    calls = calls_per_key(sandbox)
+    for number in done_before:  # done chunks are not fetched again
+        key_id = next(k.key_id for k in keys if k.pk == run.plan[number][0])
+        assert calls[key_id] == fetched_before[key_id] == 1
+    assert set(calls) == {key.key_id for key in keys}  # every key was fetched: nothing lost
+    # Nothing doubled: one row per key and day, each counted once by the run, no correction.
+    assert (
+        run.rows_created
+        == DailyUsage.objects.count()
+        == 8 * ((utc_today() - CREATED.date()).days + 1)
+    )
+    assert not UsageCorrection.objects.exists()
+    assert KeySyncState.objects.filter(synced_through=utc_today()).count() == 8
+    assert changed_tables(before, stored_state()) == SYNC_TABLES
+
+
+def _run_with_done(count: int):
+    for run in SyncRun.objects.all():
+        if len(run.done_chunks) >= count:
+            return run
+    return None
+
+
+def test_of_two_takers_at_once_exactly_one_wins(keys, settings, stored_state):
+    settings.SYNC_RUN_STALE_SECONDS = 0.1
+    stale = sync_run_start(trigger=SyncRun.Trigger.BEAT, chunks=[[key.pk] for key in keys])
+    time.sleep(0.2)
+    before = stored_state()
+    barrier, outcomes = threading.Barrier(2), []
+
+    def take():
+        barrier.wait()
+        try:
+            outcomes.append(sync_run_start(trigger=SyncRun.Trigger.COMMAND, chunks=[[1]]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    winners = [run for run in outcomes if run is not None]
+    assert len(winners) == 1 and outcomes.count(None) == 1
+    run = SyncRun.objects.get()
+    assert (run.pk, run.takeovers, run.token) == (stale.pk, 1, winners[0].token)
+    assert run.token != stale.token
+    after = stored_state()
+    assert changed_tables(before, after) == {"usage.SyncRun"}
+
+
+def test_a_late_chunk_of_a_run_taken_over_writes_nothing(keys, settings, stored_state, caplog):
+    settings.SYNC_RUN_STALE_SECONDS = 0.1
+    run = sync_run_start(trigger=SyncRun.Trigger.BEAT, chunks=[[key.pk] for key in keys])
+    old = RunChunk(run.pk, None, str(run.token))
+    # The dead owner had fetched chunk 0 before the run was taken over...
+    key_windows, skipped = windows_of(
+        chunk_keys([keys[0].pk]), today=utc_today(), start=None, end=None
+    )
+    fetched = [fetch_usage(key_window) for key_window in key_windows]
+    time.sleep(0.2)
+    taken = sync_run_take_over(SyncRun.objects.get())
+    assert taken is not None
+    before = stored_state()
+
+    with caplog.at_level(logging.WARNING, logger="usage.services.runs"):
+        # ...and writes it late; its next chunks arrive late too, as tasks and in-process.
+        assert chunk_store(skipped, fetched, old.of(0)) == (None, None)
+        assert usage_sync_keys_task.apply(args=(run.pk, [keys[1].pk], 1, old.token)).get() == {
+            "run": run.pk,
+            "chunk": 1,
+            "skipped": True,
+        }
+        totals = usage_sync_keys(chunks=[(2, [keys[2].pk])], run=old)
+        sync_run_record(run_id=run.pk, totals=totals, chunk=3, token=old.token)
+
+    assert stored_state() == before
+    assert caplog.text.count("writes nothing: the run was taken over") >= 3
+
+
+@pytest.mark.redis
+def test_a_chunk_past_its_soft_time_limit_ends_cleanly_and_its_lane_goes_on(
+    keys, sandbox, settings, stored_state
+):
+    from celery.contrib.testing.worker import start_worker
+
+    from billing_portal.celery import app
+    from usage.tasks import sync_run_start as sync_run_start_task
+
+    keys = keys[:6]
+    ApiKey = type(keys[0])
+    ApiKey.objects.exclude(pk__in=[key.pk for key in keys]).delete()
+    settings.DEEPGRAM_MAX_CONCURRENCY, settings.USAGE_SYNC_CHUNK_SIZE = 1, 3
+    settings.USAGE_SYNC_CHUNK_SOFT_TIME_LIMIT, settings.USAGE_SYNC_CHUNK_TIME_LIMIT = 1.0, 8
+    settings.SYNC_HEARTBEAT_SECONDS = 0.05
+    sandbox.set_latency(400)  # three keys take 1.2 s: each chunk passes its soft limit
+    before = stored_state()
+    app.control.purge()
+    connection.close()  # the pool's processes are forked: no connection shared with them
+
+    with start_worker(
+        app, pool="prefork", concurrency=1, perform_ping_check=False, shutdown_timeout=30
+    ):
+        sync_run_start_task.delay()
+        run = wait_for(lambda: SyncRun.objects.filter(finished_at__isnull=False).first(), 30)
+
+    assert (run.status, run.keys_total, run.keys_ok) == (SyncRun.Status.SUCCEEDED, 6, 6)
+    assert len(run.plan) > 2  # the keys each chunk left became chunks of their own...
+    assert sorted(run.done_chunks) == list(range(len(run.plan)))  # ...done in the lane
+    days = (utc_today() - CREATED.date()).days + 1
+    assert run.rows_created == DailyUsage.objects.count() == 6 * days
+    assert not UsageCorrection.objects.exists()
+    assert changed_tables(before, stored_state()) == SYNC_TABLES
