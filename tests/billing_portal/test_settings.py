@@ -150,3 +150,20 @@ def test_it_stops_without_a_deepgram_key_in_production_unless_the_sandbox_is_cho
 
     assert result.returncode != 0
     assert "DEEPGRAM_API_KEY must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_it_sends_hsts_for_subdomains_and_leaves_preload_to_the_domain_owner():
+    result = run_settings("s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD", **PRODUCTION)
+
+    assert result.stdout.split() == ["True", "False"], result.stderr
+
+
+def test_it_lets_hsts_subdomains_be_turned_off_and_preload_on():
+    result = run_settings(
+        "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD",
+        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="0",
+        DJANGO_SECURE_HSTS_PRELOAD="1",
+        **PRODUCTION,
+    )
+
+    assert result.stdout.split() == ["False", "True"], result.stderr
