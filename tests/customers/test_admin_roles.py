@@ -388,24 +388,23 @@ def test_it_sends_an_anonymous_visitor_to_the_portal_login(client):
     assert response["Location"] == "/portal/login/?next=/portal/"
 
 
-def test_it_shows_a_customer_user_their_own_customer(client, customer_a_user, customer_b):
-    client.force_login(customer_a_user)
+@pytest.mark.parametrize(
+    ("user", "own", "other"),
+    [
+        ("customer_a_user", "Acme Voice Ltd", "Globex Transcripts"),
+        ("customer_b_user", "Globex Transcripts", "Acme Voice Ltd"),
+    ],
+)
+def test_it_shows_each_customer_user_their_own_customer_only(
+    client, request, customer_a, customer_b, user, own, other
+):
+    client.force_login(request.getfixturevalue(user))
 
     response = client.get("/portal/")
 
     assert response.status_code == 200
-    assert "Acme Voice Ltd" in response.text
-    assert "Globex Transcripts" not in response.text
-
-
-def test_it_shows_the_other_customer_user_theirs(client, customer_a, customer_b_user):
-    client.force_login(customer_b_user)
-
-    response = client.get("/portal/")
-
-    assert response.status_code == 200
-    assert "Globex Transcripts" in response.text
-    assert "Acme Voice Ltd" not in response.text
+    assert own in response.text
+    assert other not in response.text
 
 
 @pytest.mark.parametrize("role", ["support_user", "finance_user", "other_staff"])
