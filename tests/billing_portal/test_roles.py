@@ -24,3 +24,9 @@ def test_it_gives_finance_billing_details_but_not_customer_edits():
 def test_it_gives_neither_role_the_schedules_or_users():
     for group in ("Support", "Finance"):
         assert not {c for c in codes(group) if c.startswith(("django_celery_beat.", "auth."))}
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_invoices_app_to_finance():
+    assert {c for c in codes("Finance") if c.startswith("invoices.")}
+    assert not {c for c in codes("Support") if c.startswith("invoices.")}
