@@ -187,6 +187,10 @@ DEEPGRAM_SANDBOX_STATE = VAR_DIR / "sandbox-state.json"  # where `make run`'s sa
 DEEPGRAM_MAX_CONCURRENCY = env.int("DEEPGRAM_MAX_CONCURRENCY", default=8)
 DEEPGRAM_CONNECT_TIMEOUT = env.float("DEEPGRAM_CONNECT_TIMEOUT", default=5.0)
 DEEPGRAM_READ_TIMEOUT = env.float("DEEPGRAM_READ_TIMEOUT", default=30.0)
+# The most one exchange may take, connect to the last byte (a dripping body is cut there),
+# and the largest body read (a larger one is refused: the sync asks for fewer days).
+DEEPGRAM_CALL_DEADLINE = env.float("DEEPGRAM_CALL_DEADLINE", default=60.0)
+DEEPGRAM_MAX_BODY_BYTES = env.int("DEEPGRAM_MAX_BODY_BYTES", default=10 * 2**20)
 DEEPGRAM_MAX_RETRIES = env.int("DEEPGRAM_MAX_RETRIES", default=4)
 DEEPGRAM_BACKOFF_BASE = env.float(
     "DEEPGRAM_BACKOFF_BASE", default=0.5

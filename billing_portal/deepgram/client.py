@@ -5,8 +5,10 @@ Rules:
   returns typed values (`types`) and raises typed errors (`errors`). HTTP, retries and error
   mapping are the `transport`'s.
 - GET and DELETE are retried (see `transport`); key creation (POST) is never retried: a retry
-  could leave a second live key. When its outcome is unknown (5xx, timeout after sending,
-  unreadable answer) it raises `AmbiguousCreateError`.
+  could leave a second live key. When its outcome is unknown (5xx, timeout or deadline after
+  sending, unreadable or oversize answer) it raises `AmbiguousCreateError`.
+- Every exchange has a total deadline (`call_deadline`) and a body size bound
+  (`max_body_bytes`); see `transport`.
 - Days are sent as ISO dates, moments as UTC; feature filters as lowercase booleans.
 - No error text, log line or repr() ever contains the API key.
 """
@@ -20,7 +22,13 @@ from urllib.parse import quote
 
 from . import parsing
 from . import types as t
-from .errors import AmbiguousCreateError, BadResponseError, ServerError, TransportError
+from .errors import (
+    AmbiguousCreateError,
+    BadResponseError,
+    ResponseTooLargeError,
+    ServerError,
+    TransportError,
+)
 from .transport import ClientStats, Transport
 
 DayLike = date | str
@@ -41,6 +49,8 @@ class DeepgramClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         max_retry_after: float = 120.0,
+        call_deadline: float = 60.0,
+        max_body_bytes: int = 10 * 2**20,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self._http = Transport(
@@ -52,6 +62,8 @@ class DeepgramClient:
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             max_retry_after=max_retry_after,
+            call_deadline=call_deadline,
+            max_body_bytes=max_body_bytes,
             sleep=sleep,
         )
         self.base_url = self._http.base_url
@@ -106,7 +118,7 @@ class DeepgramClient:
             if not exc.sent:
                 raise
             raise AmbiguousCreateError(exc) from exc
-        except (ServerError, BadResponseError) as exc:
+        except (ServerError, BadResponseError, ResponseTooLargeError) as exc:
             raise AmbiguousCreateError(exc) from exc
 
     def list_keys(self, project_id: str, *, status: str | None = None) -> list[t.ProjectKey]:
@@ -304,6 +316,8 @@ def client_from_settings() -> DeepgramClient:
         "read_timeout": settings.DEEPGRAM_READ_TIMEOUT,
         "max_retries": settings.DEEPGRAM_MAX_RETRIES,
         "backoff_base": settings.DEEPGRAM_BACKOFF_BASE,
+        "call_deadline": settings.DEEPGRAM_CALL_DEADLINE,
+        "max_body_bytes": settings.DEEPGRAM_MAX_BODY_BYTES,
     }
     client = getattr(_local, "client", None)
     if client is None or _local.options != options:

@@ -67,6 +67,16 @@ class TransportError(DeepgramError):
         super().__init__(message, **kwargs)
 
 
+class DeadlineExceededError(TransportError):
+    """The exchange (connect, headers and whole body) outlasted the call's deadline: a body
+    that drips, or a chunked body that never ends. Transient: retried."""
+
+
+class ResponseTooLargeError(DeepgramError):
+    """A body beyond the client's size bound, refused unread. Not retried: the same question
+    gets the same answer; ask about less (a shorter range)."""
+
+
 class BadResponseError(DeepgramError):
     """An answer that is not JSON, or JSON of a shape the client cannot read (a proxy's page,
     a cut body): retried, as the next answer may well be whole."""

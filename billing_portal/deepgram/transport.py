@@ -1,7 +1,13 @@
 """HTTP to Deepgram's management API: one session, timeouts, retries and typed errors.
 
 Rules:
-- `Authorization: Token <key>`; one `requests.Session` per transport; connect and read timeouts.
+- `Authorization: Token <key>`; one `requests.Session` per transport.
+- Every exchange has a total deadline (`call_deadline` seconds: connect, headers and the whole
+  body; see `deadline`), connect and read timeouts never beyond the time left. An overrun is
+  `DeadlineExceededError`, a transport error, so it is retried like a timeout.
+- A body beyond `max_body_bytes` (by its Content-Length, or as it streams in) is refused:
+  `ResponseTooLargeError`, never retried.
+- JSON is decoded with every fraction a Decimal; NaN and Infinity are `BadNumberError`.
 - GET and DELETE are retried on 429, 5xx, transport errors and unreadable answers, with capped
   exponential backoff and jitter, honouring `Retry-After`. A DELETE that answers 404 after a
   retry counts as done (the first attempt did it but its answer was lost).
@@ -24,14 +30,17 @@ from typing import Any, TypeVar
 
 import requests
 
+from .deadline import DeadlineAdapter, Exchange, watched
 from .errors import (
     AuthenticationError,
     BadNumberError,
     BadRequestError,
     BadResponseError,
+    DeadlineExceededError,
     DeepgramError,
     NotFoundError,
     RateLimitedError,
+    ResponseTooLargeError,
     ServerError,
     TransportError,
 )
@@ -41,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_ERROR_TEXT = 300
+CHUNK_BYTES = 64 * 1024
 
 
 @dataclass
@@ -65,6 +75,8 @@ class Transport:
         backoff_base: float,
         backoff_cap: float,
         max_retry_after: float,
+        call_deadline: float,
+        max_body_bytes: int,
         sleep: Callable[[float], None] = time.sleep,
     ):
         if not api_key:
@@ -76,9 +88,13 @@ class Transport:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
+        self.call_deadline = call_deadline
+        self.max_body_bytes = max_body_bytes
         self._sleep = sleep
         self.stats = ClientStats()
         self._session = requests.Session()
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, DeadlineAdapter())
         self._session.headers.update(
             {
                 "Authorization": f"Token {api_key}",
@@ -147,18 +163,26 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
     ) -> Any:
-        """One HTTP exchange: the decoded JSON, or a typed error."""
+        """One HTTP exchange within the call deadline: the decoded JSON, or a typed error."""
         self.stats.calls += 1
-        try:
-            response = self._session.request(
-                method, self.base_url + path, params=params, json=json_body, timeout=self.timeout
-            )
-        except requests.RequestException as exc:
-            raise self._transport_error(exc) from None
+        with watched(self.call_deadline) as exchange:
+            try:
+                response = self._session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=json_body,
+                    timeout=exchange.timeouts(*self.timeout),
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                raise self._transport_error(exc, exchange) from None
+            with response:
+                body = self._read_body(response, exchange)
         if response.status_code >= 400:
-            raise self._http_error(response)
+            raise self._http_error(response, body)
         try:
-            return decode_json(response.content)
+            return decode_json(body)
         except _NotFinite as exc:
             raise BadNumberError(
                 f"Deepgram answered with {exc}, which is not a finite number",
@@ -173,6 +197,38 @@ class Transport:
                 request_id=_header_request_id(response),
             ) from None
 
+    def _read_body(self, response: requests.Response, exchange: Exchange) -> bytes:
+        """The whole body, within the deadline and the size bound."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise self._too_large(response)
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(CHUNK_BYTES):
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise self._too_large(response)
+                if exchange.expired():
+                    break
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise self._transport_error(exc, exchange) from None
+        if exchange.expired():  # a body cut at the deadline may look whole: never read it
+            raise self._deadline_error()
+        return b"".join(chunks)
+
+    def _too_large(self, response: requests.Response) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"Deepgram's answer is larger than {self.max_body_bytes} bytes; ask for less",
+            status=response.status_code,
+            request_id=_header_request_id(response),
+        )
+
+    def _deadline_error(self) -> DeadlineExceededError:
+        return DeadlineExceededError(
+            f"Deepgram's answer took longer than the call deadline ({self.call_deadline:g} s)"
+        )
+
     def _retry_delay(self, attempt: int, exc: DeepgramError) -> float:
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
@@ -180,15 +236,19 @@ class Transport:
         ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
         return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
 
-    def _transport_error(self, exc: requests.RequestException) -> TransportError:
+    def _transport_error(
+        self, exc: requests.RequestException, exchange: Exchange
+    ) -> TransportError:
+        if exchange.expired():  # the watchdog cut the connection, or a read ran out of time
+            return self._deadline_error()
         sent = not isinstance(exc, requests.ConnectTimeout) and not _connection_refused(exc)
         kind = "timed out" if isinstance(exc, requests.Timeout) else "failed"
         return TransportError(
             self._scrub(f"Request to Deepgram {kind}: {type(exc).__name__}"), sent=sent
         )
 
-    def _http_error(self, response: requests.Response) -> DeepgramError:
-        message, err_code, request_id = _error_details(response)
+    def _http_error(self, response: requests.Response, body: bytes) -> DeepgramError:
+        message, err_code, request_id = _error_details(response, body)
         kwargs = {"status": response.status_code, "request_id": request_id, "err_code": err_code}
         message = self._scrub(message)
         status = response.status_code
@@ -220,11 +280,11 @@ def decode_json(body: bytes) -> Any:
     return json.loads(body, parse_float=Decimal, parse_constant=_not_finite)
 
 
-def _error_details(response: requests.Response) -> tuple[str, str, str]:
+def _error_details(response: requests.Response, content: bytes) -> tuple[str, str, str]:
     """Deepgram's message, error code and request id from any of its three error shapes."""
     request_id = _header_request_id(response)
     try:
-        body = json.loads(response.content)
+        body = json.loads(content)
     except ValueError:
         body = None
     if isinstance(body, Mapping):
@@ -232,7 +292,7 @@ def _error_details(response: requests.Response) -> tuple[str, str, str]:
         err_code = body.get("err_code") or body.get("category") or ""
         request_id = str(body.get("request_id") or request_id)
         return str(message) or response.reason or "error", str(err_code), request_id
-    text = response.text.strip()[:MAX_ERROR_TEXT]
+    text = content.decode("utf-8", errors="replace").strip()[:MAX_ERROR_TEXT]
     return text or response.reason or "error", "", request_id
 
 

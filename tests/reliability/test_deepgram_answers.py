@@ -3,9 +3,11 @@ against the sandbox) with usage already stored, and asserts that no stored usage
 key, customer or invoice changed, that no key's sync moved on, and that the run records the
 answer's error kind for every key."""
 
+import time
 from datetime import UTC, date, datetime
 
 import pytest
+import requests
 
 from usage.models import DailyUsage, KeySyncState, SyncRun
 from usage.services import usage_sync_run
@@ -35,15 +37,29 @@ MATRIX = [
     pytest.param({"kind": "malformed"}, "BadResponseError", id="not-json"),
     pytest.param({"kind": "wrong_shape"}, "BadResponseError", id="wrong-shape"),
     pytest.param({"kind": "server_error", "status": 503}, "ServerError", id="503-throughout"),
+    pytest.param(
+        {"kind": "drip", "delay": 0.05, "lasts": 5}, "DeadlineExceededError", id="dripping-body"
+    ),
+    pytest.param(
+        {"kind": "endless", "delay": 0.05, "lasts": 5},
+        "DeadlineExceededError",
+        id="endless-chunked-body",
+    ),
+    pytest.param({"kind": "timeout", "delay": 5}, "DeadlineExceededError", id="silent-server"),
+    pytest.param(
+        {"kind": "oversize", "size": 200_000}, "ResponseTooLargeError", id="too-large-by-the-day"
+    ),
 ]
 
 
 @pytest.fixture
 def quick(settings):
-    """Small retries and timeouts: a row takes well under a second or two."""
+    """Small retries, timeouts and deadline: a row takes a second or two at most."""
     settings.DEEPGRAM_MAX_RETRIES = 1
     settings.DEEPGRAM_BACKOFF_BASE = 0.01
     settings.DEEPGRAM_READ_TIMEOUT = 0.5
+    settings.DEEPGRAM_CALL_DEADLINE = 0.3
+    settings.DEEPGRAM_MAX_BODY_BYTES = 100_000
 
 
 @pytest.fixture
@@ -97,3 +113,92 @@ def test_a_bad_answer_fails_the_sync_and_changes_nothing_stored(
     for state in KeySyncState.objects.filter(api_key__in=synced):
         assert state.last_error_kind == kind
         assert state.consecutive_failures == 1
+
+
+def usage_rows(keys) -> list[tuple]:
+    rows = DailyUsage.objects.filter(api_key__in=keys).order_by("api_key", "day", "method")
+    return list(rows.values_list("api_key", "day", "method", "hours", "total_hours", "requests"))
+
+
+def ranges_asked(sandbox) -> list[tuple[str, str]]:
+    return [
+        (call.query["start"][0], call.query["end"][0])
+        for call in sandbox.calls
+        if call.path.endswith("/usage")
+    ]
+
+
+@pytest.fixture
+def summary_size(synced, sandbox, settings):
+    """The size in bytes of the sandbox's summary of the first key for October's days."""
+
+    def size(first: int, last: int) -> int:
+        response = requests.get(
+            f"{sandbox.url}/v1/projects/{settings.SANDBOX_PROJECT_ID}/usage",
+            params={
+                "start": f"2026-10-{first:02d}",
+                "end": f"2026-10-{last:02d}",
+                "accessor": synced[0].key_id,
+            },
+            headers={"Authorization": f"Token {settings.SANDBOX_API_KEY}"},
+            timeout=5,
+        )
+        return len(response.content)
+
+    return size
+
+
+def test_a_dripping_body_is_cut_at_the_deadline_and_the_sync_finishes(synced, sandbox):
+    sandbox.queue_fault("drip", path="/usage", count=PERSISTENT, delay=0.5, lasts=30)
+    started = time.monotonic()
+
+    run = sync(synced)
+
+    assert time.monotonic() - started < 5, "each call is cut at 0.3 s, not after 30 s"
+    assert run.errors_by_kind == {"DeadlineExceededError": len(synced)}
+    assert run.retries == len(synced)  # within the budget: one retry a key
+
+
+def test_a_call_cut_at_the_deadline_is_retried_and_the_sync_succeeds(synced, sandbox):
+    stored = usage_rows(synced)
+    DailyUsage.objects.all().delete()
+    sandbox.queue_fault("drip", path="/usage", delay=0.5, lasts=30)
+
+    run = sync(synced)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert run.retries == 1
+    assert usage_rows(synced) == stored
+
+
+def test_a_too_large_answer_is_asked_for_again_in_halves(synced, sandbox):
+    stored = usage_rows(synced)
+    DailyUsage.objects.all().delete()
+    sandbox.calls.clear()
+    sandbox.queue_fault("oversize", path="/usage", size=200_000)  # the first call only
+
+    run = sync(synced)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert usage_rows(synced) == stored
+    halves = [("2026-10-01", "2026-10-04"), ("2026-10-05", "2026-10-08")]
+    whole = ("2026-10-01", "2026-10-08")
+    assert ranges_asked(sandbox) == [whole, *halves, whole]  # the second key fits at once
+
+
+def test_a_window_too_large_to_read_is_read_in_as_many_parts_as_it_takes(
+    synced, sandbox, settings, summary_size
+):
+    stored = usage_rows(synced)
+    DailyUsage.objects.all().delete()
+    whole, two_days = (summary_size(first, last) for first, last in ((1, 8), (1, 2)))
+    settings.DEEPGRAM_MAX_BODY_BYTES = two_days + 60  # a window of two days fits, not four
+    assert whole > settings.DEEPGRAM_MAX_BODY_BYTES
+    sandbox.calls.clear()
+
+    run = sync(synced)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert usage_rows(synced) == stored
+    asked = ranges_asked(sandbox)
+    assert ("2026-10-01", "2026-10-02") in asked and ("2026-10-07", "2026-10-08") in asked

@@ -4,6 +4,10 @@ as the accessor.
 Rules:
 - Only days inside the key's window are kept; hours are rounded as they are stored
   (`quantize_hours`), requests kept as counted.
+- An answer too large to read (`ResponseTooLargeError`) is asked for again as two halves of
+  its days, each half again as needed, down to a single day; a single day still too large
+  fails the key with that kind. An answer Deepgram got wrong (missing data, impossible
+  numbers: see the client) fails the key, so nothing of it is stored.
 - No database here: this runs in worker threads, each with its own client.
 - A Deepgram error, or any other exception (a bug), is kept on the result instead of raised,
   so a failing key never stops the others. The calls and retries it took are counted either way.
@@ -11,10 +15,16 @@ Rules:
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from billing_portal.deepgram import DeepgramClient, DeepgramError, client_from_settings
+from billing_portal.deepgram import (
+    DeepgramClient,
+    DeepgramError,
+    ResponseTooLargeError,
+    client_from_settings,
+)
+from billing_portal.deepgram.types import UsageDay
 
 from ..models import Method
 from ..units import quantize_hours
@@ -45,14 +55,7 @@ def fetch_usage(key_window: KeyWindow, client: DeepgramClient | None = None) -> 
     try:
         reported = {}
         for method in key_window.methods:
-            summary = client.usage_summary(
-                key_window.api_key.project.project_id,
-                start=first,
-                end=last,
-                accessor=key_window.api_key.key_id,
-                method=None if method == Method.ALL else method,
-            )
-            for row in summary.results:
+            for row in _summary_rows(client, key_window, method, first, last):
                 if first <= row.start <= last:
                     reported[(row.start, method)] = (
                         quantize_hours(row.hours),
@@ -68,3 +71,32 @@ def fetch_usage(key_window: KeyWindow, client: DeepgramClient | None = None) -> 
     fetched.api_calls = client.stats.calls - calls
     fetched.retries = client.stats.retries - retries
     return fetched
+
+
+def _summary_rows(
+    client: DeepgramClient, key_window: KeyWindow, method: str, first: date, last: date
+) -> list[UsageDay]:
+    """The summary's rows of first..last for one method; an answer too large to read is
+    asked for again in two halves, down to a single day."""
+    try:
+        summary = client.usage_summary(
+            key_window.api_key.project.project_id,
+            start=first,
+            end=last,
+            accessor=key_window.api_key.key_id,
+            method=None if method == Method.ALL else method,
+        )
+    except ResponseTooLargeError:
+        if first == last:
+            raise
+        middle = first + timedelta(days=(last - first).days // 2)
+        logger.info(
+            "Usage of key %s, %s..%s, is asked for in halves",
+            key_window.api_key.key_id,
+            first,
+            last,
+        )
+        return _summary_rows(client, key_window, method, first, middle) + _summary_rows(
+            client, key_window, method, middle + timedelta(days=1), last
+        )
+    return list(summary.results)

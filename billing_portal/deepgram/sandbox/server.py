@@ -9,6 +9,7 @@ import dataclasses
 import hmac
 import ipaddress
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -299,6 +300,12 @@ def _late(fault: Fault, answer) -> Reply:
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # benchmarks open many connections at once; the default is 5
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that cut the connection (a deadline, a refused body) is no sandbox failure.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
