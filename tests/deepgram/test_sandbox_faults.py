@@ -250,3 +250,44 @@ def test_it_logs_every_api_call_in_order_with_its_status(sandbox):
     ]
     sandbox.reset()
     assert sandbox.calls == []
+
+
+def test_it_answers_a_summary_without_results(sandbox):
+    sandbox.queue_fault("no_results", path="/usage")
+
+    body = call(sandbox, path=USAGE, params={"start": "2026-10-01", "end": "2026-10-03"}).json()
+
+    assert "results" not in body and {"start", "end", "resolution"} <= set(body)
+
+
+def test_it_pads_an_oversize_answer_with_spaces_keeping_it_json(sandbox):
+    sandbox.queue_fault("oversize", size=5000)
+
+    response = call(sandbox)
+
+    assert len(response.content) == 5000 and "api_keys" in response.json()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"kind": "bad_number"}, id="bad_number-without-a-number"),
+        pytest.param({"kind": "bad_number", "number": "12abc"}, id="bad_number-not-a-number"),
+        pytest.param({"kind": "bad_number", "number": "1", "field": "usd"}, id="unknown-field"),
+        pytest.param({"kind": "oversize"}, id="oversize-without-a-size"),
+        pytest.param({"kind": "drip", "lasts": 3600}, id="drip-unbounded"),
+    ],
+)
+def test_it_refuses_an_answer_fault_it_could_not_keep(sandbox, options):
+    with pytest.raises(ValueError):
+        sandbox.queue_fault(**options)
+
+
+def test_it_stops_an_endless_body_by_itself(sandbox):
+    sandbox.queue_fault("endless", delay=0.01, lasts=0.3)
+    started = time.monotonic()
+
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        call(sandbox, timeout=5).json()
+
+    assert time.monotonic() - started < 3
