@@ -79,13 +79,13 @@ def test_it_lists_invoices_in_a_fixed_number_of_queries(finance_user, list_in_qu
 
 
 @pytest.mark.parametrize("rows", [3, 30])
-def test_it_filters_and_searches_in_a_fixed_number_of_queries(support_user, list_in_queries, rows):
+def test_it_filters_and_searches_in_a_fixed_number_of_queries(finance_user, list_in_queries, rows):
     for n in range(rows):
         make_invoice(issued=True, period=OCTOBER if n % 2 else date(2026, 9, 1))
 
     shown = list_in_queries(
         LIST,
-        user=support_user,
+        user=finance_user,
         queries=INVOICE_LIST_QUERIES,
         status="issued",
         period="2026-10",
@@ -162,16 +162,16 @@ def test_it_shows_number_customer_period_kind_status_total_and_dates(client, fin
         ({"q": "globex"}, ["draft"]),
     ],
 )
-def test_it_filters_and_searches(client, support_user, month, query, expected):
-    client.force_login(support_user)
+def test_it_filters_and_searches(client, finance_user, month, query, expected):
+    client.force_login(finance_user)
 
     response = client.get(LIST, query)
 
     assert listed(response) == [month[what] for what in expected]
 
 
-def test_it_filters_by_customer(client, support_user, month, customer_b):
-    client.force_login(support_user)
+def test_it_filters_by_customer(client, finance_user, month, customer_b):
+    client.force_login(finance_user)
 
     response = client.get(LIST, {"customer": customer_b.pk})
 
@@ -180,9 +180,9 @@ def test_it_filters_by_customer(client, support_user, month, customer_b):
     assert (customer_b.pk, "Globex Transcripts") in customers.lookup_choices
 
 
-def test_it_offers_the_months_invoiced_as_period_filters(client, support_user, month):
+def test_it_offers_the_months_invoiced_as_period_filters(client, finance_user, month):
     make_invoice(period=date(2026, 9, 1))
-    client.force_login(support_user)
+    client.force_login(finance_user)
 
     response = client.get(LIST)
 
@@ -197,8 +197,8 @@ def change(invoice) -> str:
     return reverse("admin:invoices_invoice_change", args=[invoice.pk])
 
 
-def test_it_explains_an_invoice_on_its_page(client, support_user, month):
-    client.force_login(support_user)
+def test_it_explains_an_invoice_on_its_page(client, finance_user, month):
+    client.force_login(finance_user)
 
     page = client.get(change(month["issued"])).text
 

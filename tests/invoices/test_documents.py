@@ -293,7 +293,9 @@ def test_a_draft_previews_with_its_watermark(client, october_draft, finance_user
     assert not october_draft.pdf_sha256  # a preview is never stored
 
 
-@pytest.mark.parametrize(("who", "status"), [("support_user", 200), ("other_staff", 403)])
+@pytest.mark.parametrize(
+    ("who", "status"), [("finance_user", 200), ("support_user", 403), ("other_staff", 403)]
+)
 def test_who_may_open_pdfs_in_the_admin(request, client, issued, who, status):
     user = request.getfixturevalue(who)
     client.login(username=user.username, password=PASSWORD)
