@@ -202,6 +202,9 @@ USAGE_SYNC_CHUNK_SIZE = env.int("USAGE_SYNC_CHUNK_SIZE", default=50)
 # timeouts and retries (the longest one call may take, plus a heartbeat): ~11 min by default.
 SYNC_HEARTBEAT_SECONDS = env.float("SYNC_HEARTBEAT_SECONDS", default=15.0)
 SYNC_RUN_STALE_SECONDS = env.float("SYNC_RUN_STALE_SECONDS", default=0)
+# A chunk whose answers would zero, or cut by more than 90 %, the usage of most of a project's
+# keys that had usage (at least this many keys) stops its run before it writes (held).
+SYNC_MASS_CUT_MIN_KEYS = env.int("SYNC_MASS_CUT_MIN_KEYS", default=3)
 
 # --- Seller details printed on invoices ------------------------------------------------------
 BILLING_COMPANY_NAME = env.str("BILLING_COMPANY_NAME", default="Example Voice Apps Ltd")

@@ -10,7 +10,7 @@ from django.urls import path
 from billing_portal.admin_mixins import ReadOnlyAdminMixin
 from customers.models import Customer
 
-from . import selectors
+from . import selectors, services
 from .models import DailyUsage, KeySyncState, SyncRun, UsageCorrection
 from .services import utc_today
 from .tasks import sync_run_start
@@ -168,6 +168,24 @@ class SyncRunAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "trigger"]
     change_list_template = "admin/usage/syncrun/change_list.html"
+    actions = ["accept_cut"]
+
+    @admin.action(description="Accept the usage cut of selected held runs (sync to apply it)")
+    def accept_cut(self, request, queryset):
+        """Ops say a held run's cut is real: the next run applies it; one is queued now."""
+        if not request.user.has_perm("usage.start_syncrun"):
+            raise PermissionDenied
+        accepted = sum(
+            services.sync_run_accept_cut(run_id=pk, user=request.user)
+            for pk in queryset.values_list("pk", flat=True)
+        )
+        if accepted:
+            transaction.on_commit(lambda: sync_run_start.delay(SyncRun.Trigger.ADMIN))
+        self.message_user(
+            request,
+            f"{accepted} held run(s) accepted; a sync that applies the cut was queued.",
+            messages.SUCCESS if accepted else messages.WARNING,
+        )
 
     @admin.display(description="Errors by kind")
     def errors(self, obj):

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from billing_portal.audit import user_who_did_it
 from customers.models import ApiKey
 
 
@@ -131,6 +132,14 @@ class SyncRun(models.Model):
     takeovers = models.PositiveIntegerField(
         default=0, help_text="How often a stale run was taken over and resumed."
     )
+    held_reason = models.TextField(
+        blank=True, help_text="Why the run was stopped before it wrote (a mass cut of usage)."
+    )
+    allow_mass_cut = models.BooleanField(
+        default=False, help_text="Ops accepted the cut a held run saw: this run applies it."
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = user_who_did_it()
 
     class Meta:
         ordering = ["-started_at"]

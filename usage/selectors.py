@@ -61,6 +61,13 @@ def running_sync() -> SyncRun | None:
     return SyncRun.objects.filter(status=SyncRun.Status.RUNNING).first()
 
 
+def held_sync_run() -> SyncRun | None:
+    """The latest closed run when it was held (stopped before it wrote a mass cut of usage)
+    and ops have not accepted it; None once a later run closed or ops accepted it."""
+    last = SyncRun.objects.exclude(status=SyncRun.Status.RUNNING).first()
+    return last if last and last.held_reason and not last.accepted_at else None
+
+
 # --- The customer portal's reads ------------------------------------------------------------
 
 

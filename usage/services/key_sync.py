@@ -10,6 +10,9 @@ Rules:
 - A chunk of a run writes only while the run is still its own (`runs.sync_chunk_claim`, in
   the write's transaction): a late chunk of a run taken over, or a chunk done before, writes
   nothing. Its totals are added to the run in the same transaction.
+- A chunk whose answers would wipe out most of a project's usage (`storing.MassCutError`)
+  writes nothing and holds its run (FAILED, with the reason), unless the run applies a cut ops
+  accepted; its keys count as failed ("MassCut").
 """
 
 import logging
@@ -23,8 +26,8 @@ from customers.models import ApiKey
 
 from .fetching import FetchedUsage, fetch_usage
 from .outcomes import KeySyncResult, SyncTotals
-from .runs import RunChunk, sync_chunk_claim, sync_run_record
-from .storing import store_fetched
+from .runs import RunChunk, sync_chunk_claim, sync_run_hold, sync_run_record
+from .storing import MassCutError, store_fetched
 from .sync_window import windows_of
 
 logger = logging.getLogger(__name__)
@@ -67,24 +70,31 @@ def chunk_store(
     chunk's (taken over, closed, or the chunk done before): then nothing is written."""
     try:
         with transaction.atomic():
-            if run is not None and not sync_chunk_claim(run):
+            claimed = sync_chunk_claim(run) if run is not None else None
+            if run is not None and claimed is None:
                 return None, None
-            results = skipped + store_fetched(fetched, run.run_id if run else None)
+            guard = not (claimed and claimed.allow_mass_cut)
+            results = skipped + store_fetched(fetched, run and run.run_id, guard=guard)
             return results, _record(run, results, leftover)
+    except MassCutError as exc:
+        if run is not None:
+            sync_run_hold(run, reason=str(exc), keys=len(fetched))
+        return skipped + [_failed(f, "MassCut", str(exc)) for f in fetched], None
     except Exception as exc:
         logger.exception("Writing the usage of %d keys failed", len(fetched))
-        results = skipped + [
-            KeySyncResult(
-                key_pk=f.key_window.api_key.pk,
-                ok=False,
-                error_kind="InternalError",
-                error=type(exc).__name__,
-                api_calls=f.api_calls,
-                retries=f.retries,
-            )
-            for f in fetched
-        ]
+        results = skipped + [_failed(f, "InternalError", type(exc).__name__) for f in fetched]
         return results, _record(run, results, leftover)
+
+
+def _failed(f: FetchedUsage, kind: str, error: str) -> KeySyncResult:
+    return KeySyncResult(
+        key_pk=f.key_window.api_key.pk,
+        ok=False,
+        error_kind=kind,
+        error=error,
+        api_calls=f.api_calls,
+        retries=f.retries,
+    )
 
 
 def _record(run: RunChunk | None, results: list[KeySyncResult], leftover) -> int | None:

@@ -14,6 +14,9 @@ Rules:
   A stale run of an older release (no plan) is abandoned instead, and a new run opens.
 - A chunk ended early (its task's soft time limit) records what it wrote; its other keys are
   appended to the plan as a new chunk, to be resumed.
+- Held: a chunk whose answers would wipe out most of a project's usage (`storing`) stops the
+  run before it writes: FAILED, with the reason (`held_reason`). Ops accept a real cut
+  (`sync_run_accept_cut`): the next run to open applies it (`allow_mass_cut`), once.
 - A run closes when every key is accounted for (ok or failed): SUCCEEDED when none failed,
   PARTIAL when some did, FAILED when all did. `usage_synced` is sent after the closing commit.
 """
@@ -101,6 +104,7 @@ def sync_run_start(
         SyncRun.objects.filter(pk=running.pk, token=running.token).update(
             status=SyncRun.Status.ABANDONED, finished_at=timezone.now()
         )
+    last = SyncRun.objects.exclude(status=SyncRun.Status.RUNNING).first()
     try:
         with transaction.atomic():
             run = SyncRun.objects.create(
@@ -110,6 +114,7 @@ def sync_run_start(
                 plan=chunks,
                 window_start=window_start,
                 window_end=window_end or utc_today(),
+                allow_mass_cut=bool(last and last.held_reason and last.accepted_at),
             )
     except IntegrityError:
         return None
@@ -156,12 +161,13 @@ def sync_run_beat(ref: RunChunk) -> bool:
     return bool(runs.update(heartbeat_at=timezone.now()))
 
 
-def sync_chunk_claim(ref: RunChunk, *, lock: bool = True) -> bool:
-    """Whether this chunk may still write: the run is running, still the token's, and the
-    chunk not done. Inside the chunk's write transaction (`lock`), the run row is locked, so
-    the answer holds until the chunk is recorded. Says in the log why a chunk may not."""
+def sync_chunk_claim(ref: RunChunk, *, lock: bool = True) -> SyncRun | None:
+    """The run when this chunk may still write (the run is running, still the token's, and
+    the chunk not done), else None. Inside the chunk's write transaction (`lock`), the run row
+    is locked, so the answer holds until the chunk is recorded. Says in the log why not."""
     runs = SyncRun.objects.select_for_update() if lock else SyncRun.objects
-    run = runs.filter(pk=ref.run_id).only("status", "token", "done_chunks").first()
+    fields = ("status", "token", "done_chunks", "allow_mass_cut")
+    run = runs.filter(pk=ref.run_id).only(*fields).first()
     if run is None or run.status != SyncRun.Status.RUNNING:
         reason = "the run is closed"
     elif ref.token is not None and str(run.token) != str(ref.token):
@@ -169,14 +175,14 @@ def sync_chunk_claim(ref: RunChunk, *, lock: bool = True) -> bool:
     elif ref.chunk is not None and ref.chunk in run.done_chunks:
         reason = "the chunk is done already"
     else:
-        return True
+        return run
     logger.warning(
         "Chunk %s of sync run %s writes nothing: %s (a late or redelivered chunk)",
         ref.chunk,
         ref.run_id,
         reason,
     )
-    return False
+    return None
 
 
 def sync_run_record(
@@ -211,6 +217,36 @@ def sync_run_record(
             transaction.on_commit(lambda: usage_synced.send(sender=SyncRun, run_id=run_id))
         run.save(update_fields=fields)
     return run
+
+
+def sync_run_hold(ref: RunChunk, *, reason: str, keys: int) -> SyncRun | None:
+    """Stop the run before it writes a mass cut: FAILED, with the reason and the chunk's
+    `keys` counted as failed ("MassCut"). Nothing when the run is no longer the chunk's."""
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=ref.run_id)
+        if not sync_chunk_claim(ref, lock=False):
+            return None
+        run.status, run.finished_at, run.held_reason = SyncRun.Status.FAILED, timezone.now(), reason
+        run.keys_failed += keys
+        run.errors_by_kind = {**run.errors_by_kind, "MassCut": keys}
+        run.save(
+            update_fields=["status", "finished_at", "held_reason", "keys_failed", "errors_by_kind"]
+        )
+    logger.error("Sync run %s stopped before it wrote: %s", run.pk, reason)
+    return run
+
+
+def sync_run_accept_cut(*, run_id: int, user) -> bool:
+    """Ops say the cut a held run saw is real: the next run to open applies it. False when
+    the run was not held, or is accepted already."""
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=run_id)
+        if not run.held_reason or run.accepted_at:
+            return False
+        run.accepted_at, run.accepted_by = timezone.now(), user
+        run.save(update_fields=["accepted_at", "accepted_by"])
+    logger.warning("Sync run %s: its usage cut was accepted by %s", run_id, user)
+    return True
 
 
 def _add_totals(run: SyncRun, totals: SyncTotals) -> None:

@@ -10,6 +10,10 @@ Rules:
 - The keys of a chunk are written in one transaction, so a key's rows are never half written;
   a key whose fetch failed writes no rows, keeps what earlier runs committed, and is retried
   by the next run.
+- Mass cut: when the answers of a chunk would zero, or cut by more than 90 %, the stored
+  usage (total hours over the window) of most of a project's keys that had usage in it (at
+  least SYNC_MASS_CUT_MIN_KEYS keys), nothing is written and `MassCutError` is raised: a broken
+  upstream, not a correction, until ops accept it (`guard=False`). A cut of a few keys applies.
 - Sync state: a success moves `synced_through` on to the window's last day (never back) and
   clears the failure count; a failure records the error and counts one more failure.
 """
@@ -17,6 +21,7 @@ Rules:
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,6 +33,12 @@ from .fetching import FetchedUsage, UsageValues
 from .outcomes import KeySyncResult
 
 NO_USAGE: UsageValues = (Decimal(0), Decimal(0), 0)
+CUT_TO = Decimal("0.1")  # what is left of a key's usage after a cut of more than 90 %
+
+
+class MassCutError(Exception):
+    """A chunk's answers would wipe out the usage of most of a project's keys."""
+
 
 _COLUMNS = (
     "api_key_id",
@@ -41,16 +52,22 @@ _COLUMNS = (
 )
 
 
-def store_fetched(fetched: list[FetchedUsage], run_id: int | None) -> list[KeySyncResult]:
+def store_fetched(
+    fetched: list[FetchedUsage], run_id: int | None, *, guard: bool = True
+) -> list[KeySyncResult]:
     """Write every successfully fetched key of a chunk in one transaction: upsert the
-    windows' rows, zero the days Deepgram dropped, move the sync states on."""
+    windows' rows, zero the days Deepgram dropped, move the sync states on. Raises
+    `MassCutError` before writing when the answers would wipe out most of a project's usage
+    (unless not `guard`)."""
     now = timezone.now()
     good = [f for f in fetched if f.error is None]
-    results = [_failed(f, now) for f in fetched if f.error is not None]
     new: list[tuple] = []
     changed: list[tuple[int, UsageValues, UsageValues]] = []  # pk, old values, new values
     with transaction.atomic():
         stored = _stored_rows(good)
+        if guard:
+            _refuse_mass_cut(good, stored)
+        results = [_failed(f, now) for f in fetched if f.error is not None]
         for f in good:
             key_window = f.key_window
             result = KeySyncResult(
@@ -77,6 +94,27 @@ def store_fetched(fetched: list[FetchedUsage], run_id: int | None) -> list[KeySy
         _update_rows(changed, now, run_id)
         _save_states(fetched, now)
     return results
+
+
+def _refuse_mass_cut(good: list[FetchedUsage], stored: dict) -> None:
+    """Raise `MassCutError` when most of a project's keys with stored usage in their window
+    (at least SYNC_MASS_CUT_MIN_KEYS) would lose all of it, or more than 90 %."""
+    counts: dict[str, list[int]] = {}  # project id: [keys with usage, keys cut]
+    for f in good:
+        old = sum(values[1] for _, values in stored.get(f.key_window.api_key.pk, {}).values())
+        if old <= 0:
+            continue
+        new = sum(values[1] for values in f.reported.values())
+        count = counts.setdefault(f.key_window.api_key.project.project_id, [0, 0])
+        count[0] += 1
+        count[1] += new < old * CUT_TO
+    for project_id, (with_usage, cut) in counts.items():
+        if with_usage >= settings.SYNC_MASS_CUT_MIN_KEYS and cut * 2 > with_usage:
+            raise MassCutError(
+                f"Deepgram's answers would zero, or cut by more than 90 %, the usage of {cut} "
+                f"of the {with_usage} keys of project {project_id} that had usage in the "
+                "window: nothing was written. If the cut is real, accept it in the sync runs."
+            )
 
 
 def _stored_rows(

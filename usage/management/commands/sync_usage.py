@@ -150,6 +150,7 @@ class Command(BaseCommand):
             ("API calls", f"{run.api_calls} ({run.retries} retries)"),
             ("rows", f"{run.rows_created} created, {run.rows_changed} changed"),
             ("errors", run.errors_text()),
+            *([("held", run.held_reason)] if run.held_reason else []),
             ("time", f"{seconds:,.1f} s"),
         ]
         for label, value in rows:
