@@ -89,7 +89,7 @@ class KeySyncState(models.Model):
 
 
 class SyncRun(models.Model):
-    """One sync of many keys: what started it, its window, its plan of chunks, and what it did.
+    """One sync of many keys: what started it, its window, its chunks of keys, and what it did.
 
     `token` names the run's current owner: a taker of a stale run (heartbeat too old) gives it
     a new token, so that a late chunk of the former owner writes nothing.
@@ -122,7 +122,7 @@ class SyncRun(models.Model):
     rows_changed = models.PositiveIntegerField(default=0)
     errors_by_kind = models.JSONField(default=dict, blank=True)
     done_chunks = models.JSONField(default=list, blank=True, editable=False)
-    plan = models.JSONField(
+    chunks = models.JSONField(
         default=list, blank=True, editable=False, help_text="The key pks of each chunk, by number."
     )
     token = models.UUIDField(default=uuid.uuid4, editable=False)

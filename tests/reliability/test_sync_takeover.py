@@ -125,7 +125,7 @@ def test_a_sync_killed_part_way_is_taken_over_and_finished(keys, sandbox, settin
     assert (run.keys_total, run.keys_ok, sorted(run.done_chunks)) == (8, 8, list(range(8)))
     calls = calls_per_key(sandbox)
     for number in done_before:  # done chunks are not fetched again
-        key_id = next(k.key_id for k in keys if k.pk == run.plan[number][0])
+        key_id = next(k.key_id for k in keys if k.pk == run.chunks[number][0])
         assert calls[key_id] == fetched_before[key_id] == 1
     assert set(calls) == {key.key_id for key in keys}  # every key was fetched: nothing lost
     # Nothing doubled: one row per key and day, each counted once by the run, no correction.
@@ -231,8 +231,8 @@ def test_a_chunk_past_its_soft_time_limit_ends_cleanly_and_its_lane_goes_on(
         run = wait_for(lambda: SyncRun.objects.filter(finished_at__isnull=False).first(), 30)
 
     assert (run.status, run.keys_total, run.keys_ok) == (SyncRun.Status.SUCCEEDED, 6, 6)
-    assert len(run.plan) > 2  # the keys each chunk left became chunks of their own...
-    assert sorted(run.done_chunks) == list(range(len(run.plan)))  # ...done in the lane
+    assert len(run.chunks) > 2  # the keys each chunk left became chunks of their own...
+    assert sorted(run.done_chunks) == list(range(len(run.chunks)))  # ...done in the lane
     days = (utc_today() - CREATED.date()).days + 1
     assert run.rows_created == DailyUsage.objects.count() == 6 * days
     assert not UsageCorrection.objects.exists()

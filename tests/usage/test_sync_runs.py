@@ -40,7 +40,7 @@ def test_it_runs_one_sync_at_a_time(db):
 
     assert start(trigger=SyncRun.Trigger.COMMAND) is None
     assert SyncRun.objects.get() == first
-    assert (first.keys_total, first.plan, first.resumed) == (3, [[1, 2], [3]], False)
+    assert (first.keys_total, first.chunks, first.resumed) == (3, [[1, 2], [3]], False)
 
 
 def test_it_derives_the_staleness_bound_from_the_clients_timeouts_and_retries(settings):
@@ -194,7 +194,7 @@ def test_it_records_a_whole_run_chunk_by_chunk(make_key, customer_a, customer_b,
         2,
         2,
     )
-    assert (run.plan, sorted(run.done_chunks)) == ([[keys[0].pk], [keys[1].pk]], [0, 1])
+    assert (run.chunks, sorted(run.done_chunks)) == ([[keys[0].pk], [keys[1].pk]], [0, 1])
     assert run.rows_created == DailyUsage.objects.count() > 0
 
 
@@ -269,4 +269,4 @@ def test_existing_runs_get_a_token_each_and_a_heartbeat_when_migrated():
     running, done = SyncRun.objects.order_by("pk")
     assert running.token != done.token
     assert (running.heartbeat_at, done.heartbeat_at) == (started, started + timedelta(1))
-    assert (running.plan, running.takeovers) == ([], 0)
+    assert (running.chunks, running.takeovers) == ([], 0)

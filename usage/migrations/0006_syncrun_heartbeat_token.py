@@ -1,4 +1,4 @@
-"""Sync runs keep a heartbeat, an owner token and their plan of chunks (takeover of stale runs).
+"""Sync runs keep a heartbeat, an owner token and their chunks of keys (takeover of stale runs).
 
 Existing rows: each gets its own token; the heartbeat is when it last did something (finished,
 else started), so a run left running by an old release is seen as stale and taken over.
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="syncrun",
-            name="plan",
+            name="chunks",
             field=models.JSONField(
                 blank=True,
                 default=list,

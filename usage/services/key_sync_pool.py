@@ -201,8 +201,8 @@ def usage_sync_run(
     sync chunk by chunk, close it. None when a live run is in progress. `on_start` hears the
     run and how many keys are left to do."""
     size = settings.USAGE_SYNC_CHUNK_SIZE
-    plan = [key_ids[i : i + size] for i in range(0, len(key_ids), size)]
-    run = sync_run_start(trigger=trigger, chunks=plan, window_start=start, window_end=end)
+    chunks = [key_ids[i : i + size] for i in range(0, len(key_ids), size)]
+    run = sync_run_start(trigger=trigger, chunks=chunks, window_start=start, window_end=end)
     if run is None:
         return None
     todo = sync_run_pending(run)

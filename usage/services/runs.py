@@ -2,7 +2,7 @@
 
 Rules:
 - Single flight: at most one run is `running` (a unique constraint enforces it).
-- A run is planned as numbered chunks of keys (`plan`); each chunk is recorded once
+- A run is split into numbered chunks of keys (`chunks`); each chunk is recorded once
   (`done_chunks`), in the same transaction that writes its usage, so "done" and "written"
   never disagree. A chunk recorded before (a redelivered task) writes and counts nothing.
 - Heartbeat: the run's owner beats `heartbeat_at` while it works. A run whose heartbeat is
@@ -11,9 +11,9 @@ Rules:
   conditional UPDATE on its old token and old heartbeat gives it a new token, so exactly one
   taker wins, and the taker resumes the chunks not yet done. A chunk of the former owner (its
   token) that arrives late writes nothing.
-  A stale run of an older release (no plan) is abandoned instead, and a new run opens.
+  A stale run of an older release (no chunks recorded) is abandoned instead, and a new run opens.
 - A chunk ended early (its task's soft time limit) records what it wrote; its other keys are
-  appended to the plan as a new chunk, to be resumed.
+  appended to its chunks as a new one, to be resumed.
 - Held: a chunk whose answers would wipe out most of a project's usage (`storing`) stops the
   run before it writes: FAILED, with the reason (`held_reason`). Ops accept a real cut
   (`sync_run_accept_cut`): the next run to open applies it (`allow_mass_cut`), once.
@@ -93,13 +93,13 @@ def sync_run_start(
     window_end: date | None = None,
 ) -> SyncRun | None:
     """Open a run of these chunks, or take over the running one when it is stale (then the
-    returned run is that one, with `resumed` set, its plan and window kept), or None when a
+    returned run is that one, with `resumed` set, its chunks and window kept), or None when a
     live run is in progress (single flight)."""
     running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).first()
     if running is not None:
         if running.heartbeat_at >= timezone.now() - stale_after():
             return None
-        if running.plan or not running.keys_total:
+        if running.chunks or not running.keys_total:
             return sync_run_take_over(running)
         SyncRun.objects.filter(pk=running.pk, token=running.token).update(
             status=SyncRun.Status.ABANDONED, finished_at=timezone.now()
@@ -111,7 +111,7 @@ def sync_run_start(
                 trigger=trigger,
                 started_at=timezone.now(),
                 keys_total=sum(len(chunk) for chunk in chunks),
-                plan=chunks,
+                chunks=chunks,
                 window_start=window_start,
                 window_end=window_end or utc_today(),
                 allow_mass_cut=bool(last and last.held_reason and last.accepted_at),
@@ -141,7 +141,7 @@ def sync_run_take_over(stale: SyncRun) -> SyncRun | None:
         run.pk,
         stale.heartbeat_at,
         len(sync_run_pending(run)),
-        len(run.plan),
+        len(run.chunks),
     )
     run.resumed = True
     return run
@@ -150,7 +150,7 @@ def sync_run_take_over(stale: SyncRun) -> SyncRun | None:
 def sync_run_pending(run: SyncRun) -> list[tuple[int, list[int]]]:
     """The run's chunks not yet done, as (number, key pks), in order."""
     done = set(run.done_chunks)
-    return [(n, keys) for n, keys in enumerate(run.plan) if n not in done]
+    return [(n, keys) for n, keys in enumerate(run.chunks) if n not in done]
 
 
 def sync_run_beat(ref: RunChunk) -> bool:
@@ -194,7 +194,7 @@ def sync_run_record(
     leftover: list[int] | None = None,
 ) -> SyncRun:
     """Add a chunk's totals to the run and mark the chunk done; `leftover` keys (a chunk ended
-    early) become a new chunk of the plan (`run.leftover_chunk`). Closes the run when every
+    early) become a new chunk of the run (`run.leftover_chunk`). Closes the run when every
     key is accounted for. A chunk recorded before, or of a former owner (`token`), counts
     nothing."""
     with transaction.atomic():
@@ -206,8 +206,8 @@ def sync_run_record(
         if chunk is not None:
             run.done_chunks = [*run.done_chunks, chunk]
         if leftover:
-            run.plan, run.leftover_chunk = [*run.plan, leftover], len(run.plan)
-            fields.append("plan")
+            run.chunks, run.leftover_chunk = [*run.chunks, leftover], len(run.chunks)
+            fields.append("chunks")
         _add_totals(run, totals)
         run.heartbeat_at = timezone.now()
         if run.keys_ok + run.keys_failed >= run.keys_total and not leftover:
