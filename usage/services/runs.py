@@ -77,7 +77,7 @@ def stale_after() -> timedelta:
         return timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS)
     params = inspect.signature(DeepgramClient).parameters
     longest_wait = max(params["backoff_cap"].default, params["max_retry_after"].default)
-    one_try = getattr(settings, "DEEPGRAM_CALL_DEADLINE", 0) or (
+    one_try = settings.DEEPGRAM_CALL_DEADLINE or (
         settings.DEEPGRAM_CONNECT_TIMEOUT + settings.DEEPGRAM_READ_TIMEOUT
     )
     retries = settings.DEEPGRAM_MAX_RETRIES
