@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -7,6 +8,8 @@ from billing_portal.deepgram import client_from_settings
 from customers.models import ApiKey
 from usage.models import DailyUsage, Method, UsageCorrection
 from usage.services import usage_sync_key, usage_sync_keys
+from usage.services.fetching import fetch_usage
+from usage.services.sync_window import windows_of
 
 TODAY = date(2026, 10, 31)
 
@@ -212,3 +215,17 @@ def test_it_leaves_a_settled_revoked_key_out_of_later_runs(make_key, customer_a)
 
     assert key not in keys_to_sync()
     assert key in keys_to_sync(include_settled=True)
+
+
+def test_a_key_stopped_before_its_calls_is_left_whole_for_later(make_key, sandbox, customer_a):
+    key = make_key(customer_a)
+    (key_window,), _ = windows_of([key], today=TODAY, start=None, end=None)
+    client = client_from_settings()
+    stop = threading.Event()
+
+    assert fetch_usage(key_window, client, stop=stop).reported  # not stopped: read whole
+    calls = client.stats.calls
+    stop.set()
+
+    assert fetch_usage(key_window, client, stop=stop) is None  # never a part of a key
+    assert client.stats.calls == calls

@@ -14,6 +14,7 @@ Rules:
 """
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -46,8 +47,15 @@ class FetchedUsage:
     retries: int = 0
 
 
-def fetch_usage(key_window: KeyWindow, client: DeepgramClient | None = None) -> FetchedUsage:
-    """Ask Deepgram for one key's window (runs in a worker thread: no database here)."""
+def fetch_usage(
+    key_window: KeyWindow,
+    client: DeepgramClient | None = None,
+    *,
+    stop: threading.Event | None = None,
+) -> FetchedUsage | None:
+    """Ask Deepgram for one key's window (runs in a worker thread: no database here). None
+    when `stop` is set between two of its calls: a key read in part is never stored (its
+    unread methods would look like days Deepgram dropped), it is left for later whole."""
     client = client or client_from_settings()
     calls, retries = client.stats.calls, client.stats.retries
     fetched = FetchedUsage(key_window)
@@ -55,6 +63,8 @@ def fetch_usage(key_window: KeyWindow, client: DeepgramClient | None = None) -> 
     try:
         reported = {}
         for method in key_window.methods:
+            if stop is not None and stop.is_set():
+                return None
             for row in _summary_rows(client, key_window, method, first, last):
                 if first <= row.start <= last:
                     reported[(row.start, method)] = (

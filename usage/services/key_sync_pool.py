@@ -132,7 +132,7 @@ def _may_start(number: int | None, worker: _Worker) -> bool:
 
 
 def _fetch_unless_stopped(key_window: KeyWindow, stop: threading.Event) -> FetchedUsage | None:
-    return None if stop.is_set() else fetch_usage(key_window)
+    return None if stop.is_set() else fetch_usage(key_window, stop=stop)
 
 
 def _start_chunk(
