@@ -132,3 +132,39 @@ def test_it_makes_no_keys_against_the_real_deepgram(sandbox, settings):
     assert not ApiKey.objects.exists()
     assert sandbox.key_ids() == keys_before
     assert "Demo keys provisioned: 0" in out
+
+
+@pytest.mark.django_db
+def test_it_issues_demo_invoices_in_nobodys_name(sandbox):
+    from invoices.models import Invoice, InvoiceEvent
+
+    seed()
+
+    issued = Invoice.objects.exclude(number=None)
+    assert issued.count() == 3
+    assert {(i.approved_by, i.paid_marked_by) for i in issued} == {(None, None)}
+    assert not InvoiceEvent.objects.exclude(actor=None).filter(
+        action__in=[InvoiceEvent.Action.APPROVED, InvoiceEvent.Action.PAID]
+    )
+
+
+@pytest.mark.django_db
+def test_a_rerun_a_month_on_issues_nothing_and_logs_nobody_out(sandbox, client, settings):
+    import time_machine
+
+    from invoices.models import Invoice
+
+    settings.DEBUG = True  # fixed demo passwords, set on every run before
+    seed()
+    finance = get_user_model().objects.get(username="finance")
+    client.force_login(finance)
+    hashes = dict(get_user_model().objects.values_list("username", "password"))
+    numbers = set(Invoice.objects.exclude(number=None).values_list("number", flat=True))
+
+    with time_machine.travel(utc_today() + timedelta(days=31), tick=False):
+        again = seed()
+
+    assert set(Invoice.objects.exclude(number=None).values_list("number", flat=True)) == numbers
+    assert "Invoices issued for the portal demo: 0" in again
+    assert dict(get_user_model().objects.values_list("username", "password")) == hashes
+    assert client.get("/admin/").status_code == 200  # the session still holds

@@ -4,9 +4,11 @@ with a Deepgram key each, a portal user for the first customer, and one usage sy
 In sandbox mode each customer also gets an older key "made in the console" 90 days ago and
 imported, so that the demo has usage history to show.
 
-Idempotent: a second run creates nothing new. With DEBUG on the demo users get fixed,
-printed passwords (reset on every run so the printed ones always work); with DEBUG off they
-get random passwords that are never printed (use password reset). Key secrets are never
+Idempotent: a second run creates nothing new and changes nothing that exists. Demo invoices
+are issued on the first run only (a later run, even a month on, issues no document), and by
+the system, never under a person's name. With DEBUG on the demo users get fixed, printed
+passwords (set again only when they no longer match, so a re-run logs nobody out); with DEBUG
+off they get random passwords that are never printed (use password reset). Key secrets are never
 printed. In sandbox mode, when no sandbox answers yet (`make run` seeds before it starts
 its processes), a temporary one is started on the configured port with the same state file.
 """
@@ -94,7 +96,6 @@ class Command(BaseCommand):
             project = project_ensure_default(project_id=settings.DEEPGRAM_PROJECT_ID)
             customers = [customer_ensure(**spec) for spec in DEMO_CUSTOMERS]
             users.append(self._portal_user(customers[0][0]))
-            finance = get_user_model().objects.get(username="finance")
         created = sum(new for _, new in customers)
         self.stdout.write(f"Default Deepgram project: {project.project_id}")
         self.stdout.write(f"Demo customers: {len(DEMO_CUSTOMERS)} ({created} new)")
@@ -119,11 +120,14 @@ class Command(BaseCommand):
             f"{len(drafts.created)} new, {len(drafts.refreshed)} refreshed, "
             f"{len(drafts.unchanged)} unchanged, {drafts.skipped_issued} already issued"
         )
-        issued = self._issue_some(demo_customers, finance=finance)
-        self.stdout.write(
-            f"Invoices issued for the portal demo: {issued} (PDFs stored; "
-            f"{demo_customers[-1]}'s draft is left for finance to approve)"
-        )
+        if Invoice.objects.filter(customer__in=demo_customers).exclude(number=None).exists():
+            self.stdout.write("Invoices issued for the portal demo: 0 (issued on the first run)")
+        else:
+            issued = self._issue_some(demo_customers)
+            self.stdout.write(
+                f"Invoices issued for the portal demo: {issued} (PDFs stored; "
+                f"{demo_customers[-1]}'s draft is left for finance to approve)"
+            )
         if run is not None:
             self.stdout.write(
                 f"Usage synced: {run.keys_ok} keys, {run.rows_created} new daily rows"
@@ -135,10 +139,10 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             self.stdout.write("DEBUG is off: demo passwords are not printed; use password reset.")
 
-    def _issue_some(self, customers: list[Customer], *, finance) -> int:
+    def _issue_some(self, customers: list[Customer]) -> int:
         """Issue last month's drafts of all but the last demo customer, and the month before
         for the first one (then marked paid), so the portal has PDFs to download and the admin
-        still has a draft to approve. Nothing is issued twice."""
+        still has a draft to approve. By the system (no actor): nobody approved demo data."""
         last_month = previous_month()
         month_before = previous_month(last_month)
         invoice_generate_drafts(period=month_before, customers=customers[:1])
@@ -151,14 +155,14 @@ class Command(BaseCommand):
             if draft is None:
                 continue
             try:
-                invoice = invoice_approve(invoice=draft, actor=finance)
+                invoice = invoice_approve(invoice=draft, actor=None)
             except InvoicesError as exc:
                 self.stderr.write(f"Could not issue the demo draft of {customer}: {exc}")
                 continue
             invoice_store_pdf(invoice=invoice)
             if period == month_before:
                 invoice_mark_paid(
-                    invoice=invoice, actor=finance, paid_on=utc_today(), reference="DEMO-PAID"
+                    invoice=invoice, actor=None, paid_on=utc_today(), reference="DEMO-PAID"
                 )
             issued += 1
         return issued
@@ -166,18 +170,22 @@ class Command(BaseCommand):
     def _staff_user(self, username: str, group: str | None, demo_password: str):
         User = get_user_model()
         user, created = User.objects.get_or_create(
-            username=username, defaults={"email": f"{username}@demo.example", "is_staff": True}
+            username=username,
+            defaults={
+                "email": f"{username}@demo.example",
+                "is_staff": True,
+                "is_superuser": group is None,
+            },
         )
         password = None
         if settings.DEBUG:
             password = demo_password
         elif created:
             password = secrets.token_urlsafe(18)
-        if password:
+        # A new hash would end the user's sessions: set it only when it no longer matches.
+        if password and not user.check_password(password):
             user.set_password(password)
-        user.is_staff = True
-        user.is_superuser = group is None
-        user.save()
+            user.save(update_fields=["password"])
         if group:
             user.groups.add(Group.objects.get(name=group))
         return username, password if settings.DEBUG else None
@@ -188,8 +196,9 @@ class Command(BaseCommand):
         user, created = User.objects.get_or_create(username=email, defaults={"email": email})
         CustomerUser.objects.get_or_create(user=user, defaults={"customer": customer})
         if settings.DEBUG:
-            user.set_password(demo_password)
-            user.save(update_fields=["password"])
+            if not user.check_password(demo_password):
+                user.set_password(demo_password)
+                user.save(update_fields=["password"])
             return email, demo_password
         if created:
             user.set_unusable_password()
@@ -247,11 +256,11 @@ class Command(BaseCommand):
                     PriceTier(plan=plan, up_to_hours=up_to, rate_per_hour=rate)
                     for up_to, rate in tiers
                 )
-            CustomerPlan.objects.get_or_create(
-                customer=customer,
-                effective_from=utc_today().replace(month=1, day=1),
-                defaults={"plan": plan},
-            )
+            # From the start of the year of the oldest month the demo bills; once only, so a
+            # re-run in a new year assigns nothing new.
+            if not CustomerPlan.objects.filter(customer=customer).exists():
+                since = previous_month(previous_month()).replace(month=1)
+                CustomerPlan.objects.create(customer=customer, effective_from=since, plan=plan)
             BillingTerms.objects.get_or_create(
                 customer=customer, defaults={"tax_rate": tax, "reverse_charge": reverse}
             )
