@@ -17,13 +17,20 @@ PRODUCTION = {
 }
 
 
-def run_django(code: str, *, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
+def clean_environment(**env: str) -> dict[str, str]:
+    """This process's environment without the portal's own settings (so a child process
+    reads only what the test gives it), plus `env`."""
     clean = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("DJANGO_", "DEEPGRAM_", "DATABASE_URL", "REDIS_URL", "CELERY_"))
     }
     clean.update(DJANGO_SETTINGS_MODULE="billing_portal.settings", PYTHONPATH=str(ROOT), **env)
+    return clean
+
+
+def run_django(code: str, *, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
+    clean = clean_environment(**env)
     return subprocess.run(
         [sys.executable, "-c", f"import django\ndjango.setup()\n{code}"],
         cwd=cwd,
@@ -33,3 +40,13 @@ def run_django(code: str, *, cwd: Path = ROOT, **env: str) -> subprocess.Complet
         timeout=60,
         check=False,
     )
+
+
+def database_url_of(connection) -> str:
+    """A DATABASE_URL for another process to reach the database this test uses (its data
+    committed: a transactional test), on SQLite or PostgreSQL."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -2,8 +2,12 @@
 change, nothing did. `stored_state` reads every table of the apps as rows, so a test compares
 the tables, not a return value."""
 
+from datetime import datetime
+
 import pytest
 from django.apps import apps
+
+from customers.services import api_key_import
 
 APPS = ("customers", "usage", "invoices")
 
@@ -23,3 +27,35 @@ def read_stored_state() -> dict[str, list[tuple]]:
 def stored_state():
     """`stored_state()` reads the tables now (call it before and after the fault)."""
     return read_stored_state
+
+
+def changed_tables(before: dict, after: dict) -> set[str]:
+    """The tables whose rows differ between two `stored_state()` readings."""
+    return {table for table in before.keys() | after.keys() if before[table] != after[table]}
+
+
+@pytest.fixture
+def imported_keys(sandbox, default_project, support_user, customer_a, customer_b):
+    """`imported_keys(count, created=..., id_prefix=...)`: keys made on the sandbox at
+    `created` (fixed ids: fixed synthetic usage), imported in turn for customers A and B."""
+
+    def make(count: int, *, created: datetime, id_prefix: str) -> list:
+        made = []
+        for n in range(count):
+            customer = (customer_a, customer_b)[n % 2]
+            key_id = f"{id_prefix}-0000-4000-8000-{n + 1:012d}"
+            sandbox.add_key(
+                customer.name,
+                created=created,
+                api_key_id=key_id,
+                project_id=default_project.project_id,
+                scopes=("usage:write",),
+            )
+            made.append(
+                api_key_import(
+                    project=default_project, key_id=key_id, customer=customer, actor=support_user
+                )
+            )
+        return made
+
+    return make

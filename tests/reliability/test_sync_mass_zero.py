@@ -9,33 +9,19 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from customers.services import api_key_import
 from usage.models import DailyUsage, SyncRun, UsageCorrection
 from usage.services import usage_sync_run, utc_today
+
+from .conftest import changed_tables
 
 CREATED = datetime(2026, 11, 24, tzinfo=UTC)
 METHODS = ("sync", "async", "streaming")
 
 
 @pytest.fixture
-def keys(sandbox, default_project, support_user, customer_a, customer_b):
+def keys(imported_keys):
     """Five keys on the sandbox since CREATED, each with a first sync stored."""
-    made = []
-    for n in range(5):
-        customer = (customer_a, customer_b)[n % 2]
-        key_id = f"3c3c3c3c-0000-4000-8000-{n + 1:012d}"
-        sandbox.add_key(
-            customer.name,
-            created=CREATED,
-            api_key_id=key_id,
-            project_id=default_project.project_id,
-            scopes=("usage:write",),
-        )
-        made.append(
-            api_key_import(
-                project=default_project, key_id=key_id, customer=customer, actor=support_user
-            )
-        )
+    made = imported_keys(5, created=CREATED, id_prefix="3c3c3c3c")
     first = sync([key.pk for key in made])
     assert first.status == SyncRun.Status.SUCCEEDED and DailyUsage.objects.exists()
     return made
@@ -59,10 +45,6 @@ def read_again(settings):
     return DailyUsage.objects.filter(
         day__gte=utc_today() - timedelta(days=settings.USAGE_SETTLEMENT_DAYS)
     )
-
-
-def changed_tables(before: dict, after: dict) -> set[str]:
-    return {table for table in before if before[table] != after[table]}
 
 
 @pytest.mark.parametrize("share", [Decimal(0), Decimal("0.05")], ids=["zeroed", "cut-95%"])

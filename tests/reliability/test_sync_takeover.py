@@ -4,7 +4,6 @@ worker. Each compares every table before and after (`stored_state`)."""
 
 import io
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -17,8 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from customers.services import api_key_import
-from tests.subprocess_django import ROOT
+from tests.subprocess_django import ROOT, clean_environment, database_url_of
 from usage.models import DailyUsage, KeySyncState, SyncRun, UsageCorrection
 from usage.services import (
     RunChunk,
@@ -33,6 +31,8 @@ from usage.services.key_sync import chunk_keys, chunk_store
 from usage.services.sync_window import windows_of
 from usage.tasks import usage_sync_keys as usage_sync_keys_task
 
+from .conftest import changed_tables
+
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 CREATED = datetime(2026, 11, 20, tzinfo=UTC)
@@ -40,29 +40,9 @@ SYNC_TABLES = {"usage.DailyUsage", "usage.KeySyncState", "usage.SyncRun"}
 
 
 @pytest.fixture
-def keys(sandbox, default_project, support_user, customer_a, customer_b):
+def keys(imported_keys):
     """Eight keys on the sandbox since CREATED, imported for two customers."""
-    made = []
-    for n in range(8):
-        customer = (customer_a, customer_b)[n % 2]
-        key_id = f"7a7a7a7a-0000-4000-8000-{n + 1:012d}"
-        sandbox.add_key(
-            customer.name,
-            created=CREATED,
-            api_key_id=key_id,
-            project_id=default_project.project_id,
-            scopes=("usage:write",),
-        )
-        made.append(
-            api_key_import(
-                project=default_project, key_id=key_id, customer=customer, actor=support_user
-            )
-        )
-    return made
-
-
-def changed_tables(before: dict, after: dict) -> set[str]:
-    return {table for table in before.keys() | after.keys() if before[table] != after[table]}
+    return imported_keys(8, created=CREATED, id_prefix="7a7a7a7a")
 
 
 def calls_per_key(sandbox) -> Counter:
@@ -71,14 +51,9 @@ def calls_per_key(sandbox) -> Counter:
 
 def sync_process(sandbox) -> subprocess.Popen:
     """`manage.py sync_usage` in its own process, on this test's database and sandbox."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "DEEPGRAM_", "DATABASE_URL", "REDIS_URL", "CELERY_"))
-    }
-    env.update(
+    env = clean_environment(
         DJANGO_DEBUG="1",
-        DATABASE_URL=f"sqlite:///{connection.settings_dict['NAME']}",
+        DATABASE_URL=database_url_of(connection),
         DEEPGRAM_API_URL=sandbox.url,
         USAGE_SYNC_CHUNK_SIZE="1",
         SYNC_HEARTBEAT_SECONDS="0.05",

@@ -26,7 +26,8 @@ import pytest
 import requests
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.subprocess_django import ROOT, clean_environment
+
 BIN = Path(sys.executable).parent
 FINANCE = ("finance", "demo-finance-pass")  # seed_demo's demo staff (seeded with DEBUG on)
 CUSTOMER = ("ap@initech.example", "a-Long-smoke-passw0rd")
@@ -71,15 +72,8 @@ def production_env(smoke_database, sandbox, tmp_path):
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "DEEPGRAM_", "DATABASE_URL", "REDIS_URL", "CELERY_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="billing_portal.settings",
-        PYTHONPATH=str(ROOT),
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    env = clean_environment(
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="smoke-" + "x" * 50,
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
