@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.db.models import Sum
 from django.template.loader import render_to_string
-from weasyprint import CSS, HTML
+from weasyprint import CSS, HTML, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
@@ -27,12 +27,17 @@ from usage.charts import daily_bars
 from usage.models import Method
 
 from .models import BilledUsage, Invoice, InvoiceLine
-from .services.snapshots import buyer_snapshot, seller_snapshot
+from .services.snapshots import (
+    buyer_snapshot,
+    seller_snapshot,
+    without_bidi_controls,
+    without_bidi_values,
+)
 
 logger = logging.getLogger(__name__)
 
 # Bump when the template changes what an invoice shows; each stored PDF records the version.
-TEMPLATE_VERSION = "2026.11.3"
+TEMPLATE_VERSION = "2026.11.4"
 TEMPLATE = "invoices/pdf/invoice.html"
 STYLESHEET = "invoices/pdf/invoice.css"
 
@@ -87,15 +92,18 @@ class LineGroup:
 
 def group_lines(lines: list[InvoiceLine]) -> list[LineGroup]:
     """Usage grouped by key (titled by the key's comment and id), its lines in method order;
-    then the charges that belong to no key (tiers, included hours, minimum, fees, manual)."""
+    then the charges that belong to no key (tiers, included hours, minimum, fees, manual).
+    Titles and descriptions print without bidi controls (the lines themselves are not saved)."""
     groups: dict[int, LineGroup] = {}
     other = LineGroup("Charges")
     for line in lines:
+        line.description = without_bidi_controls(line.description)
         if line.api_key_id is None:
             other.lines.append(line)
             continue
         key = line.api_key
         title = f"{key.comment} · key {key.key_id}" if key.comment else f"Key {key.key_id}"
+        title = without_bidi_controls(title)
         groups.setdefault(line.api_key_id, LineGroup(title)).lines.append(line)
     for group in groups.values():
         group.lines.sort(key=lambda line: (METHOD_ORDER.get(line.method, 9), line.position))
@@ -121,7 +129,8 @@ def daily_hours_of(invoice: Invoice) -> dict[date, Decimal]:
 
 def context_for(invoice: Invoice) -> dict:
     """Everything the template shows, from the invoice's own snapshot and lines (a draft has
-    no snapshot yet: it previews the current seller and buyer details)."""
+    no snapshot yet: it previews the current seller and buyer details). Texts print without
+    bidi controls, also those of a snapshot stored before they were left out of snapshots."""
     lines = list(invoice.lines.select_related("api_key").order_by("position", "pk"))
     first, last = usage_selectors.month_bounds(invoice.period)
     is_credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
@@ -136,8 +145,10 @@ def context_for(invoice: Invoice) -> dict:
         "is_draft": invoice.is_draft,
         "is_credit": is_credit,
         "title": "Credit note" if is_credit else "Invoice",
-        "seller": invoice.seller or seller_snapshot(),
-        "buyer": invoice.buyer or buyer_snapshot(invoice.customer),
+        "seller": without_bidi_values(invoice.seller or seller_snapshot()),
+        "buyer": without_bidi_values(invoice.buyer or buyer_snapshot(invoice.customer)),
+        "pricing_notes": [without_bidi_controls(note) for note in invoice.pricing_notes],
+        "tax_note": without_bidi_controls(invoice.tax_note),
         "logo_url": logo_url(),
         "first_day": first,
         "last_day": last,
@@ -159,21 +170,32 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     return render_pdf(render_html(invoice))
 
 
+def layout(html: str, stylesheets: list[CSS] | None = None) -> Document:
+    """Any of our HTML laid out in pages (boxes with positions), with the static-files-only
+    fetcher."""
+    static_dir = (settings.BASE_DIR / "static").as_uri() + "/"
+    document = HTML(string=html, base_url=static_dir, url_fetcher=StaticFilesOnly())
+    return document.render(
+        stylesheets=stylesheets, font_config=_font_config(), cache=_image_cache()
+    )
+
+
 def html_to_pdf(html: str, stylesheets: list[CSS] | None = None) -> bytes:
     """Any of our HTML to PDF, with the static-files-only fetcher."""
-    static_dir = (settings.BASE_DIR / "static").as_uri() + "/"
     # A render makes some 18,000 objects in reference cycles: without the pause, a full
     # collection (40 to 100 ms) fell into every second or third render.
     with cycle_collector_paused(collect_young_after=True):
-        document = HTML(string=html, base_url=static_dir, url_fetcher=StaticFilesOnly())
-        return document.write_pdf(
-            stylesheets=stylesheets, font_config=_font_config(), cache=_image_cache()
-        )
+        return layout(html, stylesheets).write_pdf()
 
 
 def render_pdf(html: str) -> bytes:
     """HTML of the invoice template to PDF, with the invoice stylesheet."""
     return html_to_pdf(html, stylesheets=[_stylesheet()])
+
+
+def invoice_layout(invoice: Invoice) -> Document:
+    """The invoice's pages as WeasyPrint lays them out, before they become a PDF."""
+    return layout(render_html(invoice), stylesheets=[_stylesheet()])
 
 
 _per_thread = threading.local()

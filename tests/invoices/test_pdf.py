@@ -17,11 +17,19 @@ from invoices.pdf import (
     TEMPLATE_VERSION,
     StaticFilesOnly,
     html_to_pdf,
+    invoice_layout,
     render_html,
     render_invoice_pdf,
     render_pdf,
 )
-from invoices.services import credit_note_create, invoice_approve, invoice_generate_drafts
+from invoices.services import (
+    buyer_snapshot,
+    credit_note_create,
+    invoice_approve,
+    invoice_generate_drafts,
+    seller_snapshot,
+)
+from invoices.services.snapshots import without_bidi_controls
 from invoices.templatetags.invoice_format import hours_brief
 
 from .conftest import OCTOBER
@@ -136,6 +144,98 @@ def test_the_invoice_records_the_template_it_was_rendered_with(issued):
 
     assert stored.pdf_template_version == TEMPLATE_VERSION
     assert PdfReader(stored.pdf.open("rb")).metadata["/Producer"].startswith("WeasyPrint")
+
+
+# --- Hostile text: bidi controls, long words, CJK (the matrix is tests/reliability) ---------
+
+
+def with_buyer(invoice: Invoice, fields: dict) -> Invoice:
+    """The issued invoice as if its buyer snapshot had been stored with `fields` (say, before
+    snapshots left out bidi controls): a row update, never a save of an issued invoice."""
+    Invoice.objects.filter(pk=invoice.pk).update(buyer={**invoice.buyer, **fields})
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_it_removes_every_bidi_control_and_keeps_right_to_left_letters():
+    text = "".join(f"{control}x" for control in BIDI_CONTROLS)
+
+    assert without_bidi_controls(text) == "x" * len(BIDI_CONTROLS)
+    assert without_bidi_controls("شارع 12 רחוב, 漢字\n") == "شارع 12 רחוב, 漢字\n"
+
+
+def test_both_snapshots_leave_out_bidi_controls(customer_a, settings):
+    settings.BILLING_ADDRESS = "1 Example Street\u202e, London"
+    settings.BILLING_COMPANY_NAME = "\u2067Example\u2069 Ltd"
+    customer_a.legal_name, customer_a.address = "Acme\u200f", "9 Road\u202e, Leeds\u202c"
+    customer_a.tax_id = "\u202dGB123"
+
+    seller, buyer = seller_snapshot(), buyer_snapshot(customer_a)
+
+    assert seller["address"] == "1 Example Street, London" and seller["name"] == "Example Ltd"
+    assert (buyer["name"], buyer["address"], buyer["tax_id"]) == ("Acme", "9 Road, Leeds", "GB123")
+
+
+def test_a_snapshot_stored_with_a_bidi_override_prints_without_it(issued):
+    issued = with_buyer(issued, {"address": "12 Main Street\u202e, Springfield"})
+
+    text = flat("\n".join(pdf_pages(render_invoice_pdf(issued))))
+
+    assert "12 Main Street, Springfield" in text and "\u202e" not in text
+    assert Invoice.objects.get(pk=issued.pk).buyer["address"].endswith("\u202e, Springfield")
+
+
+def test_key_comments_and_line_texts_print_without_bidi_controls(acme, key_of, put_usage):
+    put_usage(key_of(acme, comment="Prod\u202euction"), date(2026, 10, 3), "1.000000")
+    draft = invoice_generate_drafts(period=OCTOBER).created[0]
+    line = draft.lines.first()
+    line.description = "Speech\u202e usage"
+    line.save(update_fields=["description"])
+
+    text = flat("\n".join(pdf_pages(render_invoice_pdf(draft))))
+
+    assert "Production · key" in text and "Speech usage" in text
+    assert not set(BIDI_CONTROLS) & set(text)
+
+
+def test_chinese_and_japanese_print_with_a_cjk_font(issued):
+    issued = with_buyer(issued, {"name": "漢字株式会社", "address": "東京都 かな通り 1"})
+
+    reader = PdfReader(io.BytesIO(render_invoice_pdf(issued)))
+    fonts = {
+        str(f.get_object()["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].values()
+    }
+
+    assert "漢字株式会社" in reader.pages[0].extract_text()
+    assert "東京都 かな通り 1" in reader.pages[0].extract_text()
+    assert any("WenQuanYi" in name for name in fonts), fonts
+
+
+def _right_edges(box):
+    yield box.border_box_x() + box.border_width()
+    for child in getattr(box, "children", ()):
+        yield from _right_edges(child)
+
+
+def test_an_unbroken_e_mail_address_wraps_inside_the_page(issued):
+    issued = with_buyer(issued, {"email": "billing-" + "x" * 230 + "@acme.example"})
+
+    page = invoice_layout(issued).pages[0]._page_box
+
+    assert max(_right_edges(page.children[0])) <= page.margin_width() - page.margin_right + 0.5
+
+
+def test_a_long_address_prints_up_to_an_ellipsis_and_stays_stored_whole(issued):
+    address = "Unit 4\n" + "9" * 5000
+    issued = with_buyer(issued, {"address": address})
+
+    pages = pdf_pages(render_invoice_pdf(issued))
+
+    assert len(pages) == 1 and "AMOUNT DUE" in pages[0]
+    assert "Unit 4" in pages[0] and "9…" in pages[0] and pages[0].count("9") < 600
+    assert Invoice.objects.get(pk=issued.pk).buyer["address"] == address
 
 
 # --- The URL fetcher: static files only ----------------------------------------------------
