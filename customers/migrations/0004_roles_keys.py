@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from customers.migrations import _roles
+
 ROLES = {
     "Support": [
         "customers.view_apikey",
@@ -21,19 +23,7 @@ ROLES = {
 }
 
 
-def grant(apps, schema_editor):
-    from customers.migrations import _roles
-
-    _roles.grant(apps, ROLES)
-
-
-def revoke(apps, schema_editor):
-    from customers.migrations import _roles
-
-    _roles.revoke(apps, ROLES)
-
-
 class Migration(migrations.Migration):
     dependencies = [("customers", "0003_keys_users_audit"), ("customers", "0002_roles")]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [_roles.granting(ROLES)]

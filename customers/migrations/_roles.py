@@ -34,3 +34,23 @@ def revoke(apps, roles: dict[str, list[str]]) -> None:
             group.permissions.remove(
                 *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
             )
+
+
+def granting(roles: dict[str, list[str]]):
+    """The migration operation that grants `roles` (and takes them back when reversed)."""
+    from django.db import migrations
+
+    return migrations.RunPython(
+        lambda apps, schema_editor: grant(apps, roles),
+        lambda apps, schema_editor: revoke(apps, roles),
+    )
+
+
+def revoking(roles: dict[str, list[str]]):
+    """The migration operation that takes `roles` back (and grants them when reversed)."""
+    from django.db import migrations
+
+    return migrations.RunPython(
+        lambda apps, schema_editor: revoke(apps, roles),
+        lambda apps, schema_editor: grant(apps, roles),
+    )

@@ -3,6 +3,8 @@ approve, void, credit, mark paid); Support reads invoices, plans and the invoice
 
 from django.db import migrations
 
+from customers.migrations import _roles
+
 PRICES = ["priceplan", "pricetier", "customerplan", "billingterms"]
 READ = ["invoice", "invoiceline", "invoiceevent"]
 
@@ -24,19 +26,7 @@ ROLES = {
 }
 
 
-def grant(apps, schema_editor):
-    from customers.migrations import _roles
-
-    _roles.grant(apps, ROLES)
-
-
-def revoke(apps, schema_editor):
-    from customers.migrations import _roles
-
-    _roles.revoke(apps, ROLES)
-
-
 class Migration(migrations.Migration):
     dependencies = [("invoices", "0001_initial"), ("usage", "0003_roles")]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [_roles.granting(ROLES)]

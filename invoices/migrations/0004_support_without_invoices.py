@@ -10,6 +10,8 @@ is more than Support's work needs. Migrating backwards gives the view permission
 
 from django.db import migrations
 
+from customers.migrations import _roles
+
 SUPPORT_INVOICE_VIEWS = {
     "Support": [
         "invoices.view_invoice",
@@ -22,19 +24,7 @@ SUPPORT_INVOICE_VIEWS = {
 }
 
 
-def take_away(apps, schema_editor):
-    from customers.migrations import _roles
-
-    _roles.revoke(apps, SUPPORT_INVOICE_VIEWS)
-
-
-def give_back(apps, schema_editor):
-    from customers.migrations import _roles
-
-    _roles.grant(apps, SUPPORT_INVOICE_VIEWS)
-
-
 class Migration(migrations.Migration):
     dependencies = [("invoices", "0003_invoice_pdf_and_email")]
 
-    operations = [migrations.RunPython(take_away, give_back)]
+    operations = [_roles.revoking(SUPPORT_INVOICE_VIEWS)]

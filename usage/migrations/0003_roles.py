@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from customers.migrations import _roles
+
 ROLES = {
     "Support": [
         "usage.view_dailyusage",
@@ -19,19 +21,7 @@ ROLES = {
 }
 
 
-def grant(apps, schema_editor):
-    from customers.migrations import _roles
-
-    _roles.grant(apps, ROLES)
-
-
-def revoke(apps, schema_editor):
-    from customers.migrations import _roles
-
-    _roles.revoke(apps, ROLES)
-
-
 class Migration(migrations.Migration):
     dependencies = [("usage", "0002_start_permission"), ("customers", "0004_roles_keys")]
 
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [_roles.granting(ROLES)]
