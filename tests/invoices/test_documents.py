@@ -2,13 +2,12 @@
 
 import hashlib
 import socket
-import threading
 from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
 from django.core import mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from invoices.services import (
     invoice_void,
 )
 from invoices.tasks import deliver_pending_documents, invoice_send_email
+from tests.concurrency import at_once
 from tests.conftest import PASSWORD
 
 from .conftest import OCTOBER
@@ -95,22 +95,9 @@ def test_racing_downloads_render_once(acme, key_of, put_usage, finance_user, set
     invoice = invoice_approve(
         invoice=invoice_generate_drafts(period=OCTOBER).created[0], actor=finance_user
     )
-    start, results, errors = threading.Barrier(3), [], []
-
-    def download():
-        try:
-            start.wait()
-            results.append(documents.invoice_pdf_bytes(Invoice.objects.get(pk=invoice.pk)))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=download) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(
+        lambda: documents.invoice_pdf_bytes(Invoice.objects.get(pk=invoice.pk)), 3
+    )
 
     invoice.refresh_from_db()
     assert errors == []

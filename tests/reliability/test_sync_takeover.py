@@ -7,7 +7,6 @@ import logging
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from tests.concurrency import at_once
 from tests.subprocess_django import ROOT, clean_environment, database_url_of
 from usage.models import DailyUsage, KeySyncState, SyncRun, UsageCorrection
 from usage.services import (
@@ -126,20 +126,10 @@ def test_of_two_takers_at_once_exactly_one_wins(keys, settings, stored_state):
     stale = sync_run_start(trigger=SyncRun.Trigger.BEAT, chunks=[[key.pk] for key in keys])
     time.sleep(0.2)
     before = stored_state()
-    barrier, outcomes = threading.Barrier(2), []
-
-    def take():
-        barrier.wait()
-        try:
-            outcomes.append(sync_run_start(trigger=SyncRun.Trigger.COMMAND, chunks=[[1]]))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=take) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes, errors = at_once(
+        lambda: sync_run_start(trigger=SyncRun.Trigger.COMMAND, chunks=[[1]]), 2
+    )
+    assert errors == []
 
     winners = [run for run in outcomes if run is not None]
     assert len(winners) == 1 and outcomes.count(None) == 1

@@ -1,5 +1,4 @@
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,6 +6,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from tests.concurrency import at_once
 from usage.models import DailyUsage, SyncRun
 from usage.services import (
     RunChunk,
@@ -226,22 +226,10 @@ def test_a_resumed_run_fetches_only_its_chunks_not_done(
 def test_it_does_one_runs_work_when_two_start_at_once(make_key, customer_a, customer_b):
     created = datetime(2026, 10, 1, tzinfo=UTC)
     key_ids = [make_key(c, created=created).pk for c in (customer_a, customer_b, customer_a)]
-    barrier, outcomes = threading.Barrier(2), []
-
-    def begin():
-        barrier.wait()
-        try:
-            outcomes.append(
-                usage_sync_run(trigger=SyncRun.Trigger.BEAT, key_ids=key_ids, concurrency=2)
-            )
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=begin) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes, errors = at_once(
+        lambda: usage_sync_run(trigger=SyncRun.Trigger.BEAT, key_ids=key_ids, concurrency=2), 2
+    )
+    assert errors == []
 
     runs = [run for run in outcomes if run is not None]
     assert len(runs) == 1 and outcomes.count(None) == 1
