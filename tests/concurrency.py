@@ -1,6 +1,8 @@
-"""Running the same call from several threads at once, for the tests of races."""
+"""Running the same call from several threads at once, for the tests of races, and waiting
+for something another thread or process does."""
 
 import threading
+import time
 
 from django.db import connection
 
@@ -25,3 +27,15 @@ def at_once(call, times: int) -> tuple[list, list[BaseException]]:
     for thread in threads:
         thread.join()
     return results, errors
+
+
+def soon(condition, *, timeout: float, every: float = 0.02):
+    """What `condition()` gives once it is truthy, asked every `every` s; None after
+    `timeout` s (the caller says what it waited for)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    return None

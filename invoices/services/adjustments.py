@@ -34,6 +34,8 @@ __all__ = ["UsageDelta", "adjustment_lines", "pending_deltas", "top_tier_rate"]
 
 
 ZERO = Decimal(0)
+# Whose, which key (pk and Deepgram id), which day and method: the head of every row read here.
+_KEY_DAY_METHOD = ("api_key__customer_id", "api_key_id", "api_key__key_id", "day", "method")
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,7 @@ def pending_deltas(customer_pks, *, before: date) -> dict[int, list[UsageDelta]]
         .exclude(invoice__status=Invoice.Status.VOID)
         .order_by("invoice__approved_at", "pk")
         .values_list(
-            "api_key__customer_id",
-            "api_key_id",
-            "api_key__key_id",
-            "day",
-            "method",
+            *_KEY_DAY_METHOD,
             "quantity",
             "unit_price",
             "invoice__number",
@@ -118,15 +116,7 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, UsageDelta]]
         .exclude(Exists(billed))
         .exclude(hours=0, total_hours=0)
         .order_by("day", "api_key_id", "method")
-        .values_list(
-            "api_key__customer_id",
-            "api_key_id",
-            "api_key__key_id",
-            "day",
-            "method",
-            "hours",
-            "total_hours",
-        )
+        .values_list(*_KEY_DAY_METHOD, "hours", "total_hours")
     )
     if not rows:
         return []

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from tests.concurrency import at_once
+from tests.concurrency import at_once, soon
 from tests.subprocess_django import ROOT, clean_environment, database_url_of
 from usage.models import DailyUsage, KeySyncState, SyncRun, UsageCorrection
 from usage.services import (
@@ -65,13 +65,9 @@ def sync_process(sandbox) -> subprocess.Popen:
 
 
 def wait_for(condition, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
+    value = soon(condition, timeout=timeout)
+    assert value, f"not within {timeout} s"
+    return value
 
 
 def test_a_sync_killed_part_way_is_taken_over_and_finished(keys, sandbox, settings, stored_state):

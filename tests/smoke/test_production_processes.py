@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +25,7 @@ import pytest
 import requests
 from django.conf import settings
 
+from tests.concurrency import soon
 from tests.subprocess_django import ROOT, clean_environment
 
 BIN = Path(sys.executable).parent
@@ -141,12 +141,9 @@ def processes(env: dict, commands: dict[str, list[str]], logs: Path):
 
 
 def wait_for(what: str, check, logs: Path):
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
+    found = soon(check, timeout=TIMEOUT, every=0.25)
+    if found:
+        return found
     tails = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(logs.glob("*")))
     pytest.fail(f"{what}: not within {TIMEOUT} s\n{tails}")
 
