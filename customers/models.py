@@ -1,11 +1,49 @@
 import uuid
 
+import iso4217
+import pycountry
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from billing_portal.audit import AuditEvent, user_who_did_it
+
+
+def country_problem(code: str) -> str | None:
+    """Why `code` is not a country (ISO 3166-1 alpha-2, in capitals; empty: none given), or
+    None."""
+    if code and (code != code.upper() or pycountry.countries.get(alpha_2=code) is None):
+        return f"{code!r} is not an ISO 3166-1 country code (e.g. GB, US, DE)."
+    return None
+
+
+def validate_country(code: str) -> None:
+    problem = country_problem(code)
+    if problem:
+        raise ValidationError(problem, code="country")
+
+
+def currency_fault(code: str) -> str | None:
+    """Why `code` is not an ISO 4217 currency code in capitals, or None. (The invoices'
+    plans, which bill in a currency, check its minor unit too.)"""
+    if not _is_currency(code):
+        return f"{code!r} is not an ISO 4217 currency code (e.g. USD, EUR, JPY)."
+    return None
+
+
+def validate_currency(code: str) -> None:
+    problem = currency_fault(code)
+    if problem:
+        raise ValidationError(problem, code="currency")
+
+
+def _is_currency(code: str) -> bool:
+    try:
+        return iso4217.Currency(code).code == code
+    except ValueError:
+        return False
 
 
 class DeepgramProject(models.Model):
@@ -46,9 +84,13 @@ class Customer(models.Model):
     legal_name = models.CharField(max_length=200, blank=True)
     billing_email = models.EmailField()
     address = models.TextField("postal address", blank=True)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
+    country = models.CharField(
+        max_length=2, blank=True, validators=[validate_country], help_text="ISO 3166-1 alpha-2 code"
+    )
     tax_id = models.CharField("tax id", max_length=64, blank=True)
-    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code")
+    currency = models.CharField(
+        max_length=3, default="USD", validators=[validate_currency], help_text="ISO 4217 code"
+    )
     status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -62,6 +104,12 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean_fields(self, exclude=None):
+        # Codes typed in lower case are meant as the codes: upper-cased before validation.
+        self.country = (self.country or "").strip().upper()
+        self.currency = (self.currency or "").strip().upper()
+        super().clean_fields(exclude=exclude)
 
 
 class ApiKey(models.Model):

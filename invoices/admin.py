@@ -10,8 +10,15 @@ from django.utils.html import format_html, format_html_join
 from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, person, person_column
 from customers.models import Customer
 
-from . import admin_actions, admin_views
-from .forms import BillingTermsForm, CustomerPlanForm, PricePlanForm, parse_period
+from . import admin_actions, admin_views, selectors
+from .forms import (
+    BillingTermsForm,
+    CustomerPlanForm,
+    PricePlanForm,
+    PriceTierForm,
+    PriceTierFormSet,
+    parse_period,
+)
 from .models import (
     BillingTerms,
     CustomerPlan,
@@ -21,12 +28,15 @@ from .models import (
     PricePlan,
     PriceTier,
 )
+from .services.plans import plan_problems_of
 
 # --- Prices and terms -----------------------------------------------------------------------
 
 
 class PriceTierInline(admin.TabularInline):
     model = PriceTier
+    form = PriceTierForm
+    formset = PriceTierFormSet
     fields = ["up_to_hours", "rate_per_hour"]
     extra = 0
 
@@ -42,11 +52,12 @@ class PricePlanAdmin(admin.ModelAdmin):
         "included_hours",
         "monthly_minimum",
         "platform_fee",
+        "problems",
         "updated_at",
     ]
     list_filter = ["currency"]
     search_fields = ["name"]
-    readonly_fields = ["updated_at"]
+    readonly_fields = ["updated_at", "problems"]
     inlines = [PriceTierInline]
     fieldsets = [
         (None, {"fields": ["name", "currency", "billed_quantity"]}),
@@ -68,12 +79,24 @@ class PricePlanAdmin(admin.ModelAdmin):
         (
             "Record",
             {
-                "fields": ["updated_at"],
+                "fields": ["problems", "updated_at"],
                 "description": "A change makes the drafts this plan priced stale: refresh "
                 "them before approving.",
             },
         ),
     ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tiers")
+
+    @admin.display(description="Problems")
+    def problems(self, obj):
+        """What makes a plan invalid (one made or left so outside this form: a script, an
+        older release): its drafts are blocked until it is corrected."""
+        if obj is None or obj.pk is None:
+            return "-"
+        problems = plan_problems_of(obj)
+        return " ".join(problems) if problems else "None"
 
 
 @admin.register(CustomerPlan)
@@ -184,6 +207,7 @@ class CustomerFilter(admin.SimpleListFilter):
 
 
 DRAFT_DATES = ["computed_at"]
+DRAFT_APPROVAL = ("Approval", {"fields": ["approval_blockers"]})
 ISSUE_DATES = ["issued_on", "due_on", "approved_at", "approver"]
 PAID_DATES = ["paid_on", "payment_reference", "paid_marker"]
 VOID_DATES = ["voided_at", "voider", "void_reason"]
@@ -233,13 +257,16 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
         "<int:invoice_id>/preview/": admin_views.preview_pdf,
     }
     fieldsets = INVOICE_FIELDSETS
-    readonly_fields = [f for _, options in INVOICE_FIELDSETS for f in options["fields"]]
+    readonly_fields = [
+        f for _, options in [*INVOICE_FIELDSETS, DRAFT_APPROVAL] for f in options["fields"]
+    ]
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.fieldsets
         if obj.is_draft:  # no dates, people or snapshots yet; a preview instead of a PDF
             return [
+                DRAFT_APPROVAL,
                 *self.fieldsets[:3],
                 ("Dates and people", {"fields": DRAFT_DATES}),
                 ("Document", {"fields": ["pdf_status"]}),
@@ -288,6 +315,16 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
             return "-"
         return format_html(
             "<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((n,) for n in obj.pricing_notes))
+        )
+
+    @admin.display(description="What blocks approval")
+    def approval_blockers(self, obj):
+        blockers = selectors.approval_blockers(obj)
+        if not blockers:
+            return "Nothing: it can be approved once reviewed."
+        return format_html(
+            '<ul class="approval-blockers">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((b,) for b in blockers)),
         )
 
     approver = person_column("approved_by", "Approved by")

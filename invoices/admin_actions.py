@@ -20,6 +20,7 @@ SKIP_REASONS = {
     "stale": "stale (usage, prices or terms changed since it was computed); refresh it first",
     "four_eyes": "you added manual lines to it: another person must approve it",
     "not_draft": "not a draft",
+    "blocked": "it cannot be approved yet (its page says why)",
 }
 
 
@@ -49,6 +50,8 @@ def approve_drafts(model_admin, request, queryset):
     for invoice in queryset.select_related("customer").order_by("customer__name", "period", "pk"):
         if invoice.pk not in reviewed:
             reason = SKIP_REASONS.get(left_out.get(invoice.pk, ""), "not reviewed")
+            if left_out.get(invoice.pk) == "blocked":
+                reason = " ".join(selectors.approval_blockers(invoice)) or reason
             skipped.append(f"{invoice}: {reason}")
         elif invoice.usage_fingerprint != reviewed[invoice.pk]:
             skipped.append(f"{invoice}: it was refreshed after you reviewed it; check it again")

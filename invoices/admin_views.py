@@ -198,11 +198,35 @@ def generate_drafts(request, model_admin):
             f"bill, {report.no_plan} without a price plan.",
             messages.SUCCESS,
         )
+        for warning in _generation_warnings(report):
+            model_admin.message_user(request, warning, messages.WARNING)
         changelist = reverse("admin:invoices_invoice_changelist")
         return redirect(f"{changelist}?{urlencode({'period': f'{period:%Y-%m}'})}")
     return _page(
         request, model_admin, "invoice/generate.html", "Generate draft invoices", form=form
     )
+
+
+def _generation_warnings(report: services.GenerateReport) -> list[str]:
+    """What in a generation blocks approval: drafts whose customer has no billing terms,
+    customers whose plan is invalid (with why), a month not over yet."""
+    warnings = []
+    if report.no_terms:
+        warnings.append(
+            f"{report.no_terms} draft(s) for customers without billing terms: they cannot "
+            "be approved until the customer has terms (tax rate, payment terms)."
+        )
+    if report.invalid_plan:
+        warnings.append(
+            f"{report.invalid_plan} customer(s) got no draft: their price plan is invalid. "
+            f"{report.invalid_plans_text()}"
+        )
+    if report.period >= timezone.now().date().replace(day=1):
+        warnings.append(
+            f"{report.period:%B %Y} is not over yet: its drafts are a preview and cannot be "
+            "approved before the month ends."
+        )
+    return warnings
 
 
 def _last_month() -> str:

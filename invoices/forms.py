@@ -7,10 +7,13 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from .models import BillingTerms, CustomerPlan, PricePlan
+from usage.units import quantize_hours
+
+from . import pricing
+from .models import BillingTerms, CustomerPlan, PricePlan, PriceTier
+from .money import MAX_AMOUNT, fits_money_column
 
 PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def parse_period(text: str) -> date | None:
@@ -107,6 +110,19 @@ class ManualLineForm(forms.Form):
         help_text="In the invoice's currency; negative for a discount.",
     )
 
+    def clean(self):
+        cleaned = super().clean()
+        quantity, price = cleaned.get("quantity"), cleaned.get("unit_price")
+        # Each column holds its own bound, but their product must fit the amount's column.
+        if quantity is not None and price is not None:
+            amount = quantize_hours(quantity) * price
+            if not fits_money_column(amount):
+                raise forms.ValidationError(
+                    f"Quantity times unit price comes to {amount:,.2f}: a line's amount is "
+                    f"at most {MAX_AMOUNT:,f} either way."
+                )
+        return cleaned
+
 
 class CustomerPlanForm(forms.ModelForm):
     class Meta:
@@ -140,10 +156,35 @@ class PricePlanForm(forms.ModelForm):
         ]
 
     def clean_currency(self) -> str:
-        currency = self.cleaned_data["currency"].strip().upper()
-        if not CURRENCY.match(currency):
-            raise forms.ValidationError("An ISO 4217 code of three letters, e.g. USD.")
-        return currency
+        # Upper-cased before the model's validation sees it: "usd" is meant as USD.
+        return self.cleaned_data["currency"].strip().upper()
+
+
+class PriceTierFormSet(forms.BaseInlineFormSet):
+    """The plan's tiers as a whole: strictly increasing from zero, only the last one open,
+    no negative rate (`pricing.tier_problems`, the rule generation and approval check too)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        # In the order they price: by upper bound, the open one last.
+        kept.sort(key=lambda d: (d["up_to_hours"] is None, d["up_to_hours"] or 0))
+        tiers = [pricing.Tier(d["up_to_hours"], d["rate_per_hour"]) for d in kept]
+        problems = pricing.tier_problems(tiers)
+        if problems:
+            raise forms.ValidationError(problems)
+
+
+class PriceTierForm(forms.ModelForm):
+    class Meta:
+        model = PriceTier
+        fields = ["up_to_hours", "rate_per_hour"]
 
 
 class BillingTermsForm(forms.ModelForm):

@@ -1,6 +1,9 @@
 import secrets
 import uuid
+from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -9,9 +12,12 @@ from billing_portal.audit import AuditEvent, user_who_did_it
 from customers.models import ApiKey, Customer
 
 from .exceptions import InvoiceLocked
+from .money import currency_problem
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 SIX_PLACES = {"max_digits": 16, "decimal_places": 6}
+NOT_NEGATIVE = [MinValueValidator(0, "It cannot be negative.")]
+MAX_PAYMENT_DAYS = 365
 
 
 class PricePlan(models.Model):
@@ -27,26 +33,41 @@ class PricePlan(models.Model):
         HOURS = "hours", "Audio hours"
 
     name = models.CharField(max_length=100, unique=True)
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code")
     billed_quantity = models.CharField(
         max_length=12,
         choices=Quantity,
         default=Quantity.TOTAL_HOURS,
         help_text="Deepgram reports both; total hours count every channel, as Deepgram bills.",
     )
-    rate_per_hour = models.DecimalField("rate per hour", **SIX_PLACES)
+    rate_per_hour = models.DecimalField("rate per hour", validators=NOT_NEGATIVE, **SIX_PLACES)
     rate_sync = models.DecimalField(
-        "rate per pre-recorded (sync) hour", null=True, blank=True, **SIX_PLACES
+        "rate per pre-recorded (sync) hour",
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+        help_text="Empty: the rate per hour; 0: free.",
+        **SIX_PLACES,
     )
     rate_async = models.DecimalField(
-        "rate per pre-recorded (async) hour", null=True, blank=True, **SIX_PLACES
+        "rate per pre-recorded (async) hour",
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+        help_text="Empty: the rate per hour; 0: free.",
+        **SIX_PLACES,
     )
     rate_streaming = models.DecimalField(
-        "rate per streaming hour", null=True, blank=True, **SIX_PLACES
+        "rate per streaming hour",
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+        help_text="Empty: the rate per hour; 0: free.",
+        **SIX_PLACES,
     )
-    included_hours = models.DecimalField(default=0, **SIX_PLACES)
-    monthly_minimum = models.DecimalField(default=0, **MONEY)
-    platform_fee = models.DecimalField(default=0, **MONEY)
+    included_hours = models.DecimalField(default=0, validators=NOT_NEGATIVE, **SIX_PLACES)
+    monthly_minimum = models.DecimalField(default=0, validators=NOT_NEGATIVE, **MONEY)
+    platform_fee = models.DecimalField(default=0, validators=NOT_NEGATIVE, **MONEY)
     platform_fee_label = models.CharField(max_length=100, default="Platform subscription")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,9 +85,21 @@ class PricePlan(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.currency})"
 
+    def clean_fields(self, exclude=None):
+        # A code typed in lower case is meant as the code; anything else is refused.
+        self.currency = (self.currency or "").strip().upper()
+        super().clean_fields(exclude=exclude)
+
+    def clean(self):
+        problem = currency_problem(self.currency)
+        if problem:
+            raise ValidationError({"currency": problem}, code="currency")
+
     def rate_for(self, method: str):
-        """The hourly rate of a method (sync/async/streaming), or the default rate."""
-        return getattr(self, f"rate_{method}", None) or self.rate_per_hour
+        """The hourly rate of a method (sync/async/streaming) where it has one (0: free),
+        else the default rate."""
+        rate = getattr(self, f"rate_{method}", None)
+        return self.rate_per_hour if rate is None else rate
 
 
 class PriceTier(models.Model):
@@ -74,8 +107,14 @@ class PriceTier(models.Model):
     `rate_per_hour`; the last tier has no upper bound."""
 
     plan = models.ForeignKey(PricePlan, on_delete=models.CASCADE, related_name="tiers")
-    up_to_hours = models.DecimalField(null=True, blank=True, **SIX_PLACES)
-    rate_per_hour = models.DecimalField(**SIX_PLACES)
+    up_to_hours = models.DecimalField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.000001"), "A tier ends above 0 h.")],
+        help_text="Empty: no upper bound (the last tier).",
+        **SIX_PLACES,
+    )
+    rate_per_hour = models.DecimalField(validators=NOT_NEGATIVE, **SIX_PLACES)
 
     class Meta:
         ordering = [models.F("up_to_hours").asc(nulls_last=True)]
@@ -109,7 +148,13 @@ class BillingTerms(models.Model):
     customer = models.OneToOneField(
         Customer, on_delete=models.CASCADE, related_name="billing_terms"
     )
-    tax_rate = models.DecimalField("tax rate (%)", max_digits=5, decimal_places=2, default=0)
+    tax_rate = models.DecimalField(
+        "tax rate (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        validators=[*NOT_NEGATIVE, MaxValueValidator(100)],
+    )
     reverse_charge = models.BooleanField(
         default=False, help_text="No tax charged; the customer accounts for it (e.g. EU B2B)."
     )
@@ -118,7 +163,9 @@ class BillingTerms(models.Model):
         blank=True,
         default="Reverse charge: VAT to be accounted for by the recipient.",
     )
-    payment_terms_days = models.PositiveIntegerField(default=30)
+    payment_terms_days = models.PositiveIntegerField(
+        default=30, validators=[MaxValueValidator(MAX_PAYMENT_DAYS)]
+    )
 
     class Meta:
         verbose_name_plural = "billing terms"

@@ -1,33 +1,42 @@
-"""Money: Decimal only, rounded half-up to the currency's minor unit, once per line."""
+"""Money: Decimal only, rounded half-up to the currency's minor unit, once per line.
+
+Currencies and their minor units are ISO 4217's, from the `iso4217` package (the ISO
+maintenance agency's own table, released with each amendment), not a table of ours. A code
+ISO does not list, or lists without a minor unit (gold, SDRs, test codes), is no currency an
+invoice can be in: `currency_problem` says so. Rounding still takes 2 decimals for such a code,
+so that a document issued before the check (in `ZZZ`, say) keeps printing exactly as issued.
+"""
 
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-# ISO 4217 minor units that are not 2; every other currency has cents.
-MINOR_UNITS = {
-    "BHD": 3,
-    "CLP": 0,
-    "IQD": 3,
-    "ISK": 0,
-    "JOD": 3,
-    "JPY": 0,
-    "KRW": 0,
-    "KWD": 3,
-    "LYD": 3,
-    "OMR": 3,
-    "PYG": 0,
-    "TND": 3,
-    "UGX": 0,
-    "VND": 0,
-    "XAF": 0,
-    "XOF": 0,
-}
+import iso4217
+
 UNIT_PRICE = Decimal("0.000001")
+# The largest amount a money column holds (14 digits, 2 of them decimals).
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
+@cache
+def _exponent(code: str) -> int | None:
+    try:
+        return iso4217.Currency(code).exponent
+    except ValueError:
+        return None
+
+
+def currency_problem(code: str) -> str | None:
+    """Why `code` cannot be an invoice's currency, or None: it must be an ISO 4217 code in
+    capitals, of a currency with a minor unit."""
+    if code != code.strip().upper() or _exponent(code) is None:
+        return f"{code!r} is not an ISO 4217 currency code (e.g. USD, EUR, JPY)."
+    return None
 
 
 @cache  # a handful of currencies; called once for every priced line
 def minor_unit(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-MINOR_UNITS.get(currency.upper(), 2))
+    exponent = _exponent(currency.upper())
+    return Decimal(1).scaleb(-(2 if exponent is None else exponent))
 
 
 def quantize_money(amount: Decimal, currency: str) -> Decimal:
@@ -35,3 +44,8 @@ def quantize_money(amount: Decimal, currency: str) -> Decimal:
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def fits_money_column(amount: Decimal) -> bool:
+    """Whether an amount, rounded to cents, fits a money column."""
+    return abs(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) <= MAX_AMOUNT

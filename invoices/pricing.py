@@ -8,6 +8,8 @@ Rules (also in the README):
   included hours are credited against the dearest usage first, at its rate.
 - A monthly minimum tops the usage charge up to the minimum; the platform fee is its own line.
 - Each line's amount is quantity times unit price rounded half-up once to the currency's minor unit.
+- A plan prices only when `plan_problems` finds nothing: an ISO 4217 currency; no negative
+  rate, allowance, minimum or fee; tiers strictly increasing from zero, the last one open.
 """
 
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from typing import NamedTuple
 
 from usage.units import quantize_hours
 
-from .money import quantize_money
+from .money import currency_problem, quantize_money
 
 ZERO = Decimal(0)
 METHOD_NAMES = {
@@ -54,7 +56,9 @@ class Plan:
     platform_fee_label: str = "Platform subscription"
 
     def rate_for(self, method: str) -> Decimal:
-        return self.method_rates.get(method) or self.rate_per_hour
+        """The method's own rate where the plan has one (0 is a rate: free), else the
+        default rate."""
+        return self.method_rates.get(method, self.rate_per_hour)
 
 
 class Line(NamedTuple):
@@ -115,6 +119,45 @@ def price_usage(plan: Plan, usage: list[Usage], period_label: str) -> tuple[list
             )
         )
     return lines, notes
+
+
+def plan_problems(plan: Plan) -> list[str]:
+    """What makes a plan unfit to price, in words for finance (empty: nothing)."""
+    problems = [currency_problem(plan.currency)] if currency_problem(plan.currency) else []
+    amounts = {
+        "the rate per hour": plan.rate_per_hour,
+        **{f"the {METHOD_NAMES[m]} rate": rate for m, rate in plan.method_rates.items()},
+        "the included hours": plan.included_hours,
+        "the monthly minimum": plan.monthly_minimum,
+        "the platform fee": plan.platform_fee,
+    }
+    problems += [f"{name} is negative ({value})." for name, value in amounts.items() if value < 0]
+    return problems + tier_problems(plan.tiers)
+
+
+def tier_problems(tiers: "list[Tier] | tuple[Tier, ...]") -> list[str]:
+    """What is wrong with graduated tiers (none at all is fine): each tier's upper bound above
+    the one before (the first above 0), only the last one open, no negative rate."""
+    problems, floor = [], ZERO
+    for n, tier in enumerate(tiers, start=1):
+        if tier.rate_per_hour < 0:
+            problems.append(f"Tier {n}'s rate is negative ({tier.rate_per_hour}).")
+        if tier.up_to_hours is None:
+            if n < len(tiers):
+                problems.append(f"Tier {n} is open (no upper bound) but is not the last one.")
+            continue
+        if tier.up_to_hours <= floor:
+            problems.append(
+                f"Tier {n} ends at {tier.up_to_hours} h: tiers must rise strictly, "
+                f"each above the one before (here above {floor} h)."
+            )
+        floor = max(floor, tier.up_to_hours)
+    if tiers and tiers[-1].up_to_hours is not None:
+        problems.append(
+            f"The last tier ends at {tiers[-1].up_to_hours} h: it must be open (no upper "
+            "bound), or the hours above it would not be billed."
+        )
+    return problems
 
 
 def _usage_lines(plan: Plan, usage: list[Usage], *, priced: bool) -> list[Line]:

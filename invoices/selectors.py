@@ -9,9 +9,12 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from billing_portal.csv_cells import text_cell
+from customers.models import country_problem, currency_fault
 
-from .models import Invoice, InvoiceLine
+from .models import BillingTerms, Invoice, InvoiceLine
+from .money import currency_problem
 from .services.fingerprint import invoice_is_stale
+from .services.plans import month_is_over, plan_for, plan_problems_of
 
 ZERO = Decimal(0)
 EXPORTED_STATUSES = [Invoice.Status.ISSUED, Invoice.Status.PAID, Invoice.Status.VOID]
@@ -36,6 +39,7 @@ class ApprovalPreview:
     """The selected invoices sorted by what approving them would do."""
 
     ready: list[Invoice] = field(default_factory=list)
+    blocked: list[tuple[Invoice, list[str]]] = field(default_factory=list)  # with the reasons
     stale: list[Invoice] = field(default_factory=list)
     needs_other_approver: list[Invoice] = field(default_factory=list)
     not_drafts: list[Invoice] = field(default_factory=list)
@@ -49,10 +53,48 @@ class ApprovalPreview:
         return sorted(sums.items())
 
 
+def approval_blockers(invoice: Invoice) -> list[str]:
+    """What refuses a draft's approval whatever its state of review, in words for finance
+    (empty: nothing): its month is not over (a preview), its customer has no billing terms,
+    its plan is invalid, its buyer's country or its currency is no ISO code, its total is below
+    zero. `invoice_approve` refuses on the first; the admin shows them all beforehand."""
+    blockers = []
+    if not month_is_over(invoice.period):
+        blockers.append(
+            f"{invoice.period:%B %Y} is not over yet: its draft is a preview and can be "
+            "approved from the first day of the next month."
+        )
+    customer = invoice.customer
+    if not BillingTerms.objects.filter(customer=customer).exists():
+        blockers.append(
+            f"{customer} has no billing terms (tax rate, payment terms): add them under "
+            "Billing terms, then refresh the draft."
+        )
+    plan = plan_for(customer, invoice.period)
+    problems = plan_problems_of(plan) if plan else ["there is none for the month."]
+    if problems:
+        blockers.append(f"Its price plan is invalid: {' '.join(problems)}")
+    elif currency_problem(invoice.currency):
+        blockers.append(f"Its currency: {currency_problem(invoice.currency)}")
+    faults = [country_problem(customer.country), currency_fault(customer.currency)]
+    if any(faults):
+        blockers.append(
+            f"{customer}'s billing details: {' '.join(f for f in faults if f)} Correct them "
+            "in the customer's billing details."
+        )
+    if invoice.total < 0:
+        blockers.append(
+            f"Its total is {invoice.total} {invoice.currency}, below zero: an invoice is "
+            "never negative; give the customer a credit note instead."
+        )
+    return blockers
+
+
 def approval_preview(invoices: QuerySet, *, user) -> ApprovalPreview:
-    """Sort the selected invoices into drafts that can be issued, stale drafts, drafts the
-    user may not approve under the four-eyes rule (they added manual lines), and invoices
-    that are not drafts."""
+    """Sort the selected invoices into drafts that can be issued, drafts that cannot be
+    approved (`approval_blockers`, with the reasons), stale drafts, drafts the user may not
+    approve under the four-eyes rule (they added manual lines), and invoices that are not
+    drafts."""
     preview = ApprovalPreview()
     rows = invoices.select_related("customer").order_by("customer__name", "period", "pk")
     own_manual = set()
@@ -65,6 +107,8 @@ def approval_preview(invoices: QuerySet, *, user) -> ApprovalPreview:
     for invoice in rows:
         if not invoice.is_draft:
             preview.not_drafts.append(invoice)
+        elif blockers := approval_blockers(invoice):
+            preview.blocked.append((invoice, blockers))
         elif invoice_is_stale(invoice=invoice):
             preview.stale.append(invoice)
         elif invoice.pk in own_manual:

@@ -7,6 +7,10 @@ Rules:
 - Idempotent: a draft whose inputs did not change (same fingerprint) is left as it is; one
   whose inputs changed is refreshed: its computed lines replaced, its manual lines kept.
 - After every usage sync all open drafts are refreshed, one generation a month that has any.
+- A customer whose plan is invalid (`plan_problems_of`: made so outside the admin's forms)
+  gets no draft and its draft is not refreshed: the report counts them with the reasons, and
+  approval refuses the draft it has. Drafts of customers without billing terms are made (so
+  finance sees them) and counted apart: approval refuses them until terms exist.
 - Works in batches of customers, each one transaction that locks its live invoices; the
   machinery that makes it fast sits in `drafts_bulk`.
 """
@@ -23,13 +27,14 @@ from billing_portal.cycles import cycle_collector_paused
 from customers.models import Customer
 from usage.selectors import month_bounds
 
-from ..exceptions import NoPlan
+from ..exceptions import InvoicesError, NoPlan
 from ..models import Invoice, InvoiceLine
 from .adjustments import UsageDelta, pending_deltas
 from .draft_inputs import DraftInputs, MonthInputs, manual_lines_of, read_month
 from .draft_pricing import PricedDraft, draft_totals, price_on_basis
 from .drafts_bulk import PricedAhead, write_drafts
 from .fingerprint import draft_basis
+from .plans import plan_problems_of
 
 __all__ = [
     "GenerateReport",
@@ -50,6 +55,9 @@ class GenerateReport:
     skipped_issued: int = 0
     skipped_empty: int = 0
     no_plan: int = 0
+    no_terms: int = 0  # drafts (made, refreshed or unchanged) whose customer has no terms
+    invalid_plan: int = 0  # customers left out: their plan is invalid
+    invalid_plans: dict[str, list[str]] = field(default_factory=dict)  # plan name: reasons
 
     @cached_property
     def created(self) -> list[Invoice]:
@@ -68,7 +76,19 @@ class GenerateReport:
             "skipped_issued": self.skipped_issued,
             "skipped_empty": self.skipped_empty,
             "no_plan": self.no_plan,
+            "no_terms": self.no_terms,
+            "invalid_plan": self.invalid_plan,
         }
+
+    def invalid_plans_text(self) -> str:
+        """The invalid plans and why, in one line ("" when none)."""
+        return "; ".join(
+            f"{name}: {' '.join(problems)}" for name, problems in self.invalid_plans.items()
+        )
+
+
+class InvalidPlan(InvoicesError):
+    """The customer's plan for the month is invalid (see `plans.plan_problems_of`)."""
 
 
 GENERATE_BATCH = 2000  # customers a transaction: each commit costs, each holds its locks
@@ -97,8 +117,13 @@ def _generate_drafts(period: date, actor, customer_pks: list[int] | None) -> Gen
     else:
         month = read_month(period, customer_pks)
     report.no_plan += len(customer_pks) - len(month.plans)
+    invalid = _leave_out_invalid_plans(month, report)
     batches = [
-        [pk for pk in customer_pks[start : start + GENERATE_BATCH] if pk in month.plans]
+        [
+            pk
+            for pk in customer_pks[start : start + GENERATE_BATCH]
+            if pk in month.plans and pk not in invalid
+        ]
         for start in range(0, len(customer_pks), GENERATE_BATCH)
     ]
     batches = [batch for batch in batches if batch]
@@ -106,6 +131,18 @@ def _generate_drafts(period: date, actor, customer_pks: list[int] | None) -> Gen
         for batch, following in zip(batches, [*batches[1:], None], strict=True):
             _generate_batch(batch, month, actor, report, ahead, following)
     return report
+
+
+def _leave_out_invalid_plans(month: MonthInputs, report: GenerateReport) -> set[int]:
+    """The customers whose plan is invalid, counted in the report with the plans' reasons."""
+    invalid = set()
+    for customer_pk, plan in month.plans.items():
+        problems = plan_problems_of(plan)
+        if problems:
+            invalid.add(customer_pk)
+            report.invalid_plans[plan.name] = problems
+    report.invalid_plan += len(invalid)
+    return invalid
 
 
 @dataclass
@@ -179,6 +216,7 @@ def _price_batch(
             basis = draft_basis(inputs)
             if invoice is not None and invoice.usage_fingerprint == basis.fingerprint:
                 report.unchanged.append(invoice)  # same inputs, same lines: no need to price
+                report.no_terms += customer_pk not in month.terms
                 continue
             priced = price_on_basis(inputs, basis, month.period)
         totals = draft_totals(plan, priced, batch.now)
@@ -191,6 +229,8 @@ def _price_batch(
             batch.new.append((fields, priced))
         else:
             report.skipped_empty += 1
+            continue
+        report.no_terms += customer_pk not in month.terms
 
 
 def invoice_refresh_open_drafts(*, actor=None) -> dict:
@@ -219,6 +259,7 @@ _OUTCOMES = {  # as `invoice_refresh_draft` names them: the report's counts
     "issued": "skipped_issued",
     "empty": "skipped_empty",
     "no_plan": "no_plan",
+    "invalid_plan": "invalid_plan",
 }
 
 
@@ -227,6 +268,11 @@ def invoice_refresh_draft(*, customer: Customer, period: date, actor=None):
     report = invoice_generate_drafts(period=period, actor=actor, customers=[customer])
     if report.no_plan:
         raise NoPlan(f"{customer} has no price plan for {period:%Y-%m}.")
+    if report.invalid_plan:
+        raise InvalidPlan(
+            f"{customer}'s price plan is invalid, so it prices nothing: "
+            f"{report.invalid_plans_text()} Correct the plan, then refresh."
+        )
     for outcome in ("created", "refreshed", "unchanged"):
         if getattr(report, outcome):
             return outcome, getattr(report, outcome)[0]

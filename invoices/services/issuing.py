@@ -2,6 +2,10 @@
 void, mark paid, and manual lines on a draft.
 
 Rules:
+- Approval refuses a draft that `selectors.approval_blockers` blocks, with its reasons: its
+  month not over yet (the current month is a preview), its customer without billing terms
+  (no tax rate would be applied silently), its plan invalid, its currency or buyer's country
+  no ISO code, its total below zero.
 - Approval refuses a draft that is stale (its inputs changed since it was computed) or that
   was refreshed after the approver reviewed it, and, with `BILLING_FOUR_EYES` on, a draft to
   which the approver added manual lines.
@@ -13,8 +17,8 @@ Rules:
 - Void: only an issued document, with a reason, and only once its live credit notes are
   voided; its number stays used and its month can be billed again.
 - Paid: only an issued invoice, not with a date in the future.
-- A manual line goes on a draft only, and the draft's totals are recomputed in the same
-  transaction.
+- A manual line goes on a draft only, its amount and the draft's new totals within what the
+  money columns hold, and the draft's totals are recomputed in the same transaction.
 - Every state change locks the row, checks its guard, saves with `update_fields` and records
   an `InvoiceEvent`.
 """
@@ -37,7 +41,8 @@ from ..exceptions import (
     StaleDraft,
 )
 from ..models import BillingTerms, Invoice, InvoiceEvent, InvoiceLine
-from ..money import quantize_money
+from ..money import MAX_AMOUNT, fits_money_column, quantize_money
+from ..selectors import approval_blockers
 from .billed_usage import record_billed_usage
 from .drafts import invoice_refresh_draft
 from .fingerprint import current_inputs, draft_basis
@@ -45,12 +50,18 @@ from .numbering import next_number
 from .snapshots import buyer_snapshot, seller_snapshot
 
 __all__ = [
+    "ApprovalRefused",
     "deliver_on_commit",
     "invoice_add_manual_line",
     "invoice_approve",
     "invoice_mark_paid",
     "invoice_void",
 ]
+
+
+class ApprovalRefused(InvoicesError):
+    """The draft cannot be approved as it stands (`selectors.approval_blockers` says why)."""
+
 
 _ISSUED_FIELDS = [
     "number",
@@ -73,6 +84,9 @@ def invoice_approve(*, invoice: Invoice, actor, expected_fingerprint: str | None
         invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
         if not invoice.is_draft:
             raise InvalidTransition(f"{invoice} is {invoice.get_status_display().lower()}.")
+        blockers = approval_blockers(invoice)
+        if blockers:
+            raise ApprovalRefused(" ".join(blockers))
         if expected_fingerprint is not None and expected_fingerprint != invoice.usage_fingerprint:
             raise StaleDraft(
                 f"The draft for {invoice.customer} was refreshed after it was "
@@ -186,6 +200,8 @@ def invoice_add_manual_line(
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if not invoice.is_draft:
             raise InvoiceLocked(f"{invoice} is issued: add a credit note instead.")
+        amount = quantize_money(quantize_hours(quantity) * unit_price, invoice.currency)
+        _check_fits(invoice, amount)
         line = InvoiceLine.objects.create(
             invoice=invoice,
             kind=InvoiceLine.Kind.MANUAL,
@@ -193,7 +209,7 @@ def invoice_add_manual_line(
             quantity=quantize_hours(quantity),
             unit_price=unit_price,
             added_by=actor,
-            amount=quantize_money(quantize_hours(quantity) * unit_price, invoice.currency),
+            amount=amount,
             position=10_000,
         )
         InvoiceEvent.record(
@@ -205,3 +221,15 @@ def invoice_add_manual_line(
         # In the same transaction: a line never stands beside totals that leave it out.
         invoice_refresh_draft(customer=invoice.customer, period=invoice.period, actor=actor)
     return line
+
+
+def _check_fits(invoice: Invoice, amount: Decimal) -> None:
+    """Refuse a manual line whose amount, or the draft's total with it, a money column
+    cannot hold."""
+    subtotal = invoice.subtotal + amount
+    total = subtotal + subtotal * invoice.tax_rate / 100
+    if not (fits_money_column(amount) and fits_money_column(subtotal) and fits_money_column(total)):
+        raise InvoicesError(
+            f"With this line the draft would come to {total:,.2f} {invoice.currency}: an "
+            f"amount is at most {MAX_AMOUNT:,f} either way."
+        )

@@ -5,7 +5,11 @@ Rules:
   first day; a customer without one is not billed (counted as "no plan").
 - A plan is priced by `invoices.pricing` from its pure form (`pricing.Plan`: rates, tiers,
   allowance, minimum, fee), built once a plan instance and shared by every customer on it.
-- Billing periods are calendar months of UTC days: `previous_month` is what the 1st bills.
+- A plan that `pricing.plan_problems` faults (one made outside the admin's forms: a script,
+  the ORM) prices nothing: `plan_problems_of` gives the reasons that generation reports and
+  approval refuses with.
+- Billing periods are calendar months of UTC days: `previous_month` is what the 1st bills; a
+  month is over (`month_is_over`) from the first day of the next.
 """
 
 from datetime import date, timedelta
@@ -17,13 +21,30 @@ from customers.models import Customer
 from .. import pricing
 from ..models import CustomerPlan, PricePlan
 
-__all__ = ["plan_for", "plans_for", "previous_month", "pricing_plan_of"]
+__all__ = [
+    "month_is_over",
+    "plan_for",
+    "plan_problems_of",
+    "plans_for",
+    "previous_month",
+    "pricing_plan_of",
+]
 
 
 def previous_month(today: date | None = None) -> date:
     """The first day of the month before `today`'s (UTC)."""
     first = (today or timezone.now().date()).replace(day=1)
     return (first - timedelta(days=1)).replace(day=1)
+
+
+def month_is_over(period: date, today: date | None = None) -> bool:
+    """Whether the month of `period` has ended (UTC): before that its draft is a preview."""
+    return period.replace(day=1) < (today or timezone.now().date()).replace(day=1)
+
+
+def plan_problems_of(plan: PricePlan) -> list[str]:
+    """What makes the plan unfit to price (its fields and its tiers), for finance."""
+    return pricing.plan_problems(pricing_plan_of(plan))
 
 
 def plan_for(customer: Customer, period: date) -> PricePlan | None:

@@ -245,7 +245,9 @@ class _FormFields(HTMLParser):
             return
         if kind in {"checkbox", "radio"} and "checked" not in attrs:
             return
-        self.data.append([attrs["name"], attrs.get("value", "on")])
+        # As a browser sends it: a box without a value sends "on", a text field "".
+        default = "on" if kind in {"checkbox", "radio"} else ""
+        self.data.append([attrs["name"], attrs.get("value", default)])
 
     def handle_data(self, data):
         if self._textarea:

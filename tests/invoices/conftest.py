@@ -47,17 +47,25 @@ def put_usage():
     return put
 
 
+def no_tax_terms(customer) -> BillingTerms:
+    """Billing terms that bill as a customer without terms once did (0 % tax, 30 days): what
+    tests that approve need, since approval refuses a customer without terms."""
+    return BillingTerms.objects.create(customer=customer, tax_rate=D("0"), payment_terms_days=30)
+
+
 @pytest.fixture
 def billed_customer(make_customer, plan, key_of, put_usage):
-    """A customer on `plan` (or on `on`), without billing terms, with one key that used `hours`
-    on 3 October."""
+    """A customer on `plan` (or on `on`), without billing terms unless `terms` (then
+    `no_tax_terms`), with one key that used `hours` on 3 October."""
 
-    def make(hours="1.000000", *, on=None, status=Customer.Status.ACTIVE):
+    def make(hours="1.000000", *, on=None, status=Customer.Status.ACTIVE, terms=False):
         customer = make_customer(status=status)
         CustomerPlan.objects.create(
             customer=customer, plan=on or plan, effective_from=date(2026, 1, 1)
         )
         put_usage(key_of(customer), date(2026, 10, 3), hours)
+        if terms:
+            no_tax_terms(customer)
         return customer
 
     return make

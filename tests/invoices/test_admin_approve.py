@@ -15,7 +15,7 @@ from customers.models import Customer
 from invoices.models import CustomerPlan, Invoice, PricePlan
 from invoices.services import invoice_add_manual_line, invoice_approve, invoice_generate_drafts
 
-from .conftest import OCTOBER
+from .conftest import OCTOBER, no_tax_terms
 
 LIST = reverse("admin:invoices_invoice_changelist")
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
@@ -37,6 +37,8 @@ def drafts(acme, customer_b, plan, key_of, put_usage):
     CustomerPlan.objects.create(customer=customer_b, plan=euro, effective_from=OCTOBER)
     initech = Customer.objects.create(name="Initech Speech", billing_email="ap@initech.example")
     CustomerPlan.objects.create(customer=initech, plan=plan, effective_from=OCTOBER)
+    for customer in (customer_b, initech):  # approval needs terms; these bill as before
+        no_tax_terms(customer)
     put_usage(key_of(acme), date(2026, 10, 3), "10.000000")
     put_usage(key_of(customer_b, "globex-key-1"), date(2026, 10, 3), "5.000000")
     initech_key = key_of(initech, "initech-key-1")

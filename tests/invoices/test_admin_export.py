@@ -20,7 +20,7 @@ from invoices.services import (
     invoice_void,
 )
 
-from .conftest import OCTOBER
+from .conftest import OCTOBER, no_tax_terms
 
 EXPORT = reverse("admin:invoices_invoice_export")
 HEADER = "number,kind,customer,period,issued_on,due_on,status,currency,subtotal,tax,total,credits"
@@ -35,6 +35,7 @@ def _november():
 def customer_on(plan, name: str, since=OCTOBER) -> Customer:
     customer = Customer.objects.create(name=name, billing_email="ap@customer.example")
     CustomerPlan.objects.create(customer=customer, plan=plan, effective_from=since)
+    no_tax_terms(customer)  # approval needs terms
     return customer
 
 

@@ -302,9 +302,11 @@ def test_it_reports_unchanged_and_issued_drafts(finance, issued, customer_b, pla
 
     response = finance.post(GENERATE, {"period": "2026-10"})
 
-    assert said(response)[-1:] == [
+    assert said(response)[-2:] == [
         "Drafts for 2026-10: created 0, refreshed 0, unchanged 1; skipped 1 already issued, "
-        "0 with nothing to bill, 0 without a price plan."
+        "0 with nothing to bill, 0 without a price plan.",
+        "1 draft(s) for customers without billing terms: they cannot be approved until the "
+        "customer has terms (tax rate, payment terms).",
     ]
 
 

@@ -118,7 +118,7 @@ def test_one_customers_refresh_matches_the_whole_generation(billed_customer):
 
 
 def test_each_customer_gets_its_own_adjustments(billed_customer, put_usage, finance_user):
-    customers = [billed_customer("5.000000") for _ in range(3)]
+    customers = [billed_customer("5.000000", terms=True) for _ in range(3)]
     for draft in invoice_generate_drafts(period=OCTOBER).created:
         invoice_approve(invoice=draft, actor=finance_user)
     put_usage(customers[0].api_keys.get(), date(2026, 10, 3), "6.000000")
@@ -140,7 +140,7 @@ def test_each_customer_gets_its_own_adjustments(billed_customer, put_usage, fina
 def test_refreshing_open_drafts_takes_one_generation_a_month(
     billed_customer, put_usage, finance_user
 ):
-    customers = [billed_customer() for _ in range(4)]
+    customers = [billed_customer(terms=True) for _ in range(4)]
     for month in (date(2026, 9, 1), OCTOBER):
         invoice_generate_drafts(period=month)
     invoice_approve(

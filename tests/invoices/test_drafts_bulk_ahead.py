@@ -26,7 +26,7 @@ def lines_of(draft):
 
 
 def test_every_batch_prices_as_the_approval_would(billed_customer, put_usage, finance_user):
-    customers = [billed_customer(f"{n}.500000") for n in range(7)]
+    customers = [billed_customer(f"{n}.500000", terms=True) for n in range(7)]
     first = {d.customer: d for d in invoice_generate_drafts(period=OCTOBER).created}
     invoice_approve(invoice=first[customers[1]], actor=finance_user)
     first[customers[2]].delete()
@@ -51,7 +51,7 @@ def test_every_batch_prices_as_the_approval_would(billed_customer, put_usage, fi
 def test_a_customer_with_something_to_adjust_is_priced_in_its_batch(
     billed_customer, put_usage, finance_user
 ):
-    customers = [billed_customer("2.000000") for _ in range(5)]
+    customers = [billed_customer("2.000000", terms=True) for _ in range(5)]
     for draft in invoice_generate_drafts(period=OCTOBER).created:
         invoice_approve(invoice=draft, actor=finance_user)
     put_usage(customers[3].api_keys.get(), date(2026, 10, 3), "3.000000")

@@ -52,3 +52,13 @@ class Command(BaseCommand):
         report = invoice_generate_drafts(period=month)
         for label, value in report.counts().items():
             self.stdout.write(f"{label:<15} {value}")
+        if report.no_terms:
+            self.stderr.write(
+                f"{report.no_terms} draft(s) for customers without billing terms: they "
+                "cannot be approved until the customer has terms."
+            )
+        if report.invalid_plan:
+            self.stderr.write(
+                f"{report.invalid_plan} customer(s) got no draft, their price plan is "
+                f"invalid: {report.invalid_plans_text()}"
+            )
