@@ -59,3 +59,25 @@ def imported_keys(sandbox, default_project, support_user, customer_a, customer_b
         return made
 
     return make
+
+
+@pytest.fixture
+def with_october_usage(key_of):
+    """`with_october_usage(customer, plan)`: the customer on `plan` since January, with
+    billing terms (20 % tax) and 2 hours on 3 October on a key of its own."""
+    from datetime import UTC, date
+    from decimal import Decimal as D
+
+    from invoices.models import BillingTerms, CustomerPlan
+    from usage.models import DailyUsage
+
+    def put(customer, plan):
+        CustomerPlan.objects.create(customer=customer, plan=plan, effective_from=date(2026, 1, 1))
+        BillingTerms.objects.create(customer=customer, tax_rate=D("20.00"))
+        now = datetime(2026, 10, 4, tzinfo=UTC)
+        DailyUsage.objects.create(
+            api_key=key_of(customer), day=date(2026, 10, 3), method="all", hours=D("2"),
+            total_hours=D("2"), requests=3, first_seen_at=now, changed_at=now,
+        )  # fmt: skip
+
+    return put

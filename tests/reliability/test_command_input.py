@@ -6,15 +6,14 @@ import io
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from invoices.models import BillingTerms, CustomerPlan, PricePlan
-from usage.models import DailyUsage
+from invoices.models import PricePlan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NOW = "2026-11-05 09:00Z"  # so 2026-12 and 2026-11-06 are in the future
@@ -72,21 +71,14 @@ BAD_INPUT = {
 
 
 @pytest.fixture
-def billable(make_customer, key_of, finance_user):
+def billable(make_customer, with_october_usage, finance_user):
     """What a bad command could touch: Acme and Globex on a plan with a key and October usage
     each (drafts could be made, keys synced), and a customer without keys."""
     plan = PricePlan.objects.create(
         name="Standard", currency="USD", rate_per_hour=D("0.258000"), platform_fee=D("10.00")
     )
     for name in ("Acme Voice Ltd", "Globex Transcripts"):
-        customer = make_customer(name)
-        CustomerPlan.objects.create(customer=customer, plan=plan, effective_from=date(2026, 1, 1))
-        BillingTerms.objects.create(customer=customer, tax_rate=D("20.00"))
-        now = datetime(2026, 10, 4, tzinfo=UTC)
-        DailyUsage.objects.create(
-            api_key=key_of(customer), day=date(2026, 10, 3), method="all", hours=D("2"),
-            total_hours=D("2"), requests=3, first_seen_at=now, changed_at=now,
-        )  # fmt: skip
+        with_october_usage(make_customer(name), plan)
     make_customer("Keyless Ltd")
 
 

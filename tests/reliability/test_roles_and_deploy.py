@@ -7,17 +7,16 @@ import os
 import secrets
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
 import time_machine
 from django.urls import reverse
 
-from invoices.models import BillingTerms, CustomerPlan, Invoice, PricePlan
+from invoices.models import Invoice, PricePlan
 from invoices.services import invoice_approve, invoice_generate_drafts
 from tests.subprocess_django import ROOT, run_django
-from usage.models import DailyUsage
 
 # README, "Configuration" and "Running on PostgreSQL and Redis": what production sets.
 DOCUMENTED_PRODUCTION = {
@@ -79,18 +78,12 @@ def test_the_real_command_line_agrees():
 
 
 @pytest.fixture
-def documents(customer_a, key_of, finance_user):
+def documents(customer_a, with_october_usage, finance_user):
     """Acme's October: an issued invoice (with its PDF reachable), and a draft for November."""
     plan = PricePlan.objects.create(
         name="Standard", currency="USD", rate_per_hour=D("0.258000"), platform_fee=D("10")
     )
-    CustomerPlan.objects.create(customer=customer_a, plan=plan, effective_from=date(2026, 1, 1))
-    BillingTerms.objects.create(customer=customer_a, tax_rate=D("20.00"))
-    now = datetime(2026, 10, 4, tzinfo=UTC)
-    DailyUsage.objects.create(
-        api_key=key_of(customer_a), day=date(2026, 10, 3), method="all", hours=D("2"),
-        total_hours=D("2"), requests=3, first_seen_at=now, changed_at=now,
-    )  # fmt: skip
+    with_october_usage(customer_a, plan)
     with time_machine.travel("2026-11-05 09:00Z", tick=False):
         invoice_generate_drafts(period=date(2026, 10, 1))
         issued = invoice_approve(invoice=Invoice.objects.get(), actor=finance_user)
