@@ -128,7 +128,7 @@ def _generate_drafts(period: date, actor, customer_pks: list[int] | None) -> Gen
     ]
     batches = [batch for batch in batches if batch]
     with PricedAhead(month) as ahead:
-        for batch, following in zip(batches, [*batches[1:], None], strict=True):
+        for batch, following in zip(batches, [*batches[1:], None][: len(batches)], strict=True):
             _generate_batch(batch, month, actor, report, ahead, following)
     return report
 
