@@ -4,7 +4,9 @@ Every variable is listed in the README's configuration table. With DEBUG off, a
 missing required setting stops start-up with a one-line message naming it.
 """
 
+import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "axes",
     "billing_portal",
     "customers",
     "usage",
@@ -65,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "billing_portal.urls"
@@ -274,6 +279,28 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Failed logins and client addresses (README, "Configuration") ---------------------------
+# The client address is the socket peer; X-Forwarded-For is read only from these proxies
+# (addresses or networks, e.g. the TLS proxy's), never by default: anyone can send it.
+TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        _stop(f"DJANGO_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network.")
+# django-axes: failures of one username from one address lock that pair only, for a cool-off
+# (not for good: a lock anyone could trigger would shut finance out). See login_throttle.py.
+AUTHENTICATION_BACKENDS = [
+    "billing_portal.login_throttle.LoginThrottleBackend",  # first: refuses a locked-out pair
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "billing_portal.login_throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "billing_portal.login_throttle.lockout_response"
 
 LOGGING = {
     "version": 1,
