@@ -39,11 +39,12 @@ def in_threads(targets):
 @pytest.fixture
 def drafts(plan, key_of, put_usage, default_project):
     from customers.models import Customer
-    from invoices.models import CustomerPlan
+    from invoices.models import BillingTerms, CustomerPlan
 
     for n in range(8):
         customer = Customer.objects.create(name=f"Customer {n}", billing_email=f"c{n}@x.example")
         CustomerPlan.objects.create(customer=customer, plan=plan, effective_from=date(2026, 1, 1))
+        BillingTerms.objects.create(customer=customer)  # approval needs terms
         put_usage(key_of(customer, key_id=f"key-{n}"), date(2026, 10, 2), "1.000000")
     return invoice_generate_drafts(period=date(2026, 10, 1)).created
 
