@@ -159,44 +159,38 @@ def _draft_url(name: str, invoice: Invoice) -> str:
     return reverse(f"admin:invoices_invoice_{name}", args=[invoice.pk])
 
 
+def manual_line(description: str, quantity: str, unit_price: str, error: str) -> tuple:
+    data = {"description": description, "quantity": quantity, "unit_price": unit_price}
+    return "draft", "add_line", data, error
+
+
+def partial_credit(amount: str, reason: str, error: str) -> tuple:
+    return "issued", "credit", {"scope": "partial", "amount": amount, "reason": reason}, error
+
+
 BAD_FORMS = {
-    "manual line 9,999,999,999 x 999,999,999.999999": (
-        "draft",
-        "add_line",
-        {"description": "Huge", "quantity": "9999999999", "unit_price": "999999999.999999"},
+    "manual line 9,999,999,999 x 999,999,999.999999": manual_line(
+        "Huge", "9999999999", "999999999.999999",
         "a line&#x27;s amount is at most 999,999,999,999.99 either way",
     ),
-    "manual line quantity beyond its column": (
-        "draft",
-        "add_line",
-        {"description": "Huge", "quantity": "99999999999", "unit_price": "1"},
+    "manual line quantity beyond its column": manual_line(
+        "Huge", "99999999999", "1",
         "Ensure that there are no more than 10 digits before the decimal point.",
     ),
-    "manual line price with 7 decimals": (
-        "draft",
-        "add_line",
-        {"description": "Tiny", "quantity": "1", "unit_price": "0.0000001"},
-        "Ensure that there are no more than 6 decimal places.",
+    "manual line price with 7 decimals": manual_line(
+        "Tiny", "1", "0.0000001", "Ensure that there are no more than 6 decimal places."
     ),
-    "manual line making the total too big": (
-        "draft",
-        "add_line",
-        {"description": "Big", "quantity": "100", "unit_price": "9999999999"},
-        "an amount is at most 999,999,999,999.99 either way",
+    "manual line making the total too big": manual_line(
+        "Big", "100", "9999999999", "an amount is at most 999,999,999,999.99 either way"
     ),
-    "credit amount beyond its column": (
-        "issued",
-        "credit",
-        {"scope": "partial", "amount": "10000000000000", "reason": "Too much"},
+    "credit amount beyond its column": partial_credit(
+        "10000000000000", "Too much",
         "Ensure that there are no more than 12 digits before the decimal point.",
     ),
-    "credit amount with 3 decimals": (
-        "issued",
-        "credit",
-        {"scope": "partial", "amount": "1.005", "reason": "Cents"},
-        "Ensure that there are no more than 2 decimal places.",
+    "credit amount with 3 decimals": partial_credit(
+        "1.005", "Cents", "Ensure that there are no more than 2 decimal places."
     ),
-}
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", BAD_FORMS)
