@@ -93,6 +93,15 @@ BAD_PLANS = {
 }
 
 
+def assert_refused(stored_state, post, error: str) -> None:
+    """`post()` answers the form again (200) with `error` on it, and no table changed."""
+    before = stored_state()
+    response = post()
+    assert response.status_code == 200
+    assert error in response.text
+    assert stored_state() == before
+
+
 @pytest.fixture
 def billable(make_customer, key_of, finance_user):
     """What bad input could touch: Acme on a plan with terms and October usage, its October
@@ -125,25 +134,15 @@ def test_it_refuses_a_bad_plan_in_the_admin_and_changes_nothing(
 ):
     changes, error = BAD_PLANS[case]
     data = {**PLAN, **tiers(), **changes}
-    before = stored_state()
-
-    response = finance.post(reverse("admin:invoices_priceplan_add"), data)
-
-    assert response.status_code == 200
-    assert error in response.text
-    assert stored_state() == before
+    assert_refused(
+        stored_state, lambda: finance.post(reverse("admin:invoices_priceplan_add"), data), error
+    )
 
 
 def test_it_refuses_bad_tiers_on_an_existing_plan(finance, billable, stored_state):
     url = reverse("admin:invoices_priceplan_change", args=[billable["plan"].pk])
     data = {**PLAN, "name": "Standard", **tiers(tier("100"), tier("100"), OPEN_TIER)}
-    before = stored_state()
-
-    response = finance.post(url, data)
-
-    assert response.status_code == 200
-    assert "tiers must rise strictly" in response.text
-    assert stored_state() == before
+    assert_refused(stored_state, lambda: finance.post(url, data), "tiers must rise strictly")
 
 
 def test_it_takes_a_lower_case_currency_as_its_code(finance, db):
@@ -237,13 +236,9 @@ def test_it_refuses_bad_billing_terms_and_changes_nothing(
         "payment_terms_days": "30",
         **changes,
     }
-    before = stored_state()
-
-    response = finance.post(reverse("admin:invoices_billingterms_add"), data)
-
-    assert response.status_code == 200
-    assert error in response.text
-    assert stored_state() == before
+    assert_refused(
+        stored_state, lambda: finance.post(reverse("admin:invoices_billingterms_add"), data), error
+    )
 
 
 BAD_CUSTOMER = {
@@ -274,13 +269,11 @@ def test_it_refuses_bad_codes_in_a_customers_billing_details(finance, billable, 
         **NO_INLINES,
         **changes,
     }
-    before = stored_state()
-
-    response = finance.post(reverse("admin:customers_customer_change", args=[acme.pk]), data)
-
-    assert response.status_code == 200
-    assert error in response.text
-    assert stored_state() == before
+    assert_refused(
+        stored_state,
+        lambda: finance.post(reverse("admin:customers_customer_change", args=[acme.pk]), data),
+        error,
+    )
 
 
 def test_it_takes_lower_case_codes_in_billing_details_as_the_codes(finance, billable):
