@@ -55,71 +55,55 @@ CUSTOMER_USER_LIST_QUERIES = 7
 CUSTOMER_PAGE_QUERIES = 9
 
 
-@pytest.mark.parametrize("rows", [3, 12])
-def test_it_lists_customers_in_a_fixed_number_of_queries(
-    support_user, make_customer, key_of, list_in_queries, rows
-):
-    for _ in range(rows):
-        key_of(make_customer())
+def a_customer(n, *, make_customer, key_of, staging_project, support_user):
+    key_of(make_customer())
 
-    shown = list_in_queries(
-        reverse("admin:customers_customer_changelist"),
-        user=support_user,
-        queries=CUSTOMER_LIST_QUERIES,
+
+def a_key(n, *, make_customer, key_of, staging_project, support_user):
+    # Every other key in staging, the others in the default project.
+    key_of(make_customer(), project=None if n % 2 else staging_project)
+
+
+def a_key_event(n, *, make_customer, key_of, staging_project, support_user):
+    key = key_of(make_customer())
+    KeyEvent.objects.create(
+        action=KeyEvent.Action.PROVISION,
+        actor=support_user,
+        api_key=key,
+        customer=key.customer,
+        key_id=key.key_id,
     )
 
-    assert len(shown) == rows
+
+def a_customer_user(n, *, make_customer, key_of, staging_project, support_user):
+    make_member(make_customer(), invited_by=support_user)
+
+
+LISTS = {  # changelist: (what makes one of its rows, its queries)
+    "customers_customer": (a_customer, CUSTOMER_LIST_QUERIES),
+    "customers_apikey": (a_key, KEY_LIST_QUERIES),
+    "customers_keyevent": (a_key_event, KEY_EVENT_LIST_QUERIES),
+    "customers_customeruser": (a_customer_user, CUSTOMER_USER_LIST_QUERIES),
+}
 
 
 @pytest.mark.parametrize("rows", [3, 12])
-def test_it_lists_keys_in_a_fixed_number_of_queries(
-    support_user, staging_project, make_customer, key_of, list_in_queries, rows
+@pytest.mark.parametrize("changelist", LISTS)
+def test_it_lists_in_a_fixed_number_of_queries(
+    support_user, staging_project, make_customer, key_of, list_in_queries, changelist, rows
 ):
+    make_row, queries = LISTS[changelist]
     for n in range(rows):
-        # Every other key in staging, the others in the default project.
-        key_of(make_customer(), project=None if n % 2 else staging_project)
-
-    shown = list_in_queries(
-        reverse("admin:customers_apikey_changelist"), user=support_user, queries=KEY_LIST_QUERIES
-    )
-
-    assert len(shown) == rows
-
-
-@pytest.mark.parametrize("rows", [3, 12])
-def test_it_lists_key_events_in_a_fixed_number_of_queries(
-    support_user, make_customer, key_of, list_in_queries, rows
-):
-    for _ in range(rows):
-        key = key_of(make_customer())
-        KeyEvent.objects.create(
-            action=KeyEvent.Action.PROVISION,
-            actor=support_user,
-            api_key=key,
-            customer=key.customer,
-            key_id=key.key_id,
+        make_row(
+            n,
+            make_customer=make_customer,
+            key_of=key_of,
+            staging_project=staging_project,
+            support_user=support_user,
         )
 
     shown = list_in_queries(
-        reverse("admin:customers_keyevent_changelist"),
-        user=support_user,
-        queries=KEY_EVENT_LIST_QUERIES,
-    )
-
-    assert len(shown) == rows
-
-
-@pytest.mark.parametrize("rows", [3, 12])
-def test_it_lists_customer_users_in_a_fixed_number_of_queries(
-    support_user, make_customer, list_in_queries, rows
-):
-    for _ in range(rows):
-        make_member(make_customer(), invited_by=support_user)
-
-    shown = list_in_queries(
-        reverse("admin:customers_customeruser_changelist"),
-        user=support_user,
-        queries=CUSTOMER_USER_LIST_QUERIES,
+        reverse(f"admin:{changelist}_changelist"), user=support_user, queries=queries
     )
 
     assert len(shown) == rows
