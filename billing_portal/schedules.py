@@ -22,6 +22,11 @@ SCHEDULES = {
         "task": "customers.tasks.api_keys_mark_expired",
         "crontab": {"minute": "15", "hour": "0"},
     },
+    # Daily, not hourly: a stale key stays stale for hours, one mail a day is enough.
+    "Report keys whose usage sync is stale": {
+        "task": "usage.tasks.sync_report_stale_keys",
+        "crontab": {"minute": "0", "hour": "7"},
+    },
 }
 
 

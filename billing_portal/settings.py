@@ -7,6 +7,7 @@ missing required setting stops start-up with a one-line message naming it.
 import ipaddress
 import os
 from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 from typing import NoReturn
 
@@ -280,7 +281,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-# --- Failed logins and client addresses (README, "Configuration") ---------------------------
+# --- Failed logins, client addresses, operators' alerts (README, "Configuration") -----------
 # The client address is the socket peer; X-Forwarded-For is read only from these proxies
 # (addresses or networks, e.g. the TLS proxy's), never by default: anyone can send it.
 TRUSTED_PROXIES = env.list("DJANGO_TRUSTED_PROXIES", default=[])
@@ -301,6 +302,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "billing_portal.login_throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "billing_portal.login_throttle.lockout_response"
+# Operators: failed or partial usage syncs and keys stale for 24 h are mailed to ADMINS
+# ("Name <a@example.com>, b@example.com"), from SERVER_EMAIL. None set: the log line only.
+ADMINS = [getaddresses([admin])[0] for admin in env.list("DJANGO_ADMINS", default=[])]
+for _name, _address in ADMINS:
+    if "@" not in _address:
+        _stop(f"DJANGO_ADMINS: {_address!r} is not an e-mail address.")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+EMAIL_SUBJECT_PREFIX = "[Billing portal] "
 
 LOGGING = {
     "version": 1,

@@ -4,8 +4,9 @@ from django.urls import include, path, reverse_lazy
 
 from invoices import portal as invoice_pages
 from usage import portal as usage_pages
+from usage import selectors as usage_selectors
 
-from . import views
+from . import health
 
 admin.site.site_header = "Deepgram billing portal"
 admin.site.site_title = "Billing portal"
@@ -56,7 +57,11 @@ portal_pages = [
 ]
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path(
+        "healthz",
+        health.Healthz.as_view(reports={"sync": usage_selectors.sync_health}),
+        name="healthz",
+    ),
     path("admin/", admin.site.urls),
     path("portal/", include(([*portal_auth, *portal_pages], "portal"))),
 ]

@@ -41,6 +41,30 @@ def stale_key_states(*, hours: int = 24) -> QuerySet:
     )
 
 
+def sync_health(*, stale_hours: int = 24) -> dict:
+    """How the usage sync is doing, for /healthz: when the last run closed (finished, however
+    it went; ISO 8601 UTC) and how long ago, in seconds; how many keys have not synced for
+    `stale_hours` (`stale_key_states`); and a status: "failed" when that run failed (a held
+    run too), else "stale" when no run closed within `stale_hours` or a key is stale, else
+    "ok". Reading it fails only when the database does."""
+    closed = [SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL, SyncRun.Status.FAILED]
+    last = SyncRun.objects.filter(status__in=closed).order_by("-finished_at").first()
+    stale_keys = stale_key_states(hours=stale_hours).count()
+    age = (timezone.now() - last.finished_at).total_seconds() if last else None
+    if last is not None and last.status == SyncRun.Status.FAILED:
+        status = "failed"
+    elif age is None or age > stale_hours * 3600 or stale_keys:
+        status = "stale"
+    else:
+        status = "ok"
+    return {
+        "last_run_finished_at": last.finished_at.isoformat() if last else None,
+        "age_seconds": round(age) if age is not None else None,
+        "stale_keys": stale_keys,
+        "status": status,
+    }
+
+
 def daily_hours(
     *, customer: Customer, start: date, end: date, quantity: str = "total_hours"
 ) -> dict[date, object]:

@@ -11,11 +11,13 @@ redelivery under late acks), does nothing. It runs under USAGE_SYNC_CHUNK_SOFT_T
 USAGE_SYNC_CHUNK_TIME_LIMIT: at the soft limit its fetching threads stop, what they fetched is
 written, and its lane goes on with the keys left (a new chunk of the run) and then its next
 chunks; a chunk that fetched nothing stays pending and is resumed by the next takeover.
+
+`sync_report_stale_keys` (beat, daily) tells the operators of keys not synced for 24 h.
 """
 
 import logging
 
-from celery import chain
+from celery import chain, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
@@ -94,3 +96,10 @@ def usage_sync_keys(
                     "its %d keys left (chunk %s)", chunk, run_id, len(keys), number)  # fmt: skip
         raise self.replace(_chunk_task(run_id, number, keys, token))
     return {"run": run_id, "chunk": chunk, "ok": totals.keys_ok, "failed": totals.keys_failed}
+
+
+@shared_task
+def sync_report_stale_keys() -> dict:
+    """Report the keys whose usage has not synced for 24 h (log and ADMINS e-mail), at most
+    once a UTC day."""
+    return {"reported": services.sync_report_stale_keys()}

@@ -1,13 +1,24 @@
 """Reliability matrix, logins and alerts: thirty wrong passwords and then the right one are
 refused on both login pages, for that account and address only; a forwarded address is
-believed only from a trusted proxy; staff may unlock."""
+believed only from a trusted proxy; staff may unlock. A failed run, a partial run and stale
+keys each reach the operators as one log line and one ADMINS e-mail, and /healthz reports the
+sync while it stays 200."""
+
+import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
+from django.core import mail
+from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.conftest import PASSWORD
+from usage import tasks
+from usage.models import KeySyncState, SyncRun
+from usage.services import usage_sync_run
 
 LOGINS = ["admin:login", "portal:login"]
 
@@ -102,3 +113,107 @@ def test_a_superuser_unlocks_in_the_admin_and_support_may_not(client, people):
     assert response.status_code == 302
     assert not AccessAttempt.objects.exists()
     assert log_in(client, "admin:login", locked).status_code == 302
+
+
+# --- Sync alerts ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def operators(settings, caplog, django_capture_on_commit_callbacks, celery_eager):
+    """Real syncs through the sandbox, their after-commit work run; `told()` is what reached
+    the operators since the last call: the log lines at WARNING and up of the alerts, and the
+    subjects of the mails."""
+    settings.ADMINS = [("Ops", "ops@billing.example")]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.DEEPGRAM_BACKOFF_BASE = 0.01
+    cache.clear()
+    caplog.set_level(logging.WARNING, logger="usage.services.alerts")
+
+    def told():
+        lines = [r.getMessage() for r in caplog.records if r.name == "usage.services.alerts"]
+        subjects = [message.subject for message in mail.outbox]
+        caplog.clear()
+        mail.outbox.clear()
+        return lines, subjects
+
+    def sync(keys):
+        with django_capture_on_commit_callbacks(execute=True):
+            return usage_sync_run(trigger=SyncRun.Trigger.BEAT, key_ids=[k.pk for k in keys])
+
+    yield sync, told
+    cache.clear()
+
+
+@pytest.fixture
+def keys(imported_keys):
+    return imported_keys(3, created=datetime(2026, 11, 24, tzinfo=UTC), id_prefix="a1e7a1e7")
+
+
+def sync_report(client) -> dict:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    return response.json()["sync"]
+
+
+def test_a_partial_run_is_one_line_and_one_mail_and_healthz_stays_200(
+    operators, keys, sandbox, client
+):
+    sync, told = operators
+    sandbox.queue_fault("error", status=404, path="/usage", count=1)
+
+    run = sync(keys)
+
+    assert run.status == SyncRun.Status.PARTIAL
+    lines, subjects = told()
+    assert lines == [
+        f"Usage sync run {run.pk} closed partial: 1 of 3 keys failed (NotFoundError: 1)"
+    ]
+    assert subjects == [f"[Billing portal] Usage sync run {run.pk} partial"]
+    # The key that failed never synced: stale at once.
+    assert sync_report(client) | {"age_seconds": 0} == {
+        "last_run_finished_at": run.finished_at.isoformat(),
+        "age_seconds": 0,
+        "stale_keys": 1,
+        "status": "stale",
+    }
+
+
+def test_a_failed_run_is_one_line_and_one_mail_and_healthz_stays_200(
+    operators, keys, sandbox, client
+):
+    sync, told = operators
+    sandbox.queue_fault("error", status=404, path="/usage", count=10)
+
+    run = sync(keys)
+
+    assert run.status == SyncRun.Status.FAILED
+    lines, subjects = told()
+    assert lines == [
+        f"Usage sync run {run.pk} closed failed: 3 of 3 keys failed (NotFoundError: 3)"
+    ]
+    assert subjects == [f"[Billing portal] Usage sync run {run.pk} failed"]
+    assert sync_report(client)["status"] == "failed"
+    assert client.get("/healthz").json()["database"] == "ok"
+
+
+def test_stale_keys_are_one_line_and_one_mail_a_day_and_healthz_stays_200(operators, keys, client):
+    sync, told = operators
+    assert sync(keys).status == SyncRun.Status.SUCCEEDED
+    assert told() == ([], [])
+    assert sync_report(client)["status"] == "ok"
+    KeySyncState.objects.filter(api_key=keys[0]).update(
+        last_success_at=timezone.now() - timedelta(hours=25)
+    )
+
+    tasks.sync_report_stale_keys()
+    tasks.sync_report_stale_keys()  # the same day: nothing more
+
+    lines, subjects = told()
+    assert lines == [f"1 Deepgram keys have not synced for 24 h: {keys[0].key_id}"]
+    assert subjects == ["[Billing portal] 1 Deepgram keys have not synced for 24 h"]
+    assert sync_report(client) | {"age_seconds": None} == {
+        "last_run_finished_at": SyncRun.objects.get().finished_at.isoformat(),
+        "age_seconds": None,
+        "stale_keys": 1,
+        "status": "stale",
+    }

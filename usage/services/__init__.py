@@ -11,8 +11,10 @@ Each rule lives in the module named for it:
   `usage_synced`).
 - `lanes`: how a run's keys are spread over lanes and chunks of Celery tasks.
 - `outcomes`: the per-key results and their totals.
+- `alerts`: telling operators (log, ADMINS e-mail) of failed or partial runs and stale keys.
 """
 
+from .alerts import sync_report_stale_keys, sync_run_alert
 from .key_sync import usage_sync_key
 from .key_sync_pool import usage_sync_keys, usage_sync_run
 from .lanes import chunk_lanes, sync_lanes
@@ -39,7 +41,9 @@ __all__ = [
     "stale_after",
     "sync_chunk_claim",
     "sync_lanes",
+    "sync_report_stale_keys",
     "sync_run_accept_cut",
+    "sync_run_alert",
     "sync_run_beat",
     "sync_run_hold",
     "sync_run_pending",

@@ -18,7 +18,8 @@ Rules:
   run before it writes: FAILED, with the reason (`held_reason`). Ops accept a real cut
   (`sync_run_accept_cut`): the next run to open applies it (`allow_mass_cut`), once.
 - A run closes when every key is accounted for (ok or failed): SUCCEEDED when none failed,
-  PARTIAL when some did, FAILED when all did. `usage_synced` is sent after the closing commit.
+  PARTIAL when some did, FAILED when all did. `usage_synced` is sent after the closing commit;
+  a PARTIAL or FAILED run (a held one too) is told to the operators then, once (`alerts`).
 """
 
 import inspect
@@ -27,6 +28,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -37,6 +39,7 @@ from billing_portal.deepgram import DeepgramClient
 
 from ..models import SyncRun
 from ..signals import usage_synced
+from .alerts import sync_run_alert
 from .outcomes import SyncTotals
 from .sync_window import utc_today
 
@@ -215,6 +218,8 @@ def sync_run_record(
             run.finished_at = timezone.now()
             fields += ["status", "finished_at"]
             transaction.on_commit(lambda: usage_synced.send(sender=SyncRun, run_id=run_id))
+            if run.status != SyncRun.Status.SUCCEEDED:
+                transaction.on_commit(partial(sync_run_alert, run_id), robust=True)
         run.save(update_fields=fields)
     return run
 
@@ -232,7 +237,8 @@ def sync_run_hold(ref: RunChunk, *, reason: str, keys: int) -> SyncRun | None:
         run.save(
             update_fields=["status", "finished_at", "held_reason", "keys_failed", "errors_by_kind"]
         )
-    logger.error("Sync run %s stopped before it wrote: %s", run.pk, reason)
+        # The alert's error line says why it stopped.
+        transaction.on_commit(partial(sync_run_alert, run.pk), robust=True)
     return run
 
 
