@@ -155,20 +155,28 @@ def sync_report(client) -> dict:
     return response.json()["sync"]
 
 
+def closed_with_faults(operators, keys, sandbox, *, faults: int):
+    """A sync of `keys` whose first `faults` usage calls answer 404."""
+    sync, _ = operators
+    sandbox.queue_fault("error", status=404, path="/usage", count=faults)
+    return sync(keys)
+
+
+def assert_told_once(operators, run, status: str, detail: str) -> None:
+    """The run closed `status`, and operators were told once: a log line and a mail."""
+    _, told = operators
+    assert run.status == status
+    lines, subjects = told()
+    assert lines == [f"Usage sync run {run.pk} closed {status}: {detail}"]
+    assert subjects == [f"[Billing portal] Usage sync run {run.pk} {status}"]
+
+
 def test_a_partial_run_is_one_line_and_one_mail_and_healthz_stays_200(
     operators, keys, sandbox, client
 ):
-    sync, told = operators
-    sandbox.queue_fault("error", status=404, path="/usage", count=1)
+    run = closed_with_faults(operators, keys, sandbox, faults=1)
 
-    run = sync(keys)
-
-    assert run.status == SyncRun.Status.PARTIAL
-    lines, subjects = told()
-    assert lines == [
-        f"Usage sync run {run.pk} closed partial: 1 of 3 keys failed (NotFoundError: 1)"
-    ]
-    assert subjects == [f"[Billing portal] Usage sync run {run.pk} partial"]
+    assert_told_once(operators, run, "partial", "1 of 3 keys failed (NotFoundError: 1)")
     # The key that failed never synced: stale at once.
     assert sync_report(client) | {"age_seconds": 0} == {
         "last_run_finished_at": run.finished_at.isoformat(),
@@ -181,17 +189,9 @@ def test_a_partial_run_is_one_line_and_one_mail_and_healthz_stays_200(
 def test_a_failed_run_is_one_line_and_one_mail_and_healthz_stays_200(
     operators, keys, sandbox, client
 ):
-    sync, told = operators
-    sandbox.queue_fault("error", status=404, path="/usage", count=10)
+    run = closed_with_faults(operators, keys, sandbox, faults=10)
 
-    run = sync(keys)
-
-    assert run.status == SyncRun.Status.FAILED
-    lines, subjects = told()
-    assert lines == [
-        f"Usage sync run {run.pk} closed failed: 3 of 3 keys failed (NotFoundError: 3)"
-    ]
-    assert subjects == [f"[Billing portal] Usage sync run {run.pk} failed"]
+    assert_told_once(operators, run, "failed", "3 of 3 keys failed (NotFoundError: 3)")
     assert sync_report(client)["status"] == "failed"
     assert client.get("/healthz").json()["database"] == "ok"
 
