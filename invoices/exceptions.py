@@ -25,6 +25,14 @@ class NoPlan(InvoicesError):
     pass
 
 
+class InvalidPlan(InvoicesError):
+    """The customer's plan for the month is invalid (see `services.plans.plan_problems_of`)."""
+
+
+class ApprovalRefused(InvoicesError):
+    """The draft cannot be approved as it stands (`selectors.approval_blockers` says why)."""
+
+
 class PdfIntegrityError(InvoicesError):
     """A stored PDF no longer matches its checksum. It is never re-rendered silently."""
 

@@ -27,7 +27,7 @@ from billing_portal.cycles import cycle_collector_paused
 from customers.models import Customer
 from usage.selectors import month_bounds
 
-from ..exceptions import InvoicesError, NoPlan
+from ..exceptions import InvalidPlan, NoPlan
 from ..models import Invoice, InvoiceLine
 from .adjustments import UsageDelta, pending_deltas
 from .draft_inputs import DraftInputs, MonthInputs, manual_lines_of, read_month
@@ -85,10 +85,6 @@ class GenerateReport:
         return "; ".join(
             f"{name}: {' '.join(problems)}" for name, problems in self.invalid_plans.items()
         )
-
-
-class InvalidPlan(InvoicesError):
-    """The customer's plan for the month is invalid (see `plans.plan_problems_of`)."""
 
 
 GENERATE_BATCH = 2000  # customers a transaction: each commit costs, each holds its locks

@@ -34,6 +34,7 @@ from usage.units import quantize_hours
 
 from .. import tasks
 from ..exceptions import (
+    ApprovalRefused,
     FourEyesViolation,
     InvalidTransition,
     InvoiceLocked,
@@ -50,17 +51,12 @@ from .numbering import next_number
 from .snapshots import buyer_snapshot, seller_snapshot
 
 __all__ = [
-    "ApprovalRefused",
     "deliver_on_commit",
     "invoice_add_manual_line",
     "invoice_approve",
     "invoice_mark_paid",
     "invoice_void",
 ]
-
-
-class ApprovalRefused(InvoicesError):
-    """The draft cannot be approved as it stands (`selectors.approval_blockers` says why)."""
 
 
 _ISSUED_FIELDS = [

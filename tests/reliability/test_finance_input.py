@@ -17,9 +17,9 @@ from django.urls import reverse
 
 from customers.models import Customer
 from invoices import pricing
+from invoices.exceptions import ApprovalRefused
 from invoices.models import BillingTerms, CustomerPlan, Invoice, PricePlan, PriceTier
 from invoices.services import invoice_approve, invoice_generate_drafts
-from invoices.services.issuing import ApprovalRefused
 from usage.models import DailyUsage
 
 OCTOBER = date(2026, 10, 1)
