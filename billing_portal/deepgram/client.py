@@ -33,6 +33,11 @@ from .transport import ClientStats, Transport
 
 DayLike = date | str
 
+# The longest the client ever waits between two tries of a call: its backoff's cap, and the
+# longest `Retry-After` it obeys (a longer one fails the call). The sync's takeover reads them.
+BACKOFF_CAP_SECONDS = 30.0
+MAX_RETRY_AFTER_SECONDS = 120.0
+
 
 class DeepgramClient:
     """A typed client for the management endpoints the portal uses. Not thread-safe: use one
@@ -47,8 +52,8 @@ class DeepgramClient:
         read_timeout: float = 30.0,
         max_retries: int = 4,
         backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
-        max_retry_after: float = 120.0,
+        backoff_cap: float = BACKOFF_CAP_SECONDS,
+        max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
         call_deadline: float = 60.0,
         max_body_bytes: int = 10 * 2**20,
         sleep: Callable[[float], None] = time.sleep,

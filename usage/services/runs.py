@@ -22,7 +22,6 @@ Rules:
   a PARTIAL or FAILED run (a held one too) is told to the operators then, once (`alerts`).
 """
 
-import inspect
 import logging
 import uuid
 from collections import Counter
@@ -35,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing_portal.deepgram import DeepgramClient
+from billing_portal.deepgram import client
 
 from ..models import SyncRun
 from ..signals import usage_synced
@@ -78,8 +77,7 @@ def stale_after() -> timedelta:
     at its longest) plus one heartbeat."""
     if settings.SYNC_RUN_STALE_SECONDS:
         return timedelta(seconds=settings.SYNC_RUN_STALE_SECONDS)
-    params = inspect.signature(DeepgramClient).parameters
-    longest_wait = max(params["backoff_cap"].default, params["max_retry_after"].default)
+    longest_wait = max(client.BACKOFF_CAP_SECONDS, client.MAX_RETRY_AFTER_SECONDS)
     one_try = settings.DEEPGRAM_CALL_DEADLINE or (
         settings.DEEPGRAM_CONNECT_TIMEOUT + settings.DEEPGRAM_READ_TIMEOUT
     )
