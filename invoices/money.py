@@ -15,6 +15,9 @@ import iso4217
 UNIT_PRICE = Decimal("0.000001")
 # The largest amount a money column holds (14 digits, 2 of them decimals).
 MAX_AMOUNT = Decimal("999999999999.99")
+# The decimals a money column holds: a currency with more (KWD, BHD, OMR: 3; CLF: 4) cannot be
+# stored to its minor unit, so no invoice can be in one.
+COLUMN_PLACES = 2
 
 
 @cache
@@ -28,8 +31,14 @@ def _exponent(code: str) -> int | None:
 def currency_problem(code: str) -> str | None:
     """Why `code` cannot be an invoice's currency, or None: it must be an ISO 4217 code in
     capitals, of a currency with a minor unit."""
-    if code != code.strip().upper() or _exponent(code) is None:
+    exponent = _exponent(code) if code == code.strip().upper() else None
+    if exponent is None:
         return f"{code!r} is not an ISO 4217 currency code (e.g. USD, EUR, JPY)."
+    if exponent > COLUMN_PLACES:
+        return (
+            f"{code} has {exponent} decimals; the portal stores amounts to "
+            f"{COLUMN_PLACES}, so it cannot invoice in {code} yet."
+        )
     return None
 
 

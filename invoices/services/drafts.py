@@ -232,7 +232,9 @@ def _price_batch(
 def invoice_refresh_open_drafts(*, actor=None) -> dict:
     """Recompute every draft (after a usage sync); unchanged drafts stay as they are. One
     generation a month that has drafts, for their customers. Counts by outcome: created
-    (the draft went meanwhile), refreshed, unchanged, issued, empty, no_plan."""
+    (the draft went meanwhile), refreshed, unchanged, issued, empty, no_plan, invalid_plan;
+    and no_terms: how many of those drafts are for customers without billing terms (approval
+    refuses them), so the task's result says so as the command does."""
     by_period = defaultdict(list)
     drafts = Invoice.objects.filter(status=Invoice.Status.DRAFT, kind=Invoice.Kind.INVOICE)
     for period, customer_pk in drafts.order_by("period", "customer_id").values_list(
@@ -256,6 +258,7 @@ _OUTCOMES = {  # as `invoice_refresh_draft` names them: the report's counts
     "empty": "skipped_empty",
     "no_plan": "no_plan",
     "invalid_plan": "invalid_plan",
+    "no_terms": "no_terms",
 }
 
 

@@ -2,12 +2,12 @@
 hours with the 6 decimals they are billed at, unit prices as precise as they are stored."""
 
 import functools
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 
 from invoices.models import InvoiceLine
-from invoices.money import quantize_money
+from invoices.money import COLUMN_PLACES, quantize_money
 
 register = template.Library()
 
@@ -27,9 +27,17 @@ def _blank_stays_blank(format_value):
 @register.filter
 @_blank_stays_blank
 def money(value, currency: str) -> str:
-    """1234.5 USD -> '1,234.50' (JPY -> '1,235'), rounded as amounts are; negative amounts
-    keep their sign."""
-    return f"{quantize_money(Decimal(value), currency):,f}"
+    """1234.5 USD -> '1,234.50', 1235.00 JPY -> '1,235'; negative amounts keep their sign.
+
+    A stored amount is shown as it was stored, never rounded again: an amount with a fraction
+    the currency's minor unit has no room for (an invoice issued before ISO 4217 gave its
+    currency fewer decimals, say 1,234.56 BIF) keeps its cents. Only an amount more precise than
+    the money columns is rounded (as amounts are)."""
+    amount = Decimal(value)
+    shown = quantize_money(amount, currency)
+    if shown != amount:
+        shown = amount.quantize(Decimal(1).scaleb(-COLUMN_PLACES), rounding=ROUND_HALF_UP)
+    return f"{shown:,f}"
 
 
 @register.filter

@@ -157,10 +157,19 @@ def test_refreshing_open_drafts_takes_one_generation_a_month(
     assert len(captured) < 40  # two generations, not one for each of the seven drafts
 
 
+def test_refreshing_open_drafts_counts_drafts_without_terms(billed_customer):
+    billed_customer(terms=True)
+    billed_customer(terms=False)
+    invoice_generate_drafts(period=OCTOBER)
+
+    # Approval refuses the second one: the beat task's result says so, as the command does.
+    assert invoice_refresh_open_drafts() == {"unchanged": 2, "no_terms": 1}
+
+
 def test_refreshing_open_drafts_does_not_query_per_draft(billed_customer):
     def queries(more):
         for _ in range(more):
-            billed_customer()
+            billed_customer(terms=True)
         invoice_generate_drafts(period=OCTOBER)
         with CaptureQueriesContext(connection) as captured:
             assert invoice_refresh_open_drafts() == {"unchanged": Invoice.objects.count()}

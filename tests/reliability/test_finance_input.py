@@ -73,6 +73,7 @@ BAD_PLANS = {
     "negative included hours": ({"included_hours": "-1"}, "It cannot be negative."),
     "currency ZZZ": ({"currency": "ZZZ"}, "&#x27;ZZZ&#x27; is not an ISO 4217 currency code"),
     "currency gold (no minor unit)": ({"currency": "XAU"}, "is not an ISO 4217 currency code"),
+    "currency of 3 decimals (KWD)": ({"currency": "KWD"}, "cannot invoice in KWD yet"),
     "currency of two letters": ({"currency": "US"}, "is not an ISO 4217 currency code"),
     "rate beyond its column": (
         {"rate_per_hour": "99999999999"},
