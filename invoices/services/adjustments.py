@@ -4,7 +4,8 @@ customer's next draft, as an adjustment line; the issued invoice never changes.
 Rules:
 - At approval an invoice records what it billed (`BilledUsage`, written by `billed_usage`),
   per key, day and method: its month's usage at its unit price (under tiers, the top tier the
-  month reached), and the differences its own adjustment lines billed.
+  month reached), and the differences its own adjustment lines billed. Stored usage is
+  compared summed per key, day and billed method (`usage_rows`), as the invoice recorded it.
 - A later draft bills the difference between stored usage and what live (not void) invoices
   recorded, for days before its month, at the unit price of the invoice that first billed the
   day; one line per original invoice, key and method.
@@ -29,13 +30,16 @@ from .. import pricing
 from ..models import BilledUsage, Invoice, InvoiceLine
 from ..money import quantize_money
 from .plans import plan_for, pricing_plan_of
+from .usage_rows import BILLED_METHOD, billed_method, summed_per_method
 
 __all__ = ["UsageDelta", "adjustment_lines", "pending_deltas", "top_tier_rate"]
 
 
 ZERO = Decimal(0)
-# Whose, which key (pk and Deepgram id), which day and method: the head of every row read here.
-_KEY_DAY_METHOD = ("api_key__customer_id", "api_key_id", "api_key__key_id", "day", "method")
+# Whose, which key (pk and Deepgram id), which day (and then which method, see `usage_rows`):
+# the head of every row read here.
+_KEY_DAY = ("api_key__customer_id", "api_key_id", "api_key__key_id", "day")
+_KEY_DAY_METHOD = (*_KEY_DAY, "method")
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,13 @@ def pending_deltas(customer_pks, *, before: date) -> dict[int, list[UsageDelta]]
         return deltas
     current = {
         (key_pk, day, method): {"hours": hours, "total_hours": total_hours}
-        for key_pk, day, method, hours, total_hours in DailyUsage.objects.filter(
-            api_key__customer_id__in=customer_pks, day__in={day for _, day, _ in totals}
-        ).values_list("api_key_id", "day", "method", "hours", "total_hours")
+        for key_pk, day, method, hours, total_hours in summed_per_method(
+            DailyUsage.objects.filter(
+                api_key__customer_id__in=customer_pks, day__in={day for _, day, _ in totals}
+            ),
+            "api_key_id",
+            "day",
+        ).values_list("api_key_id", "day", BILLED_METHOD, "sum_hours", "sum_total_hours")
     }
     for (key_pk, day, method), (quantity, details) in totals.items():
         customer_pk, label, price, number, quantity_field = details
@@ -107,16 +115,20 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, UsageDelta]]
         customer_id=OuterRef("api_key__customer_id"), period=OuterRef("month")
     )
     billed = BilledUsage.objects.filter(
-        api_key_id=OuterRef("api_key_id"), day=OuterRef("day"), method=OuterRef("method")
+        api_key_id=OuterRef("api_key_id"), day=OuterRef("day"), method=OuterRef(BILLED_METHOD)
     ).exclude(invoice__status=Invoice.Status.VOID)
     rows = list(
-        DailyUsage.objects.filter(api_key__customer_id__in=customer_pks, day__lt=before)
-        .annotate(month=TruncMonth("day", output_field=DateField()))
-        .filter(Exists(invoiced))
-        .exclude(Exists(billed))
-        .exclude(hours=0, total_hours=0)
-        .order_by("day", "api_key_id", "method")
-        .values_list(*_KEY_DAY_METHOD, "hours", "total_hours")
+        summed_per_method(
+            DailyUsage.objects.filter(api_key__customer_id__in=customer_pks, day__lt=before)
+            .annotate(month=TruncMonth("day", output_field=DateField()))
+            .filter(Exists(invoiced))
+            .annotate(**{BILLED_METHOD: billed_method()})
+            .exclude(Exists(billed)),
+            *_KEY_DAY,
+        )
+        .exclude(sum_hours=0, sum_total_hours=0)
+        .order_by("day", "api_key_id", BILLED_METHOD)
+        .values_list(*_KEY_DAY, BILLED_METHOD, "sum_hours", "sum_total_hours")
     )
     if not rows:
         return []

@@ -2,7 +2,8 @@
 against (`adjustments`), so a later change is billed once.
 
 Rules:
-- One row per key, day and method of the invoice's month, with the quantity the invoice
+- One row per key, day and billed method (`usage_rows`) of the invoice's month, with the
+  quantity (summed over Deepgram's rows of that key, day and method) the invoice
   billed (hours or total hours, as its plan bills) at the line's unit price; under tiers,
   where usage lines carry no price, at the rate of the highest tier the month reached.
 - One row per difference its own adjustment lines billed, at the price they billed it.
@@ -15,6 +16,7 @@ from usage.selectors import month_bounds
 
 from ..models import BilledUsage, Invoice, InvoiceLine
 from .adjustments import UsageDelta, top_tier_rate
+from .usage_rows import BILLED_METHOD, summed_per_method
 
 __all__ = ["record_billed_usage"]
 
@@ -29,15 +31,19 @@ def record_billed_usage(invoice: Invoice, deltas: list[UsageDelta]) -> None:
         (line.api_key_id, line.method): _effective_unit_price(invoice, line)
         for line in invoice.lines.filter(kind=InvoiceLine.Kind.USAGE)
     }
-    rows = DailyUsage.objects.filter(api_key__customer=invoice.customer, day__range=(first, last))
+    rows = summed_per_method(
+        DailyUsage.objects.filter(api_key__customer=invoice.customer, day__range=(first, last)),
+        "api_key_id",
+        "day",
+    )
     billed = [
         BilledUsage(
             invoice=invoice,
-            api_key_id=row.api_key_id,
-            day=row.day,
-            method=row.method,
-            quantity=getattr(row, invoice.billed_quantity),
-            unit_price=prices.get((row.api_key_id, row.method), ZERO),
+            api_key_id=row["api_key_id"],
+            day=row["day"],
+            method=row[BILLED_METHOD],
+            quantity=row[f"sum_{invoice.billed_quantity}"],
+            unit_price=prices.get((row["api_key_id"], row[BILLED_METHOD]), ZERO),
         )
         for row in rows
     ]

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from billing_portal.bulk import memory_to_group
 from customers.models import ApiKey
 from usage.models import DailyUsage
@@ -26,6 +24,7 @@ from .. import pricing
 from ..models import BillingTerms, Invoice, InvoiceLine, PricePlan
 from .adjustments import UsageDelta, pending_deltas
 from .plans import plans_for
+from .usage_rows import BILLED_METHOD, summed_per_method
 
 __all__ = ["DraftInputs", "MonthInputs", "inputs_for_draft", "manual_lines_of", "read_month"]
 
@@ -95,13 +94,8 @@ def usage_of(
         key_pk: (customer_pk, label) for key_pk, customer_pk, label in keys if customer_pk in plans
     }
     quantities = sorted({plan.billed_quantity for plan in plans.values()})
-    sums = {f"sum_{quantity}": Sum(quantity) for quantity in quantities}
-    rows = (
-        rows.values("api_key_id", "method")
-        .annotate(**sums)
-        .values_list("api_key_id", "method", *sums)
-        .order_by()
-    )
+    sums = [f"sum_{quantity}" for quantity in quantities]
+    rows = summed_per_method(rows, "api_key_id").values_list("api_key_id", BILLED_METHOD, *sums)
     with memory_to_group(len(keys)):
         rows = list(rows)
     usage = defaultdict(list)
