@@ -9,34 +9,45 @@ Rules:
   sending, unreadable or oversize answer) it raises `AmbiguousCreateError`.
 - Every exchange has a total deadline (`call_deadline`) and a body size bound
   (`max_body_bytes`); see `transport`.
-- Days are sent as ISO dates, moments as UTC; feature filters as lowercase booleans.
+- Days are sent as ISO dates, moments as UTC; feature filters as lowercase booleans; a
+  grouping as one `grouping=` parameter a dimension, spelled as the caller gives it.
+- A grouped breakdown (usage or billing) is checked row by row: a null field for a dimension
+  grouped by raises `GroupingIgnoredError` (see `parsing_usage`), unless the caller passes
+  `check_grouping=False`.
+- A 403 is `MissingPermissionError`; for the billing calls it names `billing:read`.
 - No error text, log line or repr() ever contains the API key.
 """
 
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
-from . import parsing
+from . import parsing, parsing_usage, query
 from . import types as t
 from .errors import (
     AmbiguousCreateError,
+    BadRequestError,
     BadResponseError,
+    GroupingIgnoredError,
     ResponseTooLargeError,
     ServerError,
     TransportError,
 )
+from .query import DayLike
 from .transport import ClientStats, Transport
-
-DayLike = date | str
 
 # The longest the client ever waits between two tries of a call: its backoff's cap, and the
 # longest `Retry-After` it obeys (a longer one fails the call). The sync's takeover reads them.
 BACKOFF_CAP_SECONDS = 30.0
 MAX_RETRY_AFTER_SECONDS = 120.0
+
+BILLING_PERMISSION = "billing:read"
+# What the grouping probe asks in one call, beside the model dimension, and the model
+# dimension's spellings: the spec's first, then the docs' (deepgram-api.md 2.2).
+PROBED_GROUPING = ("accessor", "endpoint", "method")
+MODEL_GROUPINGS = ("models", "model")
 
 
 class DeepgramClient:
@@ -89,10 +100,10 @@ class DeepgramClient:
     # --- Projects ---------------------------------------------------------------------------
 
     def list_projects(self) -> list[t.Project]:
-        return self._http.get(_path(), parsing.parse_projects, "projects")
+        return self._http.get(query.path(), parsing.parse_projects, "projects")
 
     def get_project(self, project_id: str) -> t.Project:
-        return self._http.get(_path(project_id), parsing.parse_project, "project")
+        return self._http.get(query.path(project_id), parsing.parse_project, "project")
 
     # --- Keys -------------------------------------------------------------------------------
 
@@ -113,11 +124,11 @@ class DeepgramClient:
         if tags:
             body["tags"] = list(tags)
         if expiration_date is not None:
-            body["expiration_date"] = _utc_iso(expiration_date)
+            body["expiration_date"] = query.utc_iso(expiration_date)
         if time_to_live_in_seconds is not None:
             body["time_to_live_in_seconds"] = int(time_to_live_in_seconds)
         try:
-            payload = self._http.send("POST", _path(project_id, "keys"), json_body=body)
+            payload = self._http.send("POST", query.path(project_id, "keys"), json_body=body)
             return parsing.parse_with(parsing.parse_created_key, payload, "create-key")
         except TransportError as exc:
             if not exc.sent:
@@ -129,19 +140,19 @@ class DeepgramClient:
     def list_keys(self, project_id: str, *, status: str | None = None) -> list[t.ProjectKey]:
         params = {"status": status} if status else None
         return self._http.get(
-            _path(project_id, "keys"), parsing.parse_project_keys, "list-keys", params
+            query.path(project_id, "keys"), parsing.parse_project_keys, "list-keys", params
         )
 
     def get_key(self, project_id: str, key_id: str) -> t.ProjectKey:
         return self._http.get(
-            _path(project_id, "keys", key_id), parsing.parse_project_key, "get-key"
+            query.path(project_id, "keys", key_id), parsing.parse_project_key, "get-key"
         )
 
     def delete_key(self, project_id: str, key_id: str) -> None:
         """Delete a key. Raises NotFoundError only if the key was already gone before we asked."""
         self._http.call(
             "DELETE",
-            _path(project_id, "keys", key_id),
+            query.path(project_id, "keys", key_id),
             lambda _: None,
             "delete-key",
             done_on_retried_404=True,
@@ -162,9 +173,9 @@ class DeepgramClient:
         features: Mapping[str, bool] | None = None,
     ) -> t.UsageSummary:
         """Daily usage between two UTC days (inclusive), optionally for one accessor (key id)."""
-        params = _usage_params(start, end, accessor, tag, method, model, features)
+        params = query.usage_params(start, end, accessor, tag, method, model, features)
         return self._http.get(
-            _path(project_id, "usage"), parsing.parse_usage_summary, "usage", params
+            query.path(project_id, "usage"), parsing_usage.parse_usage_summary, "usage", params
         )
 
     def usage_breakdown(
@@ -178,25 +189,145 @@ class DeepgramClient:
         tag: str | Iterable[str] | None = None,
         method: str | None = None,
         model: str | None = None,
+        endpoint: str | None = None,
+        deployment: str | None = None,
         features: Mapping[str, bool] | None = None,
+        check_grouping: bool = True,
     ) -> t.UsageBreakdown:
-        params = _usage_params(start, end, accessor, tag, method, model, features)
-        if grouping:
-            params["grouping"] = [grouping] if isinstance(grouping, str) else list(grouping)
+        """Usage per UTC day and combination of the `grouping` dimensions (the model's spelled
+        `models` or `model`, as the caller chooses). GroupingIgnoredError when a row comes back
+        null for a dimension asked (unless `check_grouping` is False)."""
+        params = query.usage_params(start, end, accessor, tag, method, model, features)
+        params.update(query.drop_none({"endpoint": endpoint, "deployment": deployment}))
+        asked = query.groupings(grouping)
+        if asked:
+            params["grouping"] = list(asked)
+        checked = asked if check_grouping else ()
         return self._http.get(
-            _path(project_id, "usage", "breakdown"),
-            parsing.parse_usage_breakdown,
+            query.path(project_id, "usage", "breakdown"),
+            lambda data: parsing_usage.parse_usage_breakdown(data, checked),
             "usage breakdown",
             params,
         )
 
+    def probe_usage_groupings(
+        self, project_id: str, *, day: DayLike, accessor: str | None = None
+    ) -> t.GroupingSupport:
+        """Whether accessor, endpoint, method and the model dimension combine in one usage
+        breakdown, and which spelling of the model dimension Deepgram takes, seen on `day`
+        (for one `accessor` only when given: a smaller answer on a large project).
+
+        Each spelling is tried in turn (`models`, the spec's, first): a 400 means Deepgram does
+        not take it; rows all filled mean they combine; rows with the model alone null mean
+        that spelling is ignored; rows with other dimensions null mean they do not combine,
+        and one more call grouped by the model alone shows whether that spelling works alone.
+        A day without usage shows nothing: `combines` is None (`known` False) with the
+        spelling taken, and the caller probes again on a day with usage before remembering it.
+        Neither spelling filled: `model_grouping` is None; both refused: the last 400 raised.
+
+        Calls: 1 where they combine as the spec spells them; 2 where only `model` is taken and
+        they combine, or they do not combine as `models`; 3 where only `model` is taken and
+        they do not combine; at most 4. An empty day costs 1 (2 where only `model` is taken).
+        `calls` counts them, retries included.
+        """
+        before, refused = self.stats.calls, []
+        for spelling in MODEL_GROUPINGS:
+            try:
+                ignored = self._ignored_on(project_id, day, accessor, (*PROBED_GROUPING, spelling))
+            except BadRequestError as exc:
+                refused.append(exc)
+                continue
+            combines = True
+            if ignored and ignored != (spelling,):  # they do not combine: the model alone?
+                combines = False
+                ignored = self._ignored_on(project_id, day, accessor, (spelling,))
+            if ignored is None:  # a day without usage: nothing to see
+                return t.GroupingSupport(None, spelling, self.stats.calls - before)
+            if not ignored:
+                return t.GroupingSupport(combines, spelling, self.stats.calls - before)
+            # The model came back null: this spelling is taken but ignored; try the other.
+        if len(refused) == len(MODEL_GROUPINGS):
+            raise refused[-1]
+        return t.GroupingSupport(False, None, self.stats.calls - before)
+
+    def _ignored_on(self, project_id, day, accessor, grouping) -> tuple[str, ...] | None:
+        """The dimensions of `grouping` a breakdown of `day` left null: () when every row has
+        them all, None when the day has no rows (no usage: nothing to see)."""
+        try:
+            answer = self.usage_breakdown(
+                project_id, start=day, end=day, grouping=grouping, accessor=accessor
+            )
+        except GroupingIgnoredError as exc:
+            return exc.dimensions
+        return () if answer.results else None
+
     def usage_fields(
         self, project_id: str, *, start: DayLike | None = None, end: DayLike | None = None
     ) -> t.UsageFields:
-        params = _drop_none({"start": _day(start), "end": _day(end)})
+        params = query.drop_none({"start": query.day(start), "end": query.day(end)})
         return self._http.get(
-            _path(project_id, "usage", "fields"), parsing.parse_usage_fields, "usage fields", params
+            query.path(project_id, "usage", "fields"),
+            parsing.parse_usage_fields,
+            "usage fields",
+            params,
         )
+
+    # --- Billing ----------------------------------------------------------------------------
+
+    def billing_breakdown(
+        self,
+        project_id: str,
+        *,
+        start: DayLike,
+        end: DayLike,
+        grouping: str | Iterable[str] | None = None,
+        accessor: str | None = None,
+        deployment: str | None = None,
+        tag: str | None = None,
+        line_item: str | None = None,
+        check_grouping: bool = True,
+    ) -> t.BillingBreakdown:
+        """Deepgram's cost in USD per UTC day and combination of the `grouping` dimensions
+        (accessor, deployment, line_item, tags). Needs `billing:read` (MissingPermissionError
+        without it); GroupingIgnoredError when a row comes back null for a dimension asked
+        (unless `check_grouping` is False)."""
+        params = query.drop_none(
+            {
+                "start": query.day(start),
+                "end": query.day(end),
+                "accessor": accessor,
+                "deployment": deployment,
+                "tag": tag,
+                "line_item": line_item,
+            }
+        )
+        asked = query.groupings(grouping)
+        if asked:
+            params["grouping"] = list(asked)
+        checked = asked if check_grouping else ()
+        return self._http.get(
+            query.path(project_id, "billing", "breakdown"),
+            lambda data: parsing_usage.parse_billing_breakdown(data, checked),
+            "billing breakdown",
+            params,
+            permission=BILLING_PERMISSION,
+        )
+
+    def billing_fields(
+        self, project_id: str, *, start: DayLike | None = None, end: DayLike | None = None
+    ) -> t.BillingFields:
+        """The accessors, deployments, tags and line items (code -> label) of a project's
+        billing. Needs `billing:read` (MissingPermissionError without it)."""
+        params = query.drop_none({"start": query.day(start), "end": query.day(end)})
+        return self._http.get(
+            query.path(project_id, "billing", "fields"),
+            parsing_usage.parse_billing_fields,
+            "billing fields",
+            params,
+            permission=BILLING_PERMISSION,
+        )
+
+    # --- Requests ---------------------------------------------------------------------------
 
     def iter_requests(
         self,
@@ -216,10 +347,10 @@ class DeepgramClient:
         Sources disagree on whether pages count from 0 or 1, so the next page is the one after
         the page Deepgram says it returned.
         """
-        params = _drop_none(
+        params = query.drop_none(
             {
-                "start": _moment(start),
-                "end": _moment(end),
+                "start": query.moment(start),
+                "end": query.moment(end),
                 "accessor": accessor,
                 "status": status,
                 "method": method,
@@ -231,7 +362,7 @@ class DeepgramClient:
         page = 0
         while True:
             result = self._http.get(
-                _path(project_id, "requests"),
+                query.path(project_id, "requests"),
                 parsing.parse_requests_page,
                 "requests",
                 {**params, "page": page},
@@ -243,67 +374,20 @@ class DeepgramClient:
 
     def get_request(self, project_id: str, request_id: str) -> t.RequestRecord:
         return self._http.get(
-            _path(project_id, "requests", request_id), parsing.parse_request, "request"
+            query.path(project_id, "requests", request_id), parsing.parse_request, "request"
         )
 
     # --- Balances ---------------------------------------------------------------------------
 
     def list_balances(self, project_id: str) -> list[t.Balance]:
-        return self._http.get(_path(project_id, "balances"), parsing.parse_balances, "balances")
+        return self._http.get(
+            query.path(project_id, "balances"), parsing.parse_balances, "balances"
+        )
 
     def get_balance(self, project_id: str, balance_id: str) -> t.Balance:
         return self._http.get(
-            _path(project_id, "balances", balance_id), parsing.parse_balance, "balance"
+            query.path(project_id, "balances", balance_id), parsing.parse_balance, "balance"
         )
-
-
-# --- Helpers --------------------------------------------------------------------------------
-
-
-def _path(*parts: str) -> str:
-    return "/v1/projects" + "".join("/" + quote(str(part), safe="") for part in parts)
-
-
-def _day(value: DayLike | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return value.isoformat()
-
-
-def _moment(value: DayLike | datetime | None) -> str | None:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return _day(value)
-
-
-def _utc_iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("expiration_date must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _drop_none(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in params.items() if value is not None}
-
-
-def _usage_params(start, end, accessor, tag, method, model, features) -> dict[str, Any]:
-    params = _drop_none(
-        {
-            "start": _day(start),
-            "end": _day(end),
-            "accessor": accessor,
-            "method": method,
-            "model": model,
-        }
-    )
-    if tag:
-        params["tag"] = [tag] if isinstance(tag, str) else list(tag)
-    for name, flag in (features or {}).items():
-        if not isinstance(flag, bool):
-            raise TypeError(f"feature filter {name!r} must be True or False")
-        # Deepgram wants lowercase; requests would send Python's "True".
-        params[name] = "true" if flag else "false"
-    return params
 
 
 _local = threading.local()

@@ -33,7 +33,26 @@ class BadRequestError(DeepgramError):
 
 
 class AuthenticationError(DeepgramError):
-    """The management key is invalid or lacks the permission (401/403)."""
+    """The management key is invalid (401) or lacks a permission (403: the subclass
+    `MissingPermissionError`). Not retried."""
+
+
+class MissingPermissionError(AuthenticationError):
+    """The management key is known but lacks a permission the call needs (403). Not retried.
+
+    A subclass of AuthenticationError, so code that handles a bad key still catches it; code
+    that tells the two apart (a project without `billing:read` still syncs usage) catches this
+    one first. `permission` names the permission the call likely needs (`billing:read` for the
+    billing calls), or is None when the client cannot tell; the message says it too.
+    """
+
+    def __init__(self, message: str, *, permission: str | None = None, **kwargs):
+        self.permission = permission
+        if permission:
+            hint = f"the management key likely lacks the {permission} permission"
+        else:
+            hint = "the management key lacks a permission this call needs"
+        super().__init__(f"{message} ({hint})", **kwargs)
 
 
 class NotFoundError(DeepgramError):
@@ -85,15 +104,31 @@ class BadResponseError(DeepgramError):
 
 
 class MissingDataError(BadResponseError):
-    """A readable answer without the data it must carry (a usage summary without `results`,
-    a usage row without `hours` or `requests`). Never read as "no usage"; not retried."""
+    """A readable answer without the data it must carry (a usage or billing answer without
+    `results`, a usage row without `hours`, `requests` or `grouping`, a billing row without
+    `dollars` or `grouping`). Never read as "no usage"; not retried."""
 
     retryable = False
 
 
+class GroupingIgnoredError(BadResponseError):
+    """A grouped breakdown whose rows came back with a null field for a dimension the call
+    grouped by: Deepgram ignored the grouping (as it does when it will not combine several),
+    so the rows are not what was asked and must not be stored as such. Not transient, not
+    retried: the same question gets the same answer; ask differently (one dimension, or per
+    key). `dimensions` are the asked dimensions that came back null, as the call spelled them.
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, *, dimensions: tuple[str, ...] = (), **kwargs):
+        self.dimensions = dimensions
+        super().__init__(message, **kwargs)
+
+
 class BadNumberError(BadResponseError):
-    """A number no usage can have: negative, not finite (NaN, Infinity), a count that is not
-    whole, or beyond what the portal stores. Not retried: Deepgram would say it again."""
+    """A number no usage or cost can have: negative, not finite (NaN, Infinity), a count that
+    is not whole, or beyond what the portal stores. Not retried: Deepgram would say it again."""
 
     retryable = False
 

@@ -1,14 +1,13 @@
-"""Parsers that build the client's typed values (`types`) from Deepgram's JSON.
+"""Parsers that build the client's typed values (`types`) from Deepgram's JSON, and the number
+rules every parser follows.
 
 Parsers are tolerant exactly where the sources disagree (see shared/deepgram-api.md): both
 envelopes of get-key and get-request, unknown fields ignored, optional fields missing. Anything
 else that does not fit raises `BadResponseError`. Numbers arrive as `Decimal` (the JSON is
 parsed with parse_float=Decimal; NaN and Infinity are refused by the transport).
 
-Usage answers are strict where a tolerant reading would be wrong:
-- A usage summary without `results` (the shape of the current spec's example, which lost it
-  to a YAML bug) is `MissingDataError`, never "no usage"; `results: []` is no usage. A row
-  without `hours` or `requests` is missing data too.
+The usage and billing answers, strict where a tolerant reading would be wrong, are parsed in
+`parsing_usage`, with the rules of their own; the number rules they share are here:
 - A usage number that is negative, not finite, a count that is not whole, or beyond what the
   portal stores (hours below 10**10 with 6 decimals, counts below 2**63) is `BadNumberError`.
 """
@@ -23,8 +22,6 @@ from .errors import BadNumberError, BadResponseError, MissingDataError
 from .types import (
     ApiKeyInfo,
     Balance,
-    BreakdownGroup,
-    BreakdownRow,
     CreatedKey,
     KeyMember,
     ModelInfo,
@@ -33,21 +30,18 @@ from .types import (
     RequestDetails,
     RequestRecord,
     RequestsPage,
-    Resolution,
-    UsageBreakdown,
-    UsageDay,
     UsageFields,
-    UsageSummary,
 )
 
 T = TypeVar("T")
 
 _FRACTION = re.compile(r"\.(\d{6})\d+")
 
-# What the portal can store of a usage number (DecimalField(16, 6), BigIntegerField); a test
-# holds these to the usage columns, as this package imports no app.
+# What the portal can store of a usage number or a cost (DecimalField(16, 6), BigIntegerField);
+# a test holds these to the usage columns, as this package imports no app.
 MAX_HOURS = Decimal("9999999999.999999")
 MAX_COUNT = 2**63 - 1
+MAX_DOLLARS = Decimal("9999999999.999999")
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -65,8 +59,9 @@ def parse_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def to_decimal(value: Any) -> Decimal:
-    """A JSON number (or a numeric string, as one old SDK saw) as a Decimal; missing is 0."""
+def to_decimal(value: Any, name: str = "number") -> Decimal:
+    """A JSON number (or a numeric string, as one old SDK saw) as a Decimal; missing is 0.
+    `name` says which number in the error."""
     if value is None:
         return Decimal(0)
     if isinstance(value, bool):
@@ -76,7 +71,7 @@ def to_decimal(value: Any) -> Decimal:
     except InvalidOperation as exc:
         raise ValueError(f"not a number: {value!r}") from exc
     if not number.is_finite():
-        raise BadNumberError(f"{value!r} is not a finite number")
+        raise BadNumberError(f"{name} {value!r} is not a finite number")
     return number
 
 
@@ -86,7 +81,7 @@ def to_int(value: Any) -> int:
 
 def usage_hours(value: Any, name: str) -> Decimal:
     """Hours of usage: a finite Decimal from 0 to MAX_HOURS; missing is 0."""
-    number = to_decimal(value)
+    number = to_decimal(value, f"usage {name}")
     if not 0 <= number <= MAX_HOURS:
         raise BadNumberError(f"usage {name} {number} is negative or beyond {MAX_HOURS}")
     return number
@@ -94,19 +89,21 @@ def usage_hours(value: Any, name: str) -> Decimal:
 
 def usage_count(value: Any, name: str) -> int:
     """A count of usage (requests, tokens, characters): whole, from 0 to MAX_COUNT."""
-    number = to_decimal(value)
+    number = to_decimal(value, f"usage {name}")
     if number != number.to_integral_value() or not 0 <= number <= MAX_COUNT:
         raise BadNumberError(f"usage {name} {number} is not a whole number from 0 to {MAX_COUNT}")
     return int(number)
 
 
-def _required(data: Mapping[str, Any], name: str, what: str) -> Any:
+def required(data: Mapping[str, Any], name: str, what: str) -> Any:
+    """`data[name]`; a missing or null one is MissingDataError, naming the answer (`what`)."""
     if data.get(name) is None:
         raise MissingDataError(f"Deepgram's {what} answer has no {name!r}")
     return data[name]
 
 
-def _strings(value: Any) -> tuple[str, ...]:
+def as_strings(value: Any) -> tuple[str, ...]:
+    """A string or a list of them as a tuple of strings; null is ()."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -122,7 +119,8 @@ def parse_with(parser: Callable[[Any], T], payload: Any, what: str) -> T:
         raise BadResponseError(f"Unexpected shape of Deepgram's {what} answer: {exc!r}") from exc
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """A JSON object; anything else is a TypeError (a bad answer, in `parse_with`)."""
     if not isinstance(value, Mapping):
         raise TypeError(f"expected a JSON object, got {type(value).__name__}")
     return value
@@ -132,7 +130,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def parse_project(data: Any) -> Project:
-    data = _mapping(data)
+    data = as_mapping(data)
     return Project(
         project_id=str(data["project_id"]),
         name=str(data.get("name", "")),
@@ -141,19 +139,19 @@ def parse_project(data: Any) -> Project:
 
 
 def parse_projects(data: Any) -> list[Project]:
-    return [parse_project(item) for item in _mapping(data)["projects"]]
+    return [parse_project(item) for item in as_mapping(data)["projects"]]
 
 
 # --- Keys -----------------------------------------------------------------------------------
 
 
 def _parse_api_key(data: Any) -> ApiKeyInfo:
-    data = _mapping(data)
+    data = as_mapping(data)
     return ApiKeyInfo(
         api_key_id=str(data["api_key_id"]),
         comment=str(data.get("comment") or ""),
-        scopes=_strings(data.get("scopes")),
-        tags=_strings(data.get("tags")),
+        scopes=as_strings(data.get("scopes")),
+        tags=as_strings(data.get("tags")),
         expiration_date=parse_datetime(data.get("expiration_date")),
         created=parse_datetime(data.get("created")),
     )
@@ -162,7 +160,7 @@ def _parse_api_key(data: Any) -> ApiKeyInfo:
 def _parse_member(data: Any) -> KeyMember | None:
     if not data:
         return None
-    data = _mapping(data)
+    data = as_mapping(data)
     return KeyMember(
         member_id=str(data.get("member_id", "")),
         email=str(data.get("email", "")),
@@ -174,9 +172,9 @@ def _parse_member(data: Any) -> KeyMember | None:
 def parse_project_key(data: Any) -> ProjectKey:
     """One key: `{member, api_key}` (list element, older SDKs) or `{item: {member: {.., api_key}}}`
     (the spec's get-key envelope)."""
-    data = _mapping(data)
+    data = as_mapping(data)
     if "item" in data:
-        member = _mapping(_mapping(data["item"])["member"])
+        member = as_mapping(as_mapping(data["item"])["member"])
         return ProjectKey(api_key=_parse_api_key(member["api_key"]), member=_parse_member(member))
     return ProjectKey(
         api_key=_parse_api_key(data["api_key"]), member=_parse_member(data.get("member"))
@@ -184,11 +182,11 @@ def parse_project_key(data: Any) -> ProjectKey:
 
 
 def parse_project_keys(data: Any) -> list[ProjectKey]:
-    return [parse_project_key(item) for item in _mapping(data)["api_keys"]]
+    return [parse_project_key(item) for item in as_mapping(data)["api_keys"]]
 
 
 def parse_created_key(data: Any) -> CreatedKey:
-    data = _mapping(data)
+    data = as_mapping(data)
     secret = data["key"]
     if not isinstance(secret, str) or not secret:
         raise ValueError("the created key's secret is missing")
@@ -204,95 +202,13 @@ def parse_created_key(data: Any) -> CreatedKey:
     )
 
 
-# --- Usage summary and breakdown ------------------------------------------------------------
-
-
-def _parse_resolution(data: Any) -> Resolution:
-    data = _mapping(data or {"units": "day", "amount": 1})
-    return Resolution(units=str(data.get("units", "day")), amount=to_int(data.get("amount", 1)))
-
-
-def _parse_usage_day(data: Any) -> UsageDay:
-    data = _mapping(data)
-    tokens = _mapping(data.get("tokens") or {})
-    tts = _mapping(data.get("tts") or {})
-    hours = _required(data, "hours", "usage")
-    return UsageDay(
-        start=parse_date(data["start"]),
-        end=parse_date(data.get("end", data["start"])),
-        hours=usage_hours(hours, "hours"),
-        total_hours=usage_hours(data.get("total_hours", hours), "total_hours"),
-        requests=usage_count(_required(data, "requests", "usage"), "requests"),
-        tokens_in=usage_count(tokens.get("in"), "tokens in"),
-        tokens_out=usage_count(tokens.get("out"), "tokens out"),
-        tts_characters=usage_count(tts.get("characters"), "tts characters"),
-        tts_requests=usage_count(tts.get("requests"), "tts requests"),
-    )
-
-
-def parse_usage_summary(data: Any) -> UsageSummary:
-    """The summary; its `results` must be there: the current spec's example, which lost it,
-    reads as a bad answer, never as "no usage" (an empty list is no usage)."""
-    data = _mapping(data)
-    results = data.get("results")
-    if results is None:
-        raise MissingDataError("Deepgram's usage summary has no 'results'")
-    if isinstance(results, str | Mapping):
-        raise TypeError(f"results is a {type(results).__name__}, not a list")
-    return UsageSummary(
-        start=parse_date(data["start"]),
-        end=parse_date(data["end"]),
-        resolution=_parse_resolution(data.get("resolution")),
-        results=tuple(_parse_usage_day(row) for row in results),
-    )
-
-
-def _optional_strings(value: Any) -> tuple[str, ...] | None:
-    return None if value is None else _strings(value)
-
-
-def _parse_breakdown_row(data: Any) -> BreakdownRow:
-    data = _mapping(data)
-    group = _mapping(data["grouping"])
-    return BreakdownRow(
-        grouping=BreakdownGroup(
-            start=parse_date(group["start"]),
-            end=parse_date(group.get("end", group["start"])),
-            accessor=group.get("accessor"),
-            endpoint=group.get("endpoint"),
-            feature_set=group.get("feature_set"),
-            models=_optional_strings(group.get("models")),
-            method=group.get("method"),
-            tags=_optional_strings(group.get("tags")),
-            deployment=group.get("deployment"),
-        ),
-        hours=usage_hours(data.get("hours"), "hours"),
-        total_hours=usage_hours(data.get("total_hours", data.get("hours")), "total_hours"),
-        agent_hours=usage_hours(data.get("agent_hours"), "agent_hours"),
-        requests=usage_count(data.get("requests"), "requests"),
-        tokens_in=usage_count(data.get("tokens_in"), "tokens_in"),
-        tokens_out=usage_count(data.get("tokens_out"), "tokens_out"),
-        tts_characters=usage_count(data.get("tts_characters"), "tts_characters"),
-    )
-
-
-def parse_usage_breakdown(data: Any) -> UsageBreakdown:
-    data = _mapping(data)
-    return UsageBreakdown(
-        start=parse_date(data["start"]),
-        end=parse_date(data["end"]),
-        resolution=_parse_resolution(data.get("resolution")),
-        results=tuple(_parse_breakdown_row(row) for row in data["results"]),
-    )
-
-
 # --- Requests -------------------------------------------------------------------------------
 
 
 def _parse_details(data: Any) -> RequestDetails | None:
     if not data:
         return None
-    data = _mapping(data)
+    data = as_mapping(data)
     usd = data.get("usd")
     return RequestDetails(
         usd=None if usd is None else to_decimal(usd),
@@ -300,20 +216,20 @@ def _parse_details(data: Any) -> RequestDetails | None:
         total_audio=to_decimal(data.get("total_audio")),
         channels=to_int(data.get("channels")),
         streams=to_int(data.get("streams")),
-        models=_strings(data.get("models")),
+        models=as_strings(data.get("models")),
         method=str(data.get("method") or ""),
         tier=str(data.get("tier") or ""),
-        tags=_strings(data.get("tags")),
-        features=_strings(data.get("features")),
+        tags=as_strings(data.get("tags")),
+        features=as_strings(data.get("features")),
     )
 
 
 def parse_request(data: Any) -> RequestRecord:
     """One request, flat or under `request` (the spec's envelope)."""
-    data = _mapping(data)
+    data = as_mapping(data)
     if "request" in data and isinstance(data["request"], Mapping):
         data = data["request"]
-    response = _mapping(data.get("response") or {})
+    response = as_mapping(data.get("response") or {})
     code = response.get("code", data.get("code"))
     return RequestRecord(
         request_id=str(data["request_id"]),
@@ -331,7 +247,7 @@ def parse_request(data: Any) -> RequestRecord:
 
 
 def parse_requests_page(data: Any) -> RequestsPage:
-    data = _mapping(data)
+    data = as_mapping(data)
     return RequestsPage(
         page=to_int(data.get("page", 0)),
         limit=to_int(data.get("limit", 0)),
@@ -343,7 +259,7 @@ def parse_requests_page(data: Any) -> RequestsPage:
 
 
 def parse_usage_fields(data: Any) -> UsageFields:
-    data = _mapping(data)
+    data = as_mapping(data)
     models = tuple(
         ModelInfo(
             name=str(item.get("name", "")),
@@ -351,19 +267,19 @@ def parse_usage_fields(data: Any) -> UsageFields:
             version=str(item.get("version") or ""),
             model_id=str(item.get("model_id") or ""),
         )
-        for item in (_mapping(m) for m in data.get("models") or ())
+        for item in (as_mapping(m) for m in data.get("models") or ())
     )
     return UsageFields(
-        tags=_strings(data.get("tags")),
+        tags=as_strings(data.get("tags")),
         models=models,
-        processing_methods=_strings(data.get("processing_methods")),
-        features=_strings(data.get("features")),
-        languages=_strings(data.get("languages")),
+        processing_methods=as_strings(data.get("processing_methods")),
+        features=as_strings(data.get("features")),
+        languages=as_strings(data.get("languages")),
     )
 
 
 def parse_balance(data: Any) -> Balance:
-    data = _mapping(data)
+    data = as_mapping(data)
     return Balance(
         balance_id=str(data["balance_id"]),
         amount=to_decimal(data["amount"]),
@@ -374,4 +290,4 @@ def parse_balance(data: Any) -> Balance:
 
 
 def parse_balances(data: Any) -> list[Balance]:
-    return [parse_balance(item) for item in _mapping(data)["balances"]]
+    return [parse_balance(item) for item in as_mapping(data)["balances"]]

@@ -12,7 +12,10 @@ Rules:
   exponential backoff and jitter, honouring `Retry-After`. A DELETE that answers 404 after a
   retry counts as done (the first attempt did it but its answer was lost).
 - `send` is one attempt, never retried (key creation uses it: see `DeepgramClient.create_key`).
-- An HTTP error becomes the typed error of its status; a connection that was never made is a
+- An HTTP error becomes the typed error of its status: 401 `AuthenticationError` (a bad key),
+  403 `MissingPermissionError` (a known key without the permission: the call's `permission`,
+  when the caller names one, is in its text), 404 `NotFoundError`, 429 `RateLimitedError`, 5xx
+  `ServerError`, any other 4xx `BadRequestError`. A connection that was never made is a
   `TransportError` with `sent=False`, so the caller knows the request surely had no effect.
 - No error text, log line or repr() ever contains the API key.
 """
@@ -38,6 +41,7 @@ from .errors import (
     BadResponseError,
     DeadlineExceededError,
     DeepgramError,
+    MissingPermissionError,
     NotFoundError,
     RateLimitedError,
     ResponseTooLargeError,
@@ -115,8 +119,10 @@ class Transport:
         parser: Callable[[Any], T],
         what: str,
         params: Mapping[str, Any] | None = None,
+        *,
+        permission: str | None = None,
     ) -> T:
-        return self.call("GET", path, parser, what, params=params)
+        return self.call("GET", path, parser, what, params=params, permission=permission)
 
     def call(
         self,
@@ -127,12 +133,14 @@ class Transport:
         *,
         params: Mapping[str, Any] | None = None,
         done_on_retried_404: bool = False,
+        permission: str | None = None,
     ) -> T:
-        """Send with retries (idempotent methods only) and parse the answer."""
+        """Send with retries (idempotent methods only) and parse the answer. `permission` is
+        the one a 403 most likely means is missing."""
         attempt = 0
         while True:
             try:
-                payload = self.send(method, path, params=params)
+                payload = self.send(method, path, params=params, permission=permission)
                 return parse_with(parser, payload, what)
             except NotFoundError:
                 if done_on_retried_404 and attempt > 0:
@@ -162,6 +170,7 @@ class Transport:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        permission: str | None = None,
     ) -> Any:
         """One HTTP exchange within the call deadline: the decoded JSON, or a typed error."""
         self.stats.calls += 1
@@ -180,7 +189,7 @@ class Transport:
             with response:
                 body = self._read_body(response, exchange)
         if response.status_code >= 400:
-            raise self._http_error(response, body)
+            raise self._http_error(response, body, permission)
         try:
             return decode_json(body)
         except _NotFinite as exc:
@@ -247,13 +256,17 @@ class Transport:
             self._scrub(f"Request to Deepgram {kind}: {type(exc).__name__}"), sent=sent
         )
 
-    def _http_error(self, response: requests.Response, body: bytes) -> DeepgramError:
+    def _http_error(
+        self, response: requests.Response, body: bytes, permission: str | None
+    ) -> DeepgramError:
         message, err_code, request_id = _error_details(response, body)
         kwargs = {"status": response.status_code, "request_id": request_id, "err_code": err_code}
         message = self._scrub(message)
         status = response.status_code
-        if status in (401, 403):
+        if status == 401:
             return AuthenticationError(message, **kwargs)
+        if status == 403:
+            return MissingPermissionError(message, permission=permission, **kwargs)
         if status == 404:
             return NotFoundError(message, **kwargs)
         if status == 429:

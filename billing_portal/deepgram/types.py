@@ -95,6 +95,10 @@ class UsageSummary:
 
 @dataclass(frozen=True)
 class BreakdownGroup:
+    """A usage breakdown row's dimensions: None for a dimension not grouped by. `models` holds
+    the model dimension however the answer spelled it (`models` list, `model` string or list).
+    """
+
     start: date
     end: date
     accessor: str | None = None
@@ -124,6 +128,68 @@ class UsageBreakdown:
     end: date
     resolution: Resolution
     results: tuple[BreakdownRow, ...]
+
+
+@dataclass(frozen=True)
+class GroupingSupport:
+    """What a probe learned of a project's usage breakdown (`probe_usage_groupings`).
+
+    `combines`: whether accessor, endpoint, method and the model dimension come back filled in
+    one call; None when the probed day had no usage, so nothing could be seen (`known` is
+    False: probe again, on a day with usage, before remembering it). `model_grouping`: the
+    spelling of the model dimension Deepgram took (`models`, the spec's, or `model`, the
+    docs'); None when neither came back filled. `calls`: the calls the probe made.
+    """
+
+    combines: bool | None
+    model_grouping: str | None
+    calls: int = 0
+
+    @property
+    def known(self) -> bool:
+        return self.combines is not None
+
+
+# --- Billing breakdown and fields -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BillingGroup:
+    """A billing row's dimensions: None for a dimension not grouped by."""
+
+    start: date
+    end: date
+    accessor: str | None = None
+    deployment: str | None = None
+    line_item: str | None = None
+    tags: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class BillingRow:
+    """Deepgram's cost in USD of one group, exactly to 6 places (rounded half up)."""
+
+    grouping: BillingGroup
+    dollars: Decimal
+
+
+@dataclass(frozen=True)
+class BillingBreakdown:
+    start: date
+    end: date
+    resolution: Resolution
+    results: tuple[BillingRow, ...]
+
+
+@dataclass(frozen=True)
+class BillingFields:
+    """What a project's billing can be grouped and filtered by; `line_items` maps each line
+    item's code (`streaming::nova-3`) to Deepgram's label ("Nova - 3 (Stream)")."""
+
+    accessors: tuple[str, ...]
+    deployments: tuple[str, ...]
+    tags: tuple[str, ...]
+    line_items: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 # --- Requests -------------------------------------------------------------------------------

@@ -1,0 +1,246 @@
+"""Deepgram's own cost: the billing breakdown's dollars read exactly from the JSON text (6
+places, half up), every bad amount refused, `results` required, grouped answers checked, the
+billing fields, and a key without `billing:read` told apart from a bad key."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from billing_portal.deepgram import (
+    AuthenticationError,
+    BadNumberError,
+    GroupingIgnoredError,
+    MissingDataError,
+    MissingPermissionError,
+)
+from billing_portal.deepgram.parsing_usage import (
+    billing_dollars,
+    parse_billing_breakdown,
+    parse_billing_fields,
+)
+from billing_portal.deepgram.transport import decode_json
+
+START, END = date(2026, 10, 1), date(2026, 10, 7)
+
+
+def billing_row(dollars="1.25", **grouping) -> dict:
+    group = {
+        "start": "2026-10-03",
+        "end": "2026-10-03",
+        "accessor": "key-1",
+        "deployment": None,
+        "line_item": "streaming::nova-3",
+        "tags": None,
+        **grouping,
+    }
+    return {"dollars": dollars, "grouping": group}
+
+
+def billing_answer(*rows) -> dict:
+    return {"start": "2026-10-03", "end": "2026-10-03", "results": list(rows)}
+
+
+def dollars_from_json(text: str) -> Decimal:
+    """The dollars of a billing answer whose one row's amount is written as `text`, decoded
+    as the transport decodes every answer."""
+    body = f'{{"start":"2026-10-03","end":"2026-10-03","results":[{{"dollars":{text},'
+    body += '"grouping":{"start":"2026-10-03","end":"2026-10-03"}}]}'
+    return parse_billing_breakdown(decode_json(body.encode())).results[0].dollars
+
+
+@pytest.fixture
+def key_id(sandbox):
+    return sandbox.add_key(
+        "Acme",
+        created=datetime(2026, 9, 1, tzinfo=UTC),
+        api_key_id="acacacac-0000-4000-8000-00000000000d",
+    )["api_key_id"]
+
+
+# --- Dollars --------------------------------------------------------------------------------
+
+
+def test_the_transport_decodes_fractions_as_decimals_never_floats():
+    decoded = decode_json(b'{"dollars": 0.30000000000000004}')
+
+    assert decoded["dollars"] == Decimal("0.30000000000000004")
+    assert isinstance(decoded["dollars"], Decimal)
+
+
+@pytest.mark.parametrize(
+    ("text", "dollars"),
+    [
+        ("0.30000000000000004", "0.300000"),  # float noise
+        ("0.1", "0.100000"),
+        ("3", "3.000000"),
+        ("0.0000005", "0.000001"),  # half up, not half even
+        ("1.0000025", "1.000003"),
+        ("0.00000049999", "0.000000"),
+        ("-0.0", "0.000000"),
+        ("1.5e-3", "0.001500"),
+        ("9999999999.999999", "9999999999.999999"),
+        ("9999999999.9999994", "9999999999.999999"),
+    ],
+)
+def test_it_reads_dollars_from_the_json_text_to_six_places(text, dollars):
+    read = dollars_from_json(text)
+
+    assert str(read) == dollars
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-0.01",
+        "-0.0000001",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e30",
+        "10000000000",
+        "9999999999.9999995",  # rounds beyond the column
+    ],
+)
+def test_it_refuses_an_amount_no_cost_can_have(text):
+    with pytest.raises(BadNumberError):
+        billing_dollars(Decimal(text))
+
+
+def test_it_refuses_non_finite_dollars_at_decoding():
+    with pytest.raises(ValueError, match="NaN"):
+        decode_json(b'{"dollars": NaN}')
+
+
+# --- Shape ----------------------------------------------------------------------------------
+
+
+def test_it_reads_a_billing_breakdown():
+    breakdown = parse_billing_breakdown(
+        billing_answer(
+            billing_row("0.5"), billing_row("2", tags=["acme"], line_item="sync::aura-2")
+        ),
+        ["accessor", "line_item"],
+    )
+
+    first, second = breakdown.results
+    assert (first.grouping.accessor, first.grouping.line_item) == ("key-1", "streaming::nova-3")
+    assert first.grouping.start == first.grouping.end == date(2026, 10, 3)
+    assert (first.dollars, second.dollars) == (Decimal("0.500000"), Decimal("2.000000"))
+    assert second.grouping.tags == ("acme",)
+    assert breakdown.resolution.units == "day"
+
+
+def test_it_refuses_a_billing_answer_without_results():
+    data = billing_answer(billing_row())
+    del data["results"]
+
+    with pytest.raises(MissingDataError, match="results"):
+        parse_billing_breakdown(data)
+
+
+def test_it_reads_an_empty_results_list_as_no_cost():
+    assert parse_billing_breakdown(billing_answer()).results == ()
+
+
+@pytest.mark.parametrize("field", ["dollars", "grouping"])
+def test_it_refuses_a_row_without_what_every_row_carries(field):
+    data = billing_row()
+    del data[field]
+
+    with pytest.raises(MissingDataError, match=field):
+        parse_billing_breakdown(billing_answer(data))
+
+
+def test_it_refuses_null_dollars_as_missing():
+    with pytest.raises(MissingDataError, match="dollars"):
+        parse_billing_breakdown(billing_answer(billing_row(None)))
+
+
+def test_it_refuses_a_row_null_for_a_dimension_asked():
+    rows = [billing_row(), billing_row(line_item=None)]
+
+    with pytest.raises(GroupingIgnoredError) as caught:
+        parse_billing_breakdown(billing_answer(*rows), ["accessor", "line_item"])
+
+    assert caught.value.dimensions == ("line_item",)
+    assert not caught.value.retryable
+
+
+def test_it_reads_the_billing_fields():
+    fields = parse_billing_fields(
+        {
+            "accessors": ["key-1"],
+            "deployments": ["hosted"],
+            "tags": ["acme"],
+            "line_items": {"streaming::nova-3": "Nova - 3 (Stream)"},
+        }
+    )
+
+    assert fields.accessors == ("key-1",)
+    assert (fields.deployments, fields.tags) == (("hosted",), ("acme",))
+    assert fields.line_items == {"streaming::nova-3": "Nova - 3 (Stream)"}
+
+
+def test_it_reads_billing_fields_without_line_items_as_none():
+    assert parse_billing_fields({}).line_items == {}
+
+
+# --- Permission -----------------------------------------------------------------------------
+
+
+def test_a_403_on_a_billing_call_names_billing_read(client, sandbox, project_id):
+    sandbox.queue_fault("error", status=403, path="/billing/breakdown")
+
+    with pytest.raises(MissingPermissionError, match="billing:read") as caught:
+        client.billing_breakdown(project_id, start=START, end=END, grouping="accessor")
+
+    assert caught.value.permission == "billing:read"
+    assert caught.value.status == 403
+    assert "User does not have sufficient permissions." in str(caught.value)
+    assert len(sandbox.calls) == 1, "not retried"
+
+
+def test_a_403_is_still_an_authentication_error(client, sandbox, project_id):
+    sandbox.queue_fault("error", status=403, path="/billing/fields")
+
+    with pytest.raises(AuthenticationError):
+        client.billing_fields(project_id)
+
+
+def test_a_403_elsewhere_names_no_permission(client, sandbox, project_id):
+    sandbox.queue_fault("error", status=403, path="/usage")
+
+    with pytest.raises(MissingPermissionError) as caught:
+        client.usage_summary(project_id, start=START, end=END)
+
+    assert caught.value.permission is None
+    assert "lacks a permission" in str(caught.value)
+
+
+def test_a_401_on_a_billing_call_stays_a_bad_key(make_client, project_id):
+    client = make_client(api_key="wrong-key-0123456789")
+
+    with pytest.raises(AuthenticationError) as caught:
+        client.billing_breakdown(project_id, start=START, end=END)
+
+    assert not isinstance(caught.value, MissingPermissionError)
+    assert caught.value.status == 401
+
+
+def test_it_sends_the_billing_grouping_as_an_array(client, sandbox, project_id):
+    sandbox.queue_fault("error", status=403, path="/billing/breakdown")
+
+    with pytest.raises(MissingPermissionError):
+        client.billing_breakdown(
+            project_id,
+            start=START,
+            end=END,
+            grouping=["accessor", "line_item"],
+            line_item="streaming::nova-3",
+        )
+
+    query = sandbox.calls[-1].query
+    assert query["grouping"] == ["accessor", "line_item"]
+    assert (query["start"], query["end"]) == (["2026-10-01"], ["2026-10-07"])
+    assert query["line_item"] == ["streaming::nova-3"]
