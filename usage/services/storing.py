@@ -1,12 +1,18 @@
-"""Writing fetched usage: one row per key, UTC day and method; corrections; sync states.
+"""Writing fetched usage and cost: one row per owner (a key, or an unassigned accessor), UTC
+day and dimensions; corrections; sync states.
 
 Rules:
-- Idempotent: the same window twice changes nothing. A new day is inserted; a stored day whose
-  values differ is updated and the change recorded as a `UsageCorrection` (old and new values,
-  the run that saw it).
-- A day inside the window that Deepgram no longer reports but we stored with usage becomes
-  zero (`NO_USAGE`, a correction), never silently kept. Rows of the other method split (the
-  project changed its setting) are zeroed the same way, so nothing is counted twice.
+- A read of an owner's window replaces the window as a whole (`store_day_rows`): a new row is
+  inserted; a stored row whose values differ is updated and the change recorded as a
+  correction (old and new values, the run that saw it); a stored row inside the window that the
+  read did not report becomes zero (a correction too), never silently kept and never deleted.
+  So the same window twice changes nothing, a backfill by model supersedes the "model not
+  reported" rows (zeroed, with corrections) instead of adding to them, and the rows of the
+  other method split (the project changed its setting) are zeroed, not counted twice.
+- The four tables written so are `KEY_USAGE` (`DailyUsage`), `UNASSIGNED_USAGE`, `KEY_COST`
+  (`DailyCost`) and `UNASSIGNED_COST`: the same rule, each with its own dimensions and values.
+- Today's sync (`store_fetched`) reads the usage summary: its rows are endpoint "" and model ""
+  (not reported), method `all` or the split's, with hours, total hours and requests.
 - The keys of a chunk are written in one transaction, so a key's rows are never half written;
   a key whose fetch failed writes no rows, keeps what earlier runs committed, and is retried
   by the next run.
@@ -18,17 +24,30 @@ Rules:
   clears the failure count; a failure records the error and counts one more failure.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from billing_portal.bulk import insert_rows
 from billing_portal.deepgram import DeepgramError
 
-from ..models import DailyUsage, KeySyncState, UsageCorrection
+from ..models import (
+    UNITS,
+    CostCorrection,
+    DailyCost,
+    DailyUsage,
+    KeySyncState,
+    UnassignedCost,
+    UnassignedCostCorrection,
+    UnassignedUsage,
+    UnassignedUsageCorrection,
+    UsageCorrection,
+)
 from .fetching import FetchedUsage, UsageValues
 from .outcomes import KeySyncResult
 
@@ -40,68 +59,149 @@ class MassCutError(Exception):
     """A chunk's answers would wipe out the usage of most of a project's keys."""
 
 
-_COLUMNS = (
-    "api_key_id",
-    "day",
-    "method",
-    "hours",
-    "total_hours",
-    "requests",
-    "first_seen_at",
-    "changed_at",
+@dataclass(frozen=True)
+class DayTable:
+    """A table of rows per owner and UTC day, replaced window by window as Deepgram reports
+    them: a row's key is (day, *dimensions), its values are `values` in that order."""
+
+    model: type[Model]
+    owner: str  # the owner's column: "api_key_id" or "accessor_id"
+    dimensions: tuple[str, ...]
+    values: tuple[str, ...]
+    correction: type[Model]
+    corrected: str  # the correction's column naming the row
+
+    @property
+    def zero(self) -> tuple:
+        return tuple(Decimal(0) if name in _DECIMALS else 0 for name in self.values)
+
+
+_DECIMALS = {"hours", "total_hours", "agent_hours", "dollars"}
+_USAGE_DIMENSIONS = ("endpoint", "method", "model")
+KEY_USAGE = DayTable(
+    DailyUsage, "api_key_id", _USAGE_DIMENSIONS, UNITS, UsageCorrection, "usage_id"
 )
+UNASSIGNED_USAGE = DayTable(
+    UnassignedUsage, "accessor_id", _USAGE_DIMENSIONS, UNITS, UnassignedUsageCorrection, "usage_id"
+)
+KEY_COST = DayTable(
+    DailyCost, "api_key_id", ("line_item",), ("dollars",), CostCorrection, "cost_id"
+)
+UNASSIGNED_COST = DayTable(
+    UnassignedCost, "accessor_id", ("line_item",), ("dollars",), UnassignedCostCorrection, "cost_id"
+)
+
+Window = tuple[date, date]
+Stored = dict[int, dict[tuple, tuple[int, tuple]]]  # owner: {(day, *dimensions): (pk, values)}
 
 
 def store_fetched(
     fetched: list[FetchedUsage], run_id: int | None, *, guard: bool = True
 ) -> list[KeySyncResult]:
-    """Write every successfully fetched key of a chunk in one transaction: upsert the
-    windows' rows, zero the days Deepgram dropped, move the sync states on. Raises
+    """Write every successfully fetched key of a chunk in one transaction: replace each key's
+    window by what the summary reported (`store_day_rows`), move the sync states on. Raises
     `MassCutError` before writing when the answers would wipe out most of a project's usage
     (unless not `guard`)."""
     now = timezone.now()
     good = [f for f in fetched if f.error is None]
-    new: list[tuple] = []
-    changed: list[tuple[int, UsageValues, UsageValues]] = []  # pk, old values, new values
+    windows = {f.key_window.api_key.pk: f.key_window.window for f in good}
+    reported = {f.key_window.api_key.pk: _summary_rows(f.reported) for f in good}
     with transaction.atomic():
-        stored = _stored_rows(good)
+        stored = stored_day_rows(KEY_USAGE, windows)
         if guard:
             _refuse_mass_cut(good, stored)
+        counts = store_day_rows(KEY_USAGE, reported, windows, run_id=run_id, now=now, stored=stored)
         results = [_failed(f, now) for f in fetched if f.error is not None]
         for f in good:
-            key_window = f.key_window
-            result = KeySyncResult(
-                key_pk=key_window.api_key.pk,
-                window=key_window.window,
-                api_calls=f.api_calls,
-                retries=f.retries,
+            created, changed = counts[f.key_window.api_key.pk]
+            results.append(
+                KeySyncResult(
+                    key_pk=f.key_window.api_key.pk,
+                    window=f.key_window.window,
+                    api_calls=f.api_calls,
+                    retries=f.retries,
+                    rows_created=created,
+                    rows_changed=changed,
+                )
             )
-            rows = stored.get(key_window.api_key.pk, {})
-            for (day, method), values in f.reported.items():
-                row = rows.pop((day, method), None)
-                if row is None:
-                    new.append((key_window.api_key.pk, day, method, *values))
-                    result.rows_created += 1
-                elif row[1] != values:
-                    changed.append((row[0], row[1], values))
-                    result.rows_changed += 1
-            for pk, values in rows.values():
-                if values != NO_USAGE:  # Deepgram no longer reports this day
-                    changed.append((pk, values, NO_USAGE))
-                    result.rows_changed += 1
-            results.append(result)
-        _insert_rows(new, now)
-        _update_rows(changed, now, run_id)
         _save_states(fetched, now)
     return results
 
 
-def _refuse_mass_cut(good: list[FetchedUsage], stored: dict) -> None:
+def _summary_rows(reported: dict[tuple[date, str], UsageValues]) -> dict[tuple, tuple]:
+    """The summary's {(day, method): (hours, total hours, requests)} as rows of `KEY_USAGE`:
+    endpoint and model not reported, the other units zero."""
+    return {
+        (day, "", method, ""): (hours, total_hours, Decimal(0), 0, 0, 0, requests)
+        for (day, method), (hours, total_hours, requests) in reported.items()
+    }
+
+
+def store_day_rows(
+    table: DayTable,
+    reported: dict[int, dict[tuple, tuple]],
+    windows: dict[int, Window],
+    *,
+    run_id: int | None,
+    now: datetime | None = None,
+    stored: Stored | None = None,
+) -> dict[int, tuple[int, int]]:
+    """Replace each owner's window (`windows`: {owner pk: (first, last day)}) in `table` by
+    what Deepgram reported for it (`reported`: {owner pk: {(day, *dimensions): values}}, an
+    owner missing from it reported nothing): insert new rows, update changed ones and zero the
+    stored rows it did not report, each change with a correction. Rows outside an owner's
+    window are left alone. Runs in the caller's transaction; `stored` is what
+    `stored_day_rows` read in it, when the caller needed it first. Returns {owner pk:
+    (rows created, rows changed)}."""
+    now = now or timezone.now()
+    stored = stored_day_rows(table, windows) if stored is None else stored
+    new, changed, counts = [], [], {}
+    for owner, (first, last) in windows.items():
+        rows = dict(stored.get(owner, {}))
+        created, before = 0, len(changed)
+        for key, values in reported.get(owner, {}).items():
+            if not first <= key[0] <= last:
+                continue
+            row = rows.pop(key, None)
+            if row is None:
+                new.append((owner, *key, *values))
+                created += 1
+            elif row[1] != tuple(values):
+                changed.append((row[0], row[1], tuple(values)))
+        changed += [(pk, old, table.zero) for pk, old in rows.values() if old != table.zero]
+        counts[owner] = (created, len(changed) - before)
+    _insert_rows(table, new, now)
+    _update_rows(table, changed, now, run_id)
+    return counts
+
+
+def stored_day_rows(table: DayTable, windows: dict[int, Window]) -> Stored:
+    """The stored rows of `table` inside each owner's window: {owner pk: {(day,
+    *dimensions): (pk, values)}}. One query."""
+    if not windows:
+        return {}
+    first = min(window[0] for window in windows.values())
+    last = max(window[1] for window in windows.values())
+    rows = table.model.objects.filter(
+        **{f"{table.owner}__in": list(windows), "day__range": (first, last)}
+    ).values_list("pk", table.owner, "day", *table.dimensions, *table.values)
+    width = 1 + len(table.dimensions)
+    stored: Stored = {}
+    for pk, owner, *rest in rows:
+        window = windows[owner]
+        if window[0] <= rest[0] <= window[1]:
+            stored.setdefault(owner, {})[tuple(rest[:width])] = (pk, tuple(rest[width:]))
+    return stored
+
+
+def _refuse_mass_cut(good: list[FetchedUsage], stored: Stored) -> None:
     """Raise `MassCutError` when most of a project's keys with stored usage in their window
     (at least SYNC_MASS_CUT_MIN_KEYS) would lose all of it, or more than 90 %."""
+    total_hours = KEY_USAGE.values.index("total_hours")
     counts: dict[str, list[int]] = {}  # project id: [keys with usage, keys cut]
     for f in good:
-        old = sum(values[1] for _, values in stored.get(f.key_window.api_key.pk, {}).values())
+        rows = stored.get(f.key_window.api_key.pk, {})
+        old = sum(values[total_hours] for _, values in rows.values())
         if old <= 0:
             continue
         new = sum(values[1] for values in f.reported.values())
@@ -117,60 +217,40 @@ def _refuse_mass_cut(good: list[FetchedUsage], stored: dict) -> None:
             )
 
 
-def _stored_rows(
-    good: list[FetchedUsage],
-) -> dict[int, dict[tuple[date, str], tuple[int, UsageValues]]]:
-    """The stored rows inside each key's window: {key pk: {(day, method): (pk, values)}}."""
-    if not good:
-        return {}
-    windows = {f.key_window.api_key.pk: f.key_window.window for f in good}
-    first = min(window[0] for window in windows.values())
-    last = max(window[1] for window in windows.values())
-    rows = DailyUsage.objects.filter(api_key_id__in=windows, day__range=(first, last))
-    stored: dict[int, dict] = {}
-    for pk, key_pk, day, method, *values in rows.values_list(
-        "pk", "api_key_id", "day", "method", "hours", "total_hours", "requests"
-    ):
-        window = windows[key_pk]
-        # Rows of the other method split (the project changed its setting) are kept here too,
-        # so that they are zeroed instead of being counted twice.
-        if window[0] <= day <= window[1]:
-            stored.setdefault(key_pk, {})[(day, method)] = (pk, tuple(values))
-    return stored
-
-
-def _insert_rows(rows: list[tuple], now: datetime) -> None:
-    """Insert new daily rows in bulk (COPY on PostgreSQL): the backfill's hot path."""
+def _insert_rows(table: DayTable, rows: list[tuple], now: datetime) -> None:
+    """Insert new rows in bulk (COPY on PostgreSQL): the backfill's hot path."""
     if rows:
-        insert_rows(DailyUsage._meta.db_table, _COLUMNS, ((*row, now, now) for row in rows))
+        columns = (
+            table.owner,
+            "day",
+            *table.dimensions,
+            *table.values,
+            "first_seen_at",
+            "changed_at",
+        )
+        insert_rows(table.model._meta.db_table, columns, ((*row, now, now) for row in rows))
 
 
 def _update_rows(
-    changed: list[tuple[int, UsageValues, UsageValues]], now: datetime, run_id: int | None
+    table: DayTable, changed: list[tuple[int, tuple, tuple]], now: datetime, run_id: int | None
 ) -> None:
     """Apply late corrections and keep the old and new values of each."""
     if not changed:
         return
-    DailyUsage.objects.bulk_update(
+    table.model.objects.bulk_update(
         [
-            DailyUsage(pk=pk, hours=new[0], total_hours=new[1], requests=new[2], changed_at=now)
+            table.model(pk=pk, changed_at=now, **dict(zip(table.values, new, strict=True)))
             for pk, _, new in changed
         ],
-        ["hours", "total_hours", "requests", "changed_at"],
+        [*table.values, "changed_at"],
         batch_size=500,
     )
-    UsageCorrection.objects.bulk_create(
+    table.correction.objects.bulk_create(
         [
-            UsageCorrection(
-                usage_id=pk,
-                run_id=run_id,
-                at=now,
-                old_hours=old[0],
-                new_hours=new[0],
-                old_total_hours=old[1],
-                new_total_hours=new[1],
-                old_requests=old[2],
-                new_requests=new[2],
+            table.correction(
+                **{table.corrected: pk, "run_id": run_id, "at": now},
+                **{f"old_{name}": value for name, value in zip(table.values, old, strict=True)},
+                **{f"new_{name}": value for name, value in zip(table.values, new, strict=True)},
             )
             for pk, old, new in changed
         ],
