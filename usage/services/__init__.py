@@ -1,10 +1,14 @@
-"""Usage sync: Deepgram's usage summary per key (by accessor) into one row per key, UTC day
-and method, and the sync runs that record it.
+"""Usage sync: Deepgram's usage per key (by accessor) into one row per key, UTC day, endpoint,
+method and model, Deepgram's cost per key, day and line item, the usage of accessors that are
+no customer's key, and the sync runs that record it.
 
 Each rule lives in the module named for it:
 - `sync_window`: which days of a key are read (settlement window, revoked keys, `utc_today`).
 - `fetching`: asking Deepgram for a key's window (worker threads, no database).
-- `storing`: writing rows idempotently, zeroing dropped days as corrections, sync states.
+- `storing`: writing rows idempotently, a window replaced as a whole (`store_day_rows`, for
+  usage and cost, of keys and of unassigned accessors), zeroing dropped rows as corrections,
+  sync states.
+- `unassigned`: accessors that are no customer's key, and their assignment to a key.
 - `key_sync`: one key's sync, and a chunk's (one transaction, failure accounting);
   `key_sync_pool`: the same for many keys, with a thread pool and lookahead (speed only).
 - `runs`: sync runs (single flight, heartbeat and takeover, chunk outcomes, final status,
@@ -31,14 +35,41 @@ from .runs import (
     sync_run_start,
     sync_run_take_over,
 )
+from .storing import (
+    KEY_COST,
+    KEY_USAGE,
+    UNASSIGNED_COST,
+    UNASSIGNED_USAGE,
+    DayTable,
+    store_day_rows,
+    stored_day_rows,
+)
 from .sync_window import sync_window, utc_today
+from .unassigned import (
+    Assignment,
+    AssignmentRefused,
+    accessor_assign,
+    issued_months,
+    unassigned_accessor_of,
+)
 
 __all__ = [
+    "KEY_COST",
+    "KEY_USAGE",
+    "UNASSIGNED_COST",
+    "UNASSIGNED_USAGE",
+    "Assignment",
+    "AssignmentRefused",
+    "DayTable",
     "KeySyncResult",
     "RunChunk",
     "SyncTotals",
+    "accessor_assign",
     "chunk_lanes",
+    "issued_months",
     "stale_after",
+    "store_day_rows",
+    "stored_day_rows",
     "sync_chunk_claim",
     "sync_lanes",
     "sync_report_stale_keys",
@@ -51,6 +82,7 @@ __all__ = [
     "sync_run_start",
     "sync_run_take_over",
     "sync_window",
+    "unassigned_accessor_of",
     "usage_sync_key",
     "usage_sync_keys",
     "usage_sync_run",
