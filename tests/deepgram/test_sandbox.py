@@ -142,18 +142,8 @@ def test_it_lists_created_keys_with_their_member(sandbox):
     }
 
 
-def test_it_gets_a_key_flat_by_default(sandbox):
+def test_it_gets_a_key_in_the_item_envelope_by_default(sandbox):
     created = create_key(sandbox)
-
-    body = call(sandbox, "GET", f"{KEYS}/{created['api_key_id']}").json()
-
-    assert set(body) == {"member", "api_key"}
-    assert body["api_key"]["api_key_id"] == created["api_key_id"]
-
-
-def test_it_gets_a_key_in_the_item_envelope_when_configured(sandbox):
-    created = create_key(sandbox)
-    sandbox.configure(key_envelope="item")
 
     body = call(sandbox, "GET", f"{KEYS}/{created['api_key_id']}").json()
 
@@ -161,6 +151,16 @@ def test_it_gets_a_key_in_the_item_envelope_when_configured(sandbox):
     member = body["item"]["member"]
     assert {"member_id", "email", "first_name", "last_name"} <= set(member)
     assert member["api_key"]["api_key_id"] == created["api_key_id"]
+
+
+def test_it_gets_a_key_flat_when_configured(sandbox):
+    created = create_key(sandbox)
+    sandbox.configure(key_envelope="flat")
+
+    body = call(sandbox, "GET", f"{KEYS}/{created['api_key_id']}").json()
+
+    assert set(body) == {"member", "api_key"}
+    assert body["api_key"]["api_key_id"] == created["api_key_id"]
 
 
 def test_it_deletes_a_key_and_then_no_longer_knows_it(sandbox):
@@ -272,7 +272,7 @@ def test_it_answers_404_for_an_unknown_balance(sandbox):
 
 def test_it_resets_to_the_seeded_keys_and_defaults(sandbox):
     create_key(sandbox)
-    sandbox.configure(key_envelope="item", summary_extras=False)
+    sandbox.configure(key_envelope="flat", summary_extras=False)
     sandbox.queue_fault("rate_limit")
     sandbox.set_latency(5)
 
@@ -282,7 +282,7 @@ def test_it_resets_to_the_seeded_keys_and_defaults(sandbox):
     assert sandbox.calls == []
     assert sandbox.latency_ms == 0
     key_id = sandbox.key_ids()[0]
-    assert set(call(sandbox, "GET", f"{KEYS}/{key_id}").json()) == {"member", "api_key"}
+    assert list(call(sandbox, "GET", f"{KEYS}/{key_id}").json()) == ["item"]
 
 
 def test_it_refuses_unknown_config(sandbox):

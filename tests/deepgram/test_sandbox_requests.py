@@ -149,13 +149,13 @@ def test_it_finds_one_request_by_id_in_the_list(dated):
     assert page(dated, request_id=str(uuid.uuid4()), **DAYS)["requests"] == []
 
 
-def test_it_gets_a_listed_request_flat_and_wrapped(dated):
+def test_it_gets_a_listed_request_wrapped_by_default_and_flat_when_configured(dated):
     listed = page(dated, **DAYS)["requests"][0]
     path = f"{REQUESTS}/{listed['request_id']}"
 
-    flat = json.loads(get(dated, path).text, parse_float=Decimal)
-    dated.configure(request_envelope="wrapped")
     wrapped = json.loads(get(dated, path).text, parse_float=Decimal)
+    dated.configure(request_envelope="flat")
+    flat = json.loads(get(dated, path).text, parse_float=Decimal)
 
     assert flat == listed
     assert wrapped == {"request": listed}

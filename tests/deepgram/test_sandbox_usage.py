@@ -295,16 +295,20 @@ def test_it_refuses_a_correction_it_cannot_apply(dated):
 def test_it_breaks_usage_down_by_day_without_grouping(dated):
     summary = usage(dated, **MARCH)
     breakdown = usage(dated, BREAKDOWN, **MARCH)
+    speech_to_text = usage(dated, BREAKDOWN, endpoint="listen", **MARCH)["results"]
 
     assert breakdown["resolution"] == {"units": "day", "amount": 1}
     rows = breakdown["results"]
     assert [r["grouping"]["start"] for r in rows] == [r["start"] for r in summary["results"]]
-    assert [totals([r]) for r in rows] == [totals([r]) for r in summary["results"]]
+    assert [totals([r]) for r in speech_to_text] == [totals([r]) for r in summary["results"]]
     assert set(rows[0]) == {
         "hours", "total_hours", "agent_hours", "tokens_in", "tokens_out", "tts_characters",
         "requests", "grouping",
     }  # fmt: skip
-    assert rows[0]["tokens_in"] == summary["results"][0]["tokens"]["in"]
+    assert [r["tokens_in"] for r in rows] == [r["tokens"]["in"] for r in summary["results"]]
+    assert [r["tts_characters"] for r in rows] == [
+        r["tts"]["characters"] for r in summary["results"]
+    ]
     assert set(rows[0]["grouping"]) == {
         "start", "end", "accessor", "endpoint", "feature_set", "models", "method", "tags",
         "deployment",
@@ -318,7 +322,7 @@ def test_it_breaks_usage_down_by_accessor(dated):
     console = dated.key_ids()[0]
     second = dated.add_key("Second", created="2026-01-01")["api_key_id"]
 
-    rows = usage(dated, BREAKDOWN, grouping="accessor", **MARCH)["results"]
+    rows = usage(dated, BREAKDOWN, grouping="accessor", endpoint="listen", **MARCH)["results"]
 
     accessors = {row["grouping"]["accessor"] for row in rows}
     assert accessors == {console, second}
@@ -328,7 +332,7 @@ def test_it_breaks_usage_down_by_accessor(dated):
 
 
 def test_it_breaks_usage_down_by_method(dated):
-    rows = usage(dated, BREAKDOWN, grouping="method", **MARCH)["results"]
+    rows = usage(dated, BREAKDOWN, grouping="method", endpoint="listen", **MARCH)["results"]
 
     for method in ("sync", "async", "streaming"):
         own = [r for r in rows if r["grouping"]["method"] == method]
@@ -337,8 +341,10 @@ def test_it_breaks_usage_down_by_method(dated):
 
 def test_it_combines_groupings_and_reads_model_and_tag_as_aliases(dated):
     dated.add_key("Tagged", tags=["gold"], created="2026-01-01")
+    dated.configure(model_grouping="both")
 
-    rows = usage(dated, BREAKDOWN, grouping=["model", "tag", "method"], **MARCH)["results"]
+    params = {"grouping": ["model", "tag", "method"], "endpoint": "listen", **MARCH}
+    rows = usage(dated, BREAKDOWN, **params)["results"]
 
     assert all(isinstance(r["grouping"]["models"], list) for r in rows)
     assert {tuple(r["grouping"]["tags"]) for r in rows} == {(), ("gold",)}

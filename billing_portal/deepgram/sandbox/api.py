@@ -12,38 +12,31 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from . import catalog, reports
+from . import breakdowns, catalog, reports, request_log
+from .config import Config
+from .memo import DayLinesMemo
 from .params import (
     Query,
     UsageFilter,
+    billing_filter,
+    billing_groupings,
     bounded_int,
     first,
     groupings,
     moment_range,
     usage_filter,
 )
-from .replies import ApiError, Reply, bad_body, bad_query, json_reply, legacy_error, not_found
+from .replies import (
+    ApiError,
+    Reply,
+    bad_body,
+    bad_query,
+    json_reply,
+    legacy_error,
+    no_permission,
+    not_found,
+)
 from .state import Key, State, parse_moment
-
-ENVELOPES = {"key_envelope": ("flat", "item"), "request_envelope": ("flat", "wrapped")}
-
-
-@dataclass
-class Config:
-    """Switches for the shapes where Deepgram's sources disagree (see deepgram-api.md §6)."""
-
-    key_envelope: str = "flat"
-    request_envelope: str = "flat"
-    summary_extras: bool = True
-
-    def update(self, **changes) -> None:
-        for name, value in changes.items():
-            if name in ENVELOPES and value in ENVELOPES[name]:
-                setattr(self, name, value)
-            elif name == "summary_extras" and isinstance(value, bool):
-                self.summary_extras = value
-            else:
-                raise ValueError(f"invalid sandbox config {name}={value!r}")
 
 
 class Clock:
@@ -75,12 +68,15 @@ ROUTES = [
         ("GET", _PROJECT + r"/keys", "list_keys"),
         ("POST", _PROJECT + r"/keys", "create_key"),
         ("GET", _PROJECT + r"/keys/(?P<key_id>[^/]+)", "get_key"),
+        ("GET", _PROJECT + r"/members", "list_members"),
         ("DELETE", _PROJECT + r"/keys/(?P<key_id>[^/]+)", "delete_key"),
         ("GET", _PROJECT + r"/usage", "usage_summary"),
         ("GET", _PROJECT + r"/usage/breakdown", "usage_breakdown"),
         ("GET", _PROJECT + r"/usage/fields", "usage_fields"),
         ("GET", _PROJECT + r"/requests", "list_requests"),
         ("GET", _PROJECT + r"/requests/(?P<request_id>[^/]+)", "get_request"),
+        ("GET", _PROJECT + r"/billing/breakdown", "billing_breakdown"),
+        ("GET", _PROJECT + r"/billing/fields", "billing_fields"),
         ("GET", _PROJECT + r"/balances", "list_balances"),
         ("GET", _PROJECT + r"/balances/(?P<balance_id>[^/]+)", "get_balance"),
     )
@@ -90,6 +86,7 @@ ROUTES = [
 class Api:
     def __init__(self, state: State, projects: dict[str, str], config: Config, clock: Clock):
         self.state, self.projects, self.config, self.clock = state, projects, config, clock
+        self.memo = DayLinesMemo()
 
     def answer(self, method: str, path: str, query: Query, body: bytes) -> Reply:
         """Route one authenticated call; unknown paths and methods are a 404."""
@@ -121,6 +118,10 @@ class Api:
         return json_reply(
             {"project_id": project, "name": self.projects[project], "mip_opt_out": False}
         )
+
+    def list_members(self, call: Call, project: str) -> Reply:
+        """The one member, the project's owner, whose console key every project has."""
+        return json_reply({"members": [{**catalog.MEMBER, "scopes": ["owner"]}]})
 
     def list_balances(self, call: Call, project: str) -> Reply:
         return json_reply({"balances": [catalog.balance_of(project)]})
@@ -181,28 +182,60 @@ class Api:
 
     # --- usage ----------------------------------------------------------------------------
 
-    def _units(self, project: str, where: UsageFilter):
+    def _keys(self, project: str, where: UsageFilter) -> list[Key]:
         if where.accessors is not None:
-            keys = self.state.keys_by_id(project, where.accessors)
-        else:
-            keys = self.state.project_keys(project, include_deleted=True)
-        overrides = self.state.overrides_copy()
-        return reports.units(keys, overrides, where, self.clock.today())
+            return self.state.keys_by_id(project, where.accessors)
+        return self.state.project_keys(project, include_deleted=True)
+
+    def _units(self, project: str, where: UsageFilter):
+        corrections = self.state.corrections()
+        return reports.units(self._keys(project, where), corrections, where, self.clock.today())
+
+    def _lines(self, project: str, where: UsageFilter):
+        corrections, today = self.state.corrections(), self.clock.today()
+        keys = self._keys(project, where)
+        return reports.lines(keys, corrections, where, today, self.memo.lines)
 
     def usage_summary(self, call: Call, project: str) -> Reply:
         where = usage_filter(call.query, self.clock.today())
-        units = self._units(project, where)
-        return json_reply(reports.summary(units, where, self.config.summary_extras))
+        lines = self._lines(project, where)
+        return json_reply(reports.summary(lines, where, self.config.summary_extras))
 
     def usage_breakdown(self, call: Call, project: str) -> Reply:
-        grouping = groupings(call.query)
+        grouping = groupings(call.query, self.config.model_grouping)
         where = usage_filter(call.query, self.clock.today())
-        return json_reply(reports.breakdown(self._units(project, where), where, grouping))
+        shape = breakdowns.Shape(
+            model_names=self.config.model_names,
+            combine=self.config.combine_groupings,
+            drop_every=self.config.drop_grouped_rows,
+        )
+        lines = self._lines(project, where)
+        return json_reply(breakdowns.usage_breakdown(lines, where, grouping, shape))
 
     def usage_fields(self, call: Call, project: str) -> Reply:
         days = {name: call.query[name] for name in ("start", "end") if name in call.query}
         where = usage_filter(days, self.clock.today())
-        return json_reply(reports.usage_fields(self._units(project, where)))
+        return json_reply(reports.usage_fields(self._lines(project, where)))
+
+    # --- billing --------------------------------------------------------------------------
+
+    def _check_billing_read(self, project: str) -> None:
+        if not self.config.may_read_billing(project):
+            raise no_permission()
+
+    def billing_breakdown(self, call: Call, project: str) -> Reply:
+        self._check_billing_read(project)
+        grouping = billing_groupings(call.query)
+        where = billing_filter(call.query, self.clock.today())
+        lines = self._lines(project, where)
+        noise = self.config.float_noise
+        return json_reply(breakdowns.billing_breakdown(lines, where, grouping, noise))
+
+    def billing_fields(self, call: Call, project: str) -> Reply:
+        self._check_billing_read(project)
+        days = {name: call.query[name] for name in ("start", "end") if name in call.query}
+        where = billing_filter(days, self.clock.today())
+        return json_reply(breakdowns.billing_fields(self._lines(project, where)))
 
     # --- requests -------------------------------------------------------------------------
 
@@ -213,9 +246,9 @@ class Api:
         if "request_id" in call.query:
             found = self._one_request(project, first(call.query, "request_id"), where)
             return _request_page(page, found if page.page == 0 else [])
-        return _request_page(page, reports.request_page(self._units(project, where), page))
+        return _request_page(page, request_log.request_page(self._units(project, where), page))
 
-    def _request_filter(self, query: Query, page: reports.Page) -> UsageFilter:
+    def _request_filter(self, query: Query, page: request_log.Page) -> UsageFilter:
         """The usage filter for a requests page: its days, and nothing when asking for failures
         (every sandbox request succeeds)."""
         status = first(query, "status")
@@ -223,7 +256,7 @@ class Api:
             raise bad_query(f"Invalid value for status: {status!r}.")
         days = {"start": [page.start.date().isoformat()], "end": [page.end.date().isoformat()]}
         where = usage_filter({**query, **days}, self.clock.today())
-        return dataclasses.replace(where, methods=()) if status == "failed" else where
+        return dataclasses.replace(where, products=frozenset()) if status == "failed" else where
 
     def _one_request(self, project: str, request_id: str, where: UsageFilter) -> list[dict]:
         found = self._find_request(project, request_id)
@@ -243,8 +276,8 @@ class Api:
 
     def _find_request(self, project: str, request_id: str) -> dict | None:
         keys = self.state.project_keys(project, include_deleted=True)
-        overrides = self.state.overrides_copy()
-        return reports.find_request(request_id, keys, overrides, self.clock.today())
+        corrections = self.state.corrections()
+        return request_log.find_request(request_id, keys, corrections, self.clock.today())
 
 
 def _member_and_key(key: Key) -> dict:
@@ -288,12 +321,12 @@ def _expiration(fields: dict, now: datetime) -> datetime | None:
     return None
 
 
-def _page(query: Query, now: datetime) -> reports.Page:
+def _page(query: Query, now: datetime) -> request_log.Page:
     start, end = moment_range(query, now)
     limit = bounded_int(query, "limit", 10, 1, 1000)
     page = bounded_int(query, "page", 0, 0, 1_000_000)
-    return reports.Page(start, end, page, limit)
+    return request_log.Page(start, end, page, limit)
 
 
-def _request_page(page: reports.Page, requests: list[dict]) -> Reply:
+def _request_page(page: request_log.Page, requests: list[dict]) -> Reply:
     return json_reply({"page": page.page, "limit": page.limit, "requests": requests})

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from .replies import Reply, legacy_error, text_reply
+from .replies import PERMISSION_TEXT, Reply, legacy_error, text_reply
 
 ALTERING = ("no_results", "bad_number", "oversize")
 STREAMING = ("drip", "endless")
@@ -31,12 +31,20 @@ KINDS = (
     *ALTERING,
     *STREAMING,
 )
-NUMBER_FIELDS = ("hours", "total_hours", "requests")
+NUMBER_FIELDS = (
+    "hours",
+    "total_hours",
+    "requests",
+    "agent_hours",
+    "tokens_in",
+    "tokens_out",
+    "tts_characters",
+    "dollars",
+)
 MAX_LASTS = 60.0
 _NUMBER = re.compile(r"-?(\d+(\.\d+)?([eE][+-]?\d+)?|Infinity)|NaN")
 _PLACEHOLDER = "__sandbox_bad_number__"
 SERVER_ERROR_STATUSES = (500, 502, 503)
-PERMISSION_TEXT = "User does not have sufficient permissions."
 PROXY_PAGE = (
     "<html><head><title>502 Bad Gateway</title></head>"
     "<body><h1>Bad Gateway</h1><p>The upstream server did not answer.</p></body></html>"

@@ -11,19 +11,37 @@ Query = dict[str, list[str]]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 GROUPINGS = ("accessor", "endpoint", "feature_set", "models", "method", "tags", "deployment")
-_GROUPING_ALIASES = {"model": "models", "tag": "tags"}
+BILLING_GROUPINGS = ("accessor", "deployment", "line_item", "tags")
+# How the usage breakdown spells its model grouping (config `model_grouping`): the spec's
+# `models`, the docs' `model`, or both.
+MODEL_SPELLINGS = {"models": ("models",), "model": ("model",), "both": ("models", "model")}
 
 
 @dataclass(frozen=True)
 class UsageFilter:
-    """Which units a usage question covers. `methods` empty means nothing matches."""
+    """Which lines a usage or billing question covers: `products` are the (endpoint, method)
+    pairs selected (empty: nothing matches); `models` and `line_items` None mean any."""
 
     start: date
     end: date
     accessors: frozenset[str] | None
     tags: frozenset[str] | None
-    methods: tuple[str, ...]
-    model_id: str | None
+    products: frozenset[tuple[str, str]]
+    models: frozenset[str] | None = None
+    line_items: frozenset[str] | None = None
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The speech to text methods selected, in catalog order."""
+        return tuple(m for m in catalog.METHODS if ("listen", m) in self.products)
+
+    def selects(self, line) -> bool:
+        """Whether a line of a selected key and day is in (keys and days are chosen before)."""
+        if (line.endpoint, line.method) not in self.products:
+            return False
+        if self.models is not None and line.model.name not in self.models:
+            return False
+        return self.line_items is None or line.line_item in self.line_items
 
 
 def first(query: Query, name: str) -> str | None:
@@ -67,20 +85,32 @@ def _choice(query: Query, name: str, allowed: tuple[str, ...]) -> list[str]:
     return values
 
 
-def selected_methods(query: Query) -> tuple[str, ...]:
-    """The listen methods a request covers after `method`, `endpoint` and `deployment`.
+def selected_products(query: Query, deployments=catalog.DEPLOYMENTS) -> frozenset:
+    """The (endpoint, method) pairs a request covers after `method`, `endpoint` and
+    `deployment`; repeated values add up.
 
-    Known values outside what the sandbox serves (`speak`, `beta`, ...) select nothing;
-    unknown values are a 400.
+    Known values outside what the sandbox serves (method `speak`, deployment `beta`, ...)
+    select nothing; unknown values are a 400.
     """
     methods = _choice(query, "method", catalog.METHODS + catalog.OTHER_METHODS)
-    endpoints = _choice(query, "endpoint", catalog.ENDPOINTS)
-    deployments = _choice(query, "deployment", catalog.DEPLOYMENTS)
-    if any(e != "listen" for e in endpoints) or any(d != "hosted" for d in deployments):
-        return ()
-    if not methods:
-        return catalog.METHODS
-    return tuple(m for m in catalog.METHODS if m in methods)
+    endpoints = _choice(query, "endpoint", catalog.ENDPOINTS) or catalog.ENDPOINTS
+    if any(d != "hosted" for d in _choice(query, "deployment", deployments)):
+        return frozenset()
+    return frozenset(
+        (endpoint, method)
+        for endpoint in endpoints
+        for method in catalog.PRODUCT_METHODS[endpoint]
+        if not methods or method in methods
+    )
+
+
+def _models(query: Query) -> frozenset[str] | None:
+    """The `model` filter (a model uuid, or a name) as canonical model names."""
+    text = first(query, "model")
+    if text is None:
+        return None
+    model = catalog.model_named(text)
+    return frozenset({model.name}) if model else frozenset()
 
 
 def usage_filter(query: Query, today: date) -> UsageFilter:
@@ -91,20 +121,47 @@ def usage_filter(query: Query, today: date) -> UsageFilter:
         end=end,
         accessors=frozenset(query["accessor"]) if "accessor" in query else None,
         tags=frozenset(query["tag"]) if "tag" in query else None,
-        methods=selected_methods(query),
-        model_id=first(query, "model"),
+        products=selected_products(query),
+        models=_models(query),
     )
 
 
-def groupings(query: Query) -> tuple[str, ...]:
-    """Breakdown dimensions in the order asked, with `model`/`tag` read as `models`/`tags`."""
+def billing_filter(query: Query, today: date) -> UsageFilter:
+    """The billing breakdown's filters: days, accessor, tag, deployment, line_item."""
+    start, end = day_range(query, today)
+    return UsageFilter(
+        start=start,
+        end=end,
+        accessors=frozenset(query["accessor"]) if "accessor" in query else None,
+        tags=frozenset(query["tag"]) if "tag" in query else None,
+        # Every product: billing takes no endpoint or method filter, only a deployment.
+        products=selected_products(
+            {"deployment": query.get("deployment", [])}, catalog.BILLING_DEPLOYMENTS
+        ),
+        line_items=frozenset(query["line_item"]) if "line_item" in query else None,
+    )
+
+
+def groupings(query: Query, spelling: str = "models") -> tuple[str, ...]:
+    """Usage breakdown dimensions in the order asked, `tag` read as `tags` and the model
+    dimension accepted as `spelling` says (see MODEL_SPELLINGS); anything else is a 400."""
+    accepted = {name: name for name in GROUPINGS if name != "models"}
+    accepted["tag"] = "tags"
+    accepted.update(dict.fromkeys(MODEL_SPELLINGS[spelling], "models"))
+    return _dimensions(query, accepted)
+
+
+def billing_groupings(query: Query) -> tuple[str, ...]:
+    return _dimensions(query, {name: name for name in BILLING_GROUPINGS})
+
+
+def _dimensions(query: Query, accepted: dict[str, str]) -> tuple[str, ...]:
     chosen = []
     for value in query.get("grouping", []):
-        name = _GROUPING_ALIASES.get(value, value)
-        if name not in GROUPINGS:
+        if value not in accepted:
             raise bad_query(f"Invalid value for grouping: {value!r}.")
-        if name not in chosen:
-            chosen.append(name)
+        if accepted[value] not in chosen:
+            chosen.append(accepted[value])
     return tuple(chosen)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+PERMISSION_TEXT = "User does not have sufficient permissions."
+
 
 @dataclass
 class Reply:
@@ -81,6 +83,11 @@ def modern_error(status: int, category: str, message: str) -> Reply:
     request_id = new_request_id()
     body = {"category": category, "message": message, "details": message, "request_id": request_id}
     return Reply(status, dumps(body), request_id=request_id)
+
+
+def no_permission() -> ApiError:
+    """A 403 for a key without the scope a call needs (billing:read for billing)."""
+    return ApiError(403, "modern", "INSUFFICIENT_PERMISSIONS", PERMISSION_TEXT)
 
 
 def not_found(message: str) -> ApiError:

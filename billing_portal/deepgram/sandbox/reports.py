@@ -1,35 +1,51 @@
-"""Usage answers built from synthetic units: summary, breakdown, fields and request pages."""
+"""Usage answers built from synthetic lines: the summary and the usage fields, and the walk
+over a project's keys and days that every usage, billing and requests answer starts from."""
 
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from . import catalog
 from .params import UsageFilter
-from .state import Key, Override
-from .synthetic import DAY_MS, Unit, decode_request_id, request_object, unit_of
+from .state import Corrections, Key
+from .synthetic import Line, day_lines, unit_of
 
 RESOLUTION = {"units": "day", "amount": 1}
 
 
-def units(keys: list[Key], overrides, where: UsageFilter, today: date) -> Iterator[Unit]:
-    """The units of the given keys that `where` selects, by day, then key, then method.
+def units(keys: list[Key], corrections: Corrections, where: UsageFilter, today: date):
+    """The speech to text units of the keys and methods `where` selects, by day, then key,
+    then method (models are not filtered: a unit is all of its models)."""
+    for day, key in _key_days(keys, corrections, where, today):
+        for method in where.methods:
+            unit = unit_of(key, day, method, corrections, today)
+            if unit:
+                yield unit
 
-    Keys are all of a project's keys, deleted ones included (they count for the days they lived).
-    """
+
+def lines(keys: list[Key], corrections: Corrections, where: UsageFilter, today: date, source=None):
+    """The lines `where` selects, by day, then key, then product; `source` (a memo's `lines`)
+    stands in for `synthetic.day_lines`."""
+    source = source or day_lines
+    for day, key in _key_days(keys, corrections, where, today):
+        for line in source(key, day, corrections, today):
+            if where.selects(line):
+                yield line
+
+
+def _key_days(keys, corrections, where, today) -> Iterator[tuple[date, Key]]:
+    """(day, key) pairs that can hold usage; keys are all of a project's keys, deleted ones
+    included (they count for the days they lived)."""
+    if not where.products:
+        return
     chosen = [k for k in keys if _key_matches(k, where)]
-    days = {k.api_key_id: _candidate_days(k, overrides, where, today) for k in chosen}
+    days = {k.api_key_id: _candidate_days(k, corrections, where, today) for k in chosen}
     for day in _days(where.start, where.end):
         for key in chosen:
-            if day not in days[key.api_key_id]:
-                continue
-            for method in where.methods:
-                override = overrides.get((key.api_key_id, day, method))
-                unit = unit_of(key, day, method, override, today)
-                if unit and where.model_id in (None, unit.model.model_id):
-                    yield unit
+            if day in days[key.api_key_id]:
+                yield day, key
 
 
 def _key_matches(key: Key, where: UsageFilter) -> bool:
@@ -38,12 +54,12 @@ def _key_matches(key: Key, where: UsageFilter) -> bool:
     return where.tags is None or bool(where.tags & set(key.tags))
 
 
-def _candidate_days(key: Key, overrides: dict, where: UsageFilter, today: date) -> set[date]:
-    # Only the days a key lived (plus its overrides) can have usage; skipping the rest keeps
+def _candidate_days(key: Key, corrections: Corrections, where, today: date) -> set[date]:
+    # Only the days a key lived (plus its corrections) can have usage; skipping the rest keeps
     # a years-long range cheap.
     last = min(filter(None, (key.last_day(), today, where.end)))
     lived = set(_days(max(key.created.date(), where.start), last))
-    corrected = {day for (key_id, day, _), _o in overrides.items() if key_id == key.api_key_id}
+    corrected = corrections.days_of(key.api_key_id)
     return lived | {d for d in corrected if where.start <= d <= where.end}
 
 
@@ -54,176 +70,78 @@ def _days(start: date, end: date) -> Iterator[date]:
 
 @dataclass
 class Totals:
+    """Sums of lines, in every unit the usage breakdown answers."""
+
     hours: Decimal = Decimal(0)
     total_hours: Decimal = Decimal(0)
-    requests: int = 0
+    agent_hours: Decimal = Decimal(0)
     tokens_in: int = 0
     tokens_out: int = 0
     tts_characters: int = 0
-    tts_requests: int = 0
+    requests: int = 0
 
-    def add(self, unit: Unit) -> None:
-        self.hours += unit.hours
-        self.total_hours += unit.total_hours
-        self.requests += unit.requests
-        self.tokens_in += unit.tokens_in
-        self.tokens_out += unit.tokens_out
-        self.tts_characters += unit.tts_characters
-        self.tts_requests += unit.tts_requests
+    def add(self, line: Line) -> None:
+        # Spelt out: this runs for every line of every answer.
+        self.hours += line.hours
+        self.total_hours += line.total_hours
+        self.agent_hours += line.agent_hours
+        self.tokens_in += line.tokens_in
+        self.tokens_out += line.tokens_out
+        self.tts_characters += line.tts_characters
+        self.requests += line.requests
+
+    def as_row(self) -> dict:
+        return {
+            "hours": self.hours,
+            "total_hours": self.total_hours,
+            "agent_hours": self.agent_hours,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "tts_characters": self.tts_characters,
+            "requests": self.requests,
+        }
 
 
-def summary(all_units: Iterator[Unit], where: UsageFilter, extras: bool) -> dict:
-    """`/usage`: one row per UTC day with requests, ascending; the method-less row is the
-    exact sum of the per-method rows."""
-    by_day: dict[date, Totals] = defaultdict(Totals)
-    for unit in all_units:
-        by_day[unit.day].add(unit)
+def summary(all_lines: Iterator[Line], where: UsageFilter, extras: bool) -> dict:
+    """`/usage`: one row per UTC day with speech to text, ascending. Hours, total hours and
+    requests are the speech to text lines' sums (so the method-less row is the exact sum of
+    the per-method rows); `tokens` and `tts` those of the day's intelligence and text to
+    speech lines."""
+    listen: dict[date, Totals] = defaultdict(Totals)
+    other: dict[date, Totals] = defaultdict(Totals)
+    tts_requests: dict[date, int] = defaultdict(int)
+    for line in all_lines:
+        (listen if line.endpoint == "listen" else other)[line.day].add(line)
+        if line.endpoint == "speak":
+            tts_requests[line.day] += line.requests
+    rows = []
+    for day in sorted(listen):
+        row = {"start": day.isoformat(), "end": day.isoformat()}
+        row.update(hours=listen[day].hours, total_hours=listen[day].total_hours)
+        row["requests"] = listen[day].requests
+        if extras:
+            row["tokens"] = {"in": other[day].tokens_in, "out": other[day].tokens_out}
+            row["tts"] = {"characters": other[day].tts_characters, "requests": tts_requests[day]}
+        rows.append(row)
+    return {**answer_head(where), "results": rows}
+
+
+def answer_head(where: UsageFilter) -> dict:
     return {
         "start": where.start.isoformat(),
         "end": where.end.isoformat(),
         "resolution": RESOLUTION,
-        "results": [_summary_row(day, by_day[day], extras) for day in sorted(by_day)],
     }
 
 
-def _summary_row(day: date, totals: Totals, extras: bool) -> dict:
-    row = {
-        "start": day.isoformat(),
-        "end": day.isoformat(),
-        "hours": totals.hours,
-        "total_hours": totals.total_hours,
-        "requests": totals.requests,
-    }
-    if extras:
-        row["tokens"] = {"in": totals.tokens_in, "out": totals.tokens_out}
-        row["tts"] = {"characters": totals.tts_characters, "requests": totals.tts_requests}
-    return row
-
-
-_DIMENSIONS = {
-    "accessor": lambda unit: unit.key.api_key_id,
-    "endpoint": lambda unit: "listen",
-    "feature_set": lambda unit: ",".join(unit.features),
-    "models": lambda unit: (unit.model.name,),
-    "method": lambda unit: unit.method,
-    "tags": lambda unit: unit.key.tags,
-    "deployment": lambda unit: "hosted",
-}
-
-
-def breakdown(all_units: Iterator[Unit], where: UsageFilter, grouping: tuple[str, ...]) -> dict:
-    """`/usage/breakdown`: one row per day and combination of the grouped dimensions' values;
-    dimensions not grouped by are null."""
-    groups: dict[tuple, Totals] = defaultdict(Totals)
-    for unit in all_units:
-        groups[(unit.day, *(_DIMENSIONS[name](unit) for name in grouping))].add(unit)
-    return {
-        "start": where.start.isoformat(),
-        "end": where.end.isoformat(),
-        "resolution": RESOLUTION,
-        "results": [_breakdown_row(g, groups[g], grouping) for g in sorted(groups, key=_order)],
-    }
-
-
-def _order(group: tuple) -> tuple:
-    day, *values = group
-    return day, [repr(value) for value in values]
-
-
-def _breakdown_row(group: tuple, totals: Totals, grouping: tuple[str, ...]) -> dict:
-    day, *values = group
-    labels = dict.fromkeys(_DIMENSIONS)
-    for name, value in zip(grouping, values, strict=True):
-        labels[name] = list(value) if isinstance(value, tuple) else value
-    return {
-        "hours": totals.hours,
-        "total_hours": totals.total_hours,
-        "agent_hours": Decimal(0),
-        "tokens_in": totals.tokens_in,
-        "tokens_out": totals.tokens_out,
-        "tts_characters": totals.tts_characters,
-        "requests": totals.requests,
-        "grouping": {"start": day.isoformat(), "end": day.isoformat(), **labels},
-    }
-
-
-def usage_fields(all_units: Iterator[Unit]) -> dict:
+def usage_fields(all_lines: Iterator[Line]) -> dict:
     """`/usage/fields`: the tags, models, methods, features and languages seen in the range."""
-    seen = list(all_units)
-    models = {unit.model for unit in seen}
+    seen = list(all_lines)
+    models = {line.model for line in seen}
     return {
-        "tags": sorted({tag for unit in seen for tag in unit.key.tags}),
+        "tags": sorted({tag for line in seen for tag in line.key.tags}),
         "models": [m.as_field() for m in catalog.MODELS if m in models],
-        "processing_methods": [m for m in catalog.METHODS if m in {u.method for u in seen}],
-        "features": sorted({feature for unit in seen for feature in unit.features}),
+        "processing_methods": [m for m in catalog.METHODS if m in {x.method for x in seen}],
+        "features": sorted({feature for line in seen for feature in line.features}),
         "languages": sorted({m.language for m in models}),
     }
-
-
-# --- /requests ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Page:
-    start: datetime
-    end: datetime
-    page: int
-    limit: int
-
-
-def request_page(all_units: Iterator[Unit], page: Page) -> list[dict]:
-    """Requests newest first, `limit` per page from page 0.
-
-    Days wholly before the page are skipped by their counts, so only the days the page
-    touches are ever expanded into requests.
-    """
-    by_day: dict[date, list[Unit]] = defaultdict(list)
-    for unit in all_units:
-        by_day[unit.day].append(unit)
-    skip, found = page.page * page.limit, []
-    for day in sorted(by_day, reverse=True):
-        if skip >= (count := _count_within(by_day[day], page)):
-            skip -= count
-            continue
-        rows = _expand(by_day[day], page)
-        found.extend(rows[skip : skip + page.limit - len(found)])
-        skip = 0
-        if len(found) == page.limit:
-            break
-    return [request_object(unit, index) for unit, index in found]
-
-
-def _count_within(day_units: list[Unit], page: Page) -> int:
-    midnight = datetime.combine(day_units[0].day, time(), tzinfo=UTC)
-    if page.start <= midnight and midnight + timedelta(milliseconds=DAY_MS - 1) <= page.end:
-        return sum(unit.requests for unit in day_units)
-    return len(_expand(day_units, page))
-
-
-def _expand(day_units: list[Unit], page: Page) -> list[tuple[Unit, int]]:
-    """A day's requests inside the page's time window, newest first."""
-    midnight = datetime.combine(day_units[0].day, time(), tzinfo=UTC)
-    low = (page.start - midnight) // timedelta(milliseconds=1)
-    high = (page.end - midnight) // timedelta(milliseconds=1)
-    stamped = [
-        (unit.created_ms(index), unit.key.api_key_id, unit.method, index, unit)
-        for unit in day_units
-        for index in range(unit.requests)
-    ]
-    stamped = [row for row in stamped if low <= row[0] <= high]
-    stamped.sort(key=lambda row: row[:4], reverse=True)
-    return [(row[4], row[3]) for row in stamped]
-
-
-def find_request(
-    request_id: str, keys: list[Key], overrides: dict[tuple, Override], today: date
-) -> dict | None:
-    """The request a listed id stands for, or None when the id was never issued."""
-    found = decode_request_id(request_id, keys)
-    if found is None:
-        return None
-    key, day, method, index = found
-    unit = unit_of(key, day, method, overrides.get((key.api_key_id, day, method)), today)
-    if unit is None or index >= unit.requests:
-        return None
-    return request_object(unit, index)

@@ -14,18 +14,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from secrets import token_hex
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
-from . import catalog, control
-from .api import Api, Clock, Config
+from . import catalog, control, corrections
+from .api import Api, Clock
+from .config import Config
 from .faults import ALTERING, STREAMING, Fault, Faults
 from .replies import Reply, json_reply, legacy_error
-from .state import Key, Override, State, parse_moment
-from .synthetic import MAX_REQUESTS
+from .state import Key, State, parse_moment
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +115,7 @@ class SandboxServer:
         self.faults.reset()
         self.latency_ms = self._initial_latency
         self.config.update(**dataclasses.asdict(Config()))
+        self.api.memo.clear()
         self.calls.clear()
         self._generation += 1
 
@@ -159,23 +159,53 @@ class SandboxServer:
         self.latency_ms = ms
 
     def configure(self, **switches) -> None:
-        """key_envelope="flat"|"item", request_envelope="flat"|"wrapped", summary_extras=bool."""
+        """Set switches of `Config` (see `config`): key_envelope, request_envelope,
+        summary_extras, combine_groupings, model_grouping, model_names, drop_grouped_rows,
+        float_noise, billing_read."""
         self.config.update(**switches)
 
-    def set_usage(self, key_id, day, *, hours, requests, total_hours=None, method="async"):
-        """Correct one key's usage on one UTC day for one method; it wins over synthetic usage."""
+    def set_usage(
+        self,
+        key_id,
+        day,
+        *,
+        hours,
+        requests,
+        total_hours=None,
+        method=None,
+        model=None,
+        endpoint="listen",
+        tts_characters=0,
+        agent_hours=0,
+        tokens_in=0,
+        tokens_out=0,
+    ):
+        """Correct one key's usage on one UTC day; it wins over synthetic usage.
+
+        As before: one method's speech to text (`method` defaults to async), split across
+        models as synthetic usage is. With `model`, or another `endpoint`, one line of that
+        (endpoint, method, model) instead, whatever the rest of the day holds (see
+        `corrections`); all zero removes it.
+        """
         if key_id not in self.state.keys:
             raise ValueError(f"unknown key {key_id}")
-        if method not in catalog.METHODS:
-            raise ValueError(f"method must be one of {', '.join(catalog.METHODS)}")
-        if not isinstance(requests, int) or not 0 <= requests <= MAX_REQUESTS:
-            raise ValueError(f"requests must be a whole number from 0 to {MAX_REQUESTS}")
-        hours = Decimal(str(hours))
-        total = Decimal(str(total_hours)) if total_hours is not None else hours
-        if hours < 0 or total < 0:
-            raise ValueError("hours must not be negative")
+        method, model, override = corrections.checked(
+            endpoint,
+            method,
+            model,
+            requests,
+            hours=hours,
+            total_hours=total_hours,
+            tts_characters=tts_characters,
+            agent_hours=agent_hours,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+        )
         day = day if isinstance(day, date) else date.fromisoformat(day)
-        self.state.set_override(key_id, day, method, Override(requests, hours, total))
+        if model is None:
+            self.state.set_override(key_id, day, method, override)
+        else:
+            self.state.set_line_override((key_id, day, endpoint, method, model), override)
 
     def add_key(
         self,

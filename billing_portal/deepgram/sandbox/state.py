@@ -1,4 +1,4 @@
-"""The sandbox's durable state: API keys and usage overrides, optionally kept in a JSON file.
+"""The sandbox's durable state: API keys and usage corrections, optionally kept in a JSON file.
 
 Secrets are never part of the state: a key's secret exists only in the answer that creates it.
 """
@@ -78,11 +78,45 @@ class Key:
 
 @dataclass(frozen=True)
 class Override:
-    """A late correction of one key's usage on one UTC day for one method."""
+    """A late correction of one key's speech to text on one UTC day for one method (its models
+    split as synthetic usage is split)."""
 
     requests: int
     hours: Decimal
     total_hours: Decimal
+
+
+@dataclass(frozen=True)
+class LineOverride:
+    """A late correction of one line: a key's usage of one (endpoint, method, model) on one UTC
+    day. It replaces that line whatever the rest of the day holds; all zero removes it."""
+
+    requests: int
+    hours: Decimal = Decimal(0)
+    total_hours: Decimal = Decimal(0)
+    agent_hours: Decimal = Decimal(0)
+    tts_characters: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, f.name) for f in dataclasses.fields(self))
+
+
+MethodWhere = tuple[str, date, str]  # key id, day, method
+LineWhere = tuple[str, date, str, str, str]  # key id, day, endpoint, method, model
+
+
+@dataclass(frozen=True)
+class Corrections:
+    """A snapshot of every correction, taken once per answer; `version` changes with any."""
+
+    methods: dict[MethodWhere, Override] = dataclasses.field(default_factory=dict)
+    lines: dict[LineWhere, LineOverride] = dataclasses.field(default_factory=dict)
+    version: int = 0
+
+    def days_of(self, key_id: str) -> set[date]:
+        return {where[1] for where in (*self.methods, *self.lines) if where[0] == key_id}
 
 
 def parse_moment(text: str) -> datetime:
@@ -115,7 +149,9 @@ class State:
         self.path = Path(state_file) if state_file else None
         self.lock = threading.RLock()
         self.keys: dict[str, Key] = self._seeded()
-        self.overrides: dict[tuple[str, date, str], Override] = {}
+        self.overrides: dict[MethodWhere, Override] = {}
+        self.line_overrides: dict[LineWhere, LineOverride] = {}
+        self.corrections_version = 0
         if self.path and self.path.exists():
             self._load()
 
@@ -126,7 +162,8 @@ class State:
         """Back to the seeded console keys, no overrides (and saved so)."""
         with self.lock:
             self.keys = self._seeded()
-            self.overrides = {}
+            self.overrides, self.line_overrides = {}, {}
+            self.corrections_version += 1
             self._save()
 
     def put(self, key: Key) -> None:
@@ -167,11 +204,20 @@ class State:
     def set_override(self, key_id: str, day: date, method: str, override: Override) -> None:
         with self.lock:
             self.overrides[key_id, day, method] = override
+            self.corrections_version += 1
             self._save()
 
-    def overrides_copy(self) -> dict[tuple[str, date, str], Override]:
+    def set_line_override(self, where: LineWhere, override: LineOverride) -> None:
         with self.lock:
-            return dict(self.overrides)
+            self.line_overrides[where] = override
+            self.corrections_version += 1
+            self._save()
+
+    def corrections(self) -> Corrections:
+        with self.lock:
+            return Corrections(
+                dict(self.overrides), dict(self.line_overrides), self.corrections_version
+            )
 
     def _save(self) -> None:
         if self.path is None:
@@ -179,6 +225,7 @@ class State:
         data = {
             "keys": [key.to_json() for key in self.keys.values()],
             "usage": [_override_json(k, o) for k, o in self.overrides.items()],
+            "lines": [_line_json(k, o) for k, o in self.line_overrides.items()],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a crash mid-write never leaves a half file to load.
@@ -192,13 +239,15 @@ class State:
             data = json.loads(self.path.read_text())
             keys = [Key.from_json(item) for item in data.get("keys", [])]
             overrides = dict(map(_override_from_json, data.get("usage", [])))
+            lines = dict(map(_line_from_json, data.get("lines", [])))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"Sandbox state file {self.path} is unreadable: {exc}") from exc
         self.keys.update((key.api_key_id, key) for key in keys)
         self.overrides.update(overrides)
+        self.line_overrides.update(lines)
 
 
-def _override_json(where: tuple[str, date, str], override: Override) -> dict:
+def _override_json(where: MethodWhere, override: Override) -> dict:
     key_id, day, method = where
     return {
         "key_id": key_id,
@@ -210,7 +259,27 @@ def _override_json(where: tuple[str, date, str], override: Override) -> dict:
     }
 
 
-def _override_from_json(data: dict) -> tuple[tuple[str, date, str], Override]:
+def _override_from_json(data: dict) -> tuple[MethodWhere, Override]:
     where = (data["key_id"], date.fromisoformat(data["day"]), data["method"])
     override = Override(int(data["requests"]), Decimal(data["hours"]), Decimal(data["total_hours"]))
     return where, override
+
+
+_LINE_WHERE = ("key_id", "day", "endpoint", "method", "model")
+
+
+def _line_json(where: LineWhere, override: LineOverride) -> dict:
+    data = dict(zip(_LINE_WHERE, where, strict=True))
+    data["day"] = where[1].isoformat()
+    for name, value in dataclasses.asdict(override).items():
+        data[name] = str(value) if isinstance(value, Decimal) else value
+    return data
+
+
+def _line_from_json(data: dict) -> tuple[LineWhere, LineOverride]:
+    key_id, day, endpoint, method, model = (data[name] for name in _LINE_WHERE)
+    numbers = {
+        f.name: (Decimal if f.type is Decimal else int)(data[f.name])
+        for f in dataclasses.fields(LineOverride)
+    }
+    return (key_id, date.fromisoformat(day), endpoint, method, model), LineOverride(**numbers)
