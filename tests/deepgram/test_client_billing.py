@@ -2,8 +2,9 @@
 places, half up), every bad amount refused, `results` required, grouped answers checked, the
 billing fields, and a key without `billing:read` told apart from a bad key."""
 
+from collections import defaultdict
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -19,6 +20,7 @@ from billing_portal.deepgram.parsing_usage import (
     parse_billing_breakdown,
     parse_billing_fields,
 )
+from billing_portal.deepgram.sandbox.catalog import PRICES
 from billing_portal.deepgram.transport import decode_json
 
 START, END = date(2026, 10, 1), date(2026, 10, 7)
@@ -244,3 +246,90 @@ def test_it_sends_the_billing_grouping_as_an_array(client, sandbox, project_id):
     assert query["grouping"] == ["accessor", "line_item"]
     assert (query["start"], query["end"]) == (["2026-10-01"], ["2026-10-07"])
     assert query["line_item"] == ["streaming::nova-3"]
+
+
+# --- Against the sandbox --------------------------------------------------------------------
+
+
+def line_item_of(group) -> str:
+    """The sandbox's line item of a usage row (the contract's pattern, a test's knowledge)."""
+    (model,) = group.models
+    if group.endpoint in ("agent", "read"):
+        return f"{group.endpoint}::{model}"
+    return f"{group.method}::{model}"
+
+
+def cost_from_usage(client, project_id, key_id) -> dict[tuple, Decimal]:
+    """(day, line item) -> the price list times the key's usage, rounded half up once."""
+    usage = client.usage_breakdown(
+        project_id,
+        start=START,
+        end=END,
+        accessor=key_id,
+        grouping=["accessor", "endpoint", "method", "models"],
+    )
+    cost = defaultdict(Decimal)
+    for row in usage.results:
+        item = line_item_of(row.grouping)
+        dollars = sum(price * getattr(row, unit) for unit, price in PRICES[item].items())
+        cost[row.grouping.start, item] += dollars.quantize(Decimal("0.000001"), ROUND_HALF_UP)
+    return dict(cost)
+
+
+def billed(client, project_id, key_id) -> dict[tuple, Decimal]:
+    breakdown = client.billing_breakdown(
+        project_id, start=START, end=END, accessor=key_id, grouping=["accessor", "line_item"]
+    )
+    assert {row.grouping.accessor for row in breakdown.results} == {key_id}
+    return {(row.grouping.start, row.grouping.line_item): row.dollars for row in breakdown.results}
+
+
+def test_the_billed_dollars_are_the_price_list_times_the_usage(client, project_id, key_id):
+    assert billed(client, project_id, key_id) == cost_from_usage(client, project_id, key_id)
+
+
+def test_every_grouping_adds_up_to_the_ungrouped_dollars(client, project_id, key_id):
+    whole = client.billing_breakdown(project_id, start=START, end=END)
+    by_key = client.billing_breakdown(
+        project_id, start=START, end=END, grouping=["accessor", "line_item"]
+    )
+
+    assert whole.results and all(row.grouping.accessor is None for row in whole.results)
+    for day in whole.results:
+        parts = [r.dollars for r in by_key.results if r.grouping.start == day.grouping.start]
+        assert sum(parts) == day.dollars
+
+
+def test_dollars_with_float_noise_read_as_the_exact_amounts(client, sandbox, project_id, key_id):
+    exact = billed(client, project_id, key_id)
+    sandbox.configure(float_noise=True)
+
+    noisy = billed(client, project_id, key_id)
+
+    assert noisy == exact
+    assert all(dollars.as_tuple().exponent == -6 for dollars in noisy.values())
+
+
+def test_it_reads_the_billing_fields_with_labels(client, project_id, key_id):
+    fields = client.billing_fields(project_id, start=START, end=END)
+
+    assert key_id in fields.accessors
+    assert fields.deployments == ("hosted",)
+    assert fields.line_items["streaming::nova-3"] == "Nova - 3 (Stream)"
+    assert set(fields.line_items) <= set(PRICES)
+
+
+@pytest.mark.parametrize("billing_read", [False, "this project"])
+def test_a_key_without_billing_read_still_reads_usage(
+    client, sandbox, project_id, key_id, billing_read
+):
+    sandbox.configure(billing_read=[project_id] if billing_read else False)
+
+    for call in (
+        lambda: client.billing_breakdown(project_id, start=START, end=END),
+        lambda: client.billing_fields(project_id),
+    ):
+        with pytest.raises(MissingPermissionError, match="billing:read"):
+            call()
+    assert client.usage_breakdown(project_id, start=START, end=END, grouping="accessor").results
+    assert len(sandbox.calls) == 3, "a missing permission is not retried"

@@ -154,6 +154,8 @@ def test_it_reads_the_model_dimension_however_it_is_spelled(spelled):
 
 
 def test_it_sends_the_model_grouping_as_the_caller_spells_it(client, sandbox, project_id, key_id):
+    sandbox.configure(model_grouping="both")
+
     client.usage_breakdown(project_id, start=START, end=END, grouping=["accessor", "model"])
     client.usage_breakdown(project_id, start=START, end=END, grouping=["accessor", "models"])
 
@@ -214,6 +216,27 @@ def test_it_checks_every_grouped_answer_over_http(client, sandbox, project_id, k
         assert None not in (group.accessor, group.endpoint, group.method, group.models)
 
 
+def test_it_refuses_groupings_deepgram_would_not_combine(client, sandbox, project_id, key_id):
+    sandbox.configure(combine_groupings=False)
+
+    with pytest.raises(GroupingIgnoredError) as caught:
+        client.usage_breakdown(project_id, start=START, end=END, grouping=COMBINED)
+
+    assert caught.value.dimensions == tuple(COMBINED)
+    assert len(sandbox.calls) == 1, "not retried: the same question gets the same answer"
+    alone = client.usage_breakdown(project_id, start=START, end=END, grouping="models")
+    assert alone.results and all(r.grouping.models for r in alone.results)
+
+
+def test_it_reads_models_named_by_display_name(client, sandbox, project_id, key_id):
+    sandbox.configure(model_names="display")
+
+    breakdown = client.usage_breakdown(project_id, start=START, end=END, grouping="models")
+
+    models = {model for r in breakdown.results for model in r.grouping.models}
+    assert "Nova-3" in models and "nova-3" not in models
+
+
 # --- The probe ------------------------------------------------------------------------------
 
 
@@ -227,7 +250,7 @@ def test_the_probe_finds_groupings_that_combine_in_one_call(client, sandbox, pro
 
 
 def test_the_probe_tries_the_docs_spelling_after_a_400(client, sandbox, project_id, key_id):
-    sandbox.queue_fault("error", status=400, path="/usage/breakdown")
+    sandbox.configure(model_grouping="model")
 
     support = client.probe_usage_groupings(project_id, day=DAY)
 
@@ -244,10 +267,17 @@ def test_the_probe_raises_when_both_spellings_are_refused(client, sandbox, proje
     assert len(sandbox.calls) == 2
 
 
-def test_the_probe_reports_a_day_without_usage_as_unknown(client, sandbox, project_id, key_id):
+@pytest.mark.parametrize(
+    ("spelling", "calls"), [("models", 1), ("model", 2)], ids=["spec-spelling", "docs-spelling"]
+)
+def test_the_probe_reports_a_day_without_usage_as_unknown(
+    client, sandbox, project_id, key_id, spelling, calls
+):
+    sandbox.configure(model_grouping=spelling, combine_groupings=False)
+
     support = client.probe_usage_groupings(project_id, day=EMPTY_DAY, accessor=key_id)
 
-    assert support == GroupingSupport(combines=None, model_grouping="models", calls=1)
+    assert support == GroupingSupport(combines=None, model_grouping=spelling, calls=calls)
     assert not support.known, "nothing was seen: probe again on a day with usage"
 
 
@@ -256,3 +286,38 @@ def test_the_probe_asks_about_one_key_when_told(client, sandbox, project_id, key
 
     assert support.combines is True
     assert sandbox.calls[0].query["accessor"] == [key_id]
+
+
+@pytest.mark.parametrize(
+    ("switches", "expected"),
+    [
+        ({"model_grouping": "both"}, GroupingSupport(True, "models", 1)),
+        ({"combine_groupings": False}, GroupingSupport(False, "models", 2)),
+        (
+            {"combine_groupings": False, "model_grouping": "model"},
+            GroupingSupport(False, "model", 3),
+        ),
+        (
+            {"combine_groupings": False, "model_grouping": "both"},
+            GroupingSupport(False, "models", 2),
+        ),
+    ],
+    ids=["combine-both-spellings", "no-combine", "no-combine-model-only", "no-combine-both"],
+)
+def test_the_probe_reads_every_sandbox_mode(
+    client, sandbox, project_id, key_id, switches, expected
+):
+    sandbox.configure(**switches)
+
+    assert client.probe_usage_groupings(project_id, day=DAY) == expected
+    assert client.stats.calls == expected.calls
+
+
+def test_the_probe_asks_the_model_alone_when_groupings_do_not_combine(
+    client, sandbox, project_id, key_id
+):
+    sandbox.configure(combine_groupings=False)
+
+    client.probe_usage_groupings(project_id, day=DAY)
+
+    assert [call.query["grouping"] for call in sandbox.calls] == [COMBINED, ["models"]]
