@@ -198,10 +198,10 @@ def _synthetic_counts(seed: bytes) -> tuple[int, Decimal, Decimal]:
 
 @functools.lru_cache(maxsize=65_536)
 def _listen_mix(key_id: str) -> dict[str, int]:
-    """The key's weight for each listen model (0: never used): 3 in 8 use a model, and a key
+    """The key's weight for each listen model (0: never used): half the keys use a model, a key
     that uses none of a method's models uses the first. (Cached: never change it.)"""
     profile = digest("listen-mix", key_id)
-    return {m.name: max(0, profile[i] % 8 - 4) for i, m in enumerate(catalog.LISTEN_MODELS)}
+    return {m.name: max(0, profile[i] % 8 - 3) for i, m in enumerate(catalog.LISTEN_MODELS)}
 
 
 def _listen_lines(key, day, method, counts, seed: bytes, features) -> dict[str, Line]:
