@@ -1,7 +1,13 @@
 """The matrix of Deepgram's bad answers: each drives a real sync (the client over real HTTP
 against the sandbox) with usage already stored, and asserts that no stored usage, correction,
 key, customer or invoice changed, that no key's sync moved on, and that the run records the
-answer's error kind for every key."""
+answer's error kind for every key.
+
+The project-wide answers (usage breakdown, billing breakdown) have a matrix of their own: each
+row asks the client the question the sync asks of a project, and asserts that the call fails
+with the answer's error kind at once (one call: none of them is retried), never as no usage or
+no cost.
+"""
 
 import time
 from datetime import UTC, date, datetime
@@ -9,6 +15,7 @@ from datetime import UTC, date, datetime
 import pytest
 import requests
 
+from billing_portal.deepgram import DeepgramError, client_from_settings
 from usage.models import DailyUsage, KeySyncState, SyncRun
 from usage.services import usage_sync_run
 
@@ -202,3 +209,78 @@ def test_a_window_too_large_to_read_is_read_in_as_many_parts_as_it_takes(
     assert usage_rows(synced) == stored
     asked = ranges_asked(sandbox)
     assert ("2026-10-01", "2026-10-02") in asked and ("2026-10-07", "2026-10-08") in asked
+
+
+# --- The project-wide answers ---------------------------------------------------------------
+
+ASKED = {
+    "usage": ("/usage/breakdown", ["accessor", "endpoint", "method", "models"]),
+    "billing": ("/billing/breakdown", ["accessor", "line_item"]),
+}
+
+
+def project_answer(keys, call: str):
+    """The client's reading of the keys' project's `call` breakdown of START..END, grouped as
+    the sync asks it."""
+    client = client_from_settings()
+    ask = client.usage_breakdown if call == "usage" else client.billing_breakdown
+    project_id = keys[0].project.project_id
+    return ask(project_id, start=START, end=END, grouping=ASKED[call][1])
+
+
+def project_row(call, fault, kind, name):
+    return pytest.param(call, fault, kind, id=f"{call}-{name}")
+
+
+def bad(call, field, number):
+    fault = {"kind": "bad_number", "field": field, "number": number}
+    return project_row(call, fault, "BadNumberError", f"{field}-{number}")
+
+
+TOO_LARGE = {"kind": "oversize", "size": 200_000}
+
+PROJECT_MATRIX = [
+    project_row("usage", {"kind": "no_results"}, "MissingDataError", "without-results"),
+    project_row("billing", {"kind": "no_results"}, "MissingDataError", "without-results"),
+    project_row("usage", {"combine_groupings": False}, "GroupingIgnoredError", "null-groupings"),
+    bad("usage", "hours", "-1.5"),
+    bad("usage", "agent_hours", "-0.25"),
+    bad("usage", "tts_characters", "-3"),
+    bad("usage", "tokens_in", "0.5"),
+    bad("usage", "total_hours", "NaN"),
+    bad("usage", "tokens_out", "Infinity"),
+    bad("usage", "requests", "1e30"),
+    bad("billing", "dollars", "-0.01"),
+    bad("billing", "dollars", "NaN"),
+    bad("billing", "dollars", "Infinity"),
+    bad("billing", "dollars", "-Infinity"),
+    bad("billing", "dollars", "1e30"),
+    bad("billing", "dollars", "10000000000"),
+    project_row("usage", TOO_LARGE, "ResponseTooLargeError", "too-large"),
+    project_row("billing", TOO_LARGE, "ResponseTooLargeError", "too-large"),
+]
+
+
+@pytest.mark.parametrize(("call", "fault", "kind"), PROJECT_MATRIX)
+def test_a_bad_project_answer_fails_the_call_at_once(keys, sandbox, quick, call, fault, kind):
+    if "kind" in fault:
+        sandbox.queue_fault(path=ASKED[call][0], count=PERSISTENT, **fault)
+    else:
+        sandbox.configure(**fault)  # a mode the sandbox answers in, like a real upstream can
+
+    with pytest.raises(DeepgramError) as caught:
+        project_answer(keys, call)
+
+    assert type(caught.value).__name__ == kind
+    assert not caught.value.retryable
+    assert len(sandbox.calls) == 1
+
+
+def test_float_noise_dollars_are_read_exactly(keys, sandbox, quick):
+    exact = project_answer(keys, "billing").results
+    sandbox.configure(float_noise=True)
+
+    noisy = project_answer(keys, "billing").results
+
+    assert noisy == exact
+    assert all(row.dollars.as_tuple().exponent == -6 for row in noisy)
