@@ -260,6 +260,26 @@ def test_it_answers_a_summary_without_results(sandbox):
     assert "results" not in body and {"start", "end", "resolution"} <= set(body)
 
 
+@pytest.mark.parametrize(
+    ("path", "field", "number"),
+    [
+        ("/billing/breakdown", "dollars", "NaN"),
+        ("/billing/breakdown", "dollars", "-0.5"),
+        ("/usage/breakdown", "tts_characters", "-5"),
+        ("/usage/breakdown", "agent_hours", "Infinity"),
+    ],
+)
+def test_it_puts_a_bad_number_into_a_breakdown(sandbox, path, field, number):
+    sandbox.add_key("Acme", created="2026-09-01T00:00:00Z")
+    sandbox.queue_fault("bad_number", path=path, field=field, number=number)
+    days = {"start": "2026-10-01", "end": "2026-10-03"}
+
+    text = call(sandbox, path=f"/v1/projects/{PROJECT}{path}", params=days).text
+
+    assert f'"{field}":{number},' in text
+    assert call(sandbox, path=f"/v1/projects/{PROJECT}{path}", params=days).json()["results"]
+
+
 def test_it_pads_an_oversize_answer_with_spaces_keeping_it_json(sandbox):
     sandbox.queue_fault("oversize", size=5000)
 
