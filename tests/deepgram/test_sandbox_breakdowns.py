@@ -539,6 +539,18 @@ def test_a_line_corrected_to_zero_is_gone(dated):
     assert len(after) == len(found) - 1
 
 
+def test_a_speech_to_text_line_without_requests_is_no_usage(dated):
+    found = atomic(dated, accessor=KEYS[3], method="sync")
+    key_id, day, item = next(iter(found))
+    method, model = item.split("::")
+
+    dated.set_usage(key_id, day, hours="2", requests=0, method=method, model=model)
+
+    assert (key_id, day, item) not in atomic(dated, accessor=KEYS[3], method="sync")
+    requests_page = answer(dated, f"/v1/projects/{PROJECT}/requests", **one_day(day), limit=1000)
+    assert requests_page["requests"]
+
+
 def test_it_pins_agent_and_intelligence_lines_over_the_control_interface(dated):
     bodies = [
         {"endpoint": "agent", "requests": 4, "agent_hours": "1.25"},

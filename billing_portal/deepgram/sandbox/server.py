@@ -185,7 +185,7 @@ class SandboxServer:
         As before: one method's speech to text (`method` defaults to async), split across
         models as synthetic usage is. With `model`, or another `endpoint`, one line of that
         (endpoint, method, model) instead, whatever the rest of the day holds (see
-        `corrections`); all zero removes it.
+        `corrections`); no requests removes it.
         """
         if key_id not in self.state.keys:
             raise ValueError(f"unknown key {key_id}")

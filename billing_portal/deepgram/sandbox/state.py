@@ -89,7 +89,7 @@ class Override:
 @dataclass(frozen=True)
 class LineOverride:
     """A late correction of one line: a key's usage of one (endpoint, method, model) on one UTC
-    day. It replaces that line whatever the rest of the day holds; all zero removes it."""
+    day. It replaces that line whatever the rest of the day holds; no requests removes it."""
 
     requests: int
     hours: Decimal = Decimal(0)
@@ -98,9 +98,6 @@ class LineOverride:
     tts_characters: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
-
-    def is_empty(self) -> bool:
-        return not any(getattr(self, f.name) for f in dataclasses.fields(self))
 
 
 MethodWhere = tuple[str, date, str]  # key id, day, method

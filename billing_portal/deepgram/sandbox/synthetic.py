@@ -305,7 +305,8 @@ def _extra_line(key: Key, day: date, product, weight: int, seed: bytes) -> Line 
 
 
 def _corrected_line(key, day, endpoint, method, model, override: LineOverride, features):
-    if override.is_empty():
+    # As for a method's correction, no requests is no usage (and no requests to list).
+    if override.requests <= 0:
         return None
     return Line(
         key,
