@@ -108,6 +108,28 @@ def test_it_lists_exactly_what_the_summary_counts(dated):
     assert not requests_by  # nothing listed that the summary does not count
 
 
+def test_it_lists_each_model_s_requests_as_the_breakdown_counts_them(dated):
+    listed = every_request(dated, **DAYS)
+    models = {
+        m["model_id"]: m["name"]
+        for m in json.loads(get(dated, f"/v1/projects/{PROJECT}/usage/fields", DAYS).text)["models"]
+    }
+    requests_by = Counter(
+        (r["created"][:10], r["accessor"], r["response"]["details"]["method"], models[model])
+        for r in listed
+        for model in r["response"]["details"]["models"]
+    )
+
+    params = {"grouping": ["accessor", "method", "models"], "endpoint": "listen", **DAYS}
+    rows = json.loads(get(dated, f"/v1/projects/{PROJECT}/usage/breakdown", params).text)
+    counted = {
+        (g["start"], g["accessor"], g["method"], g["models"][0]): row["requests"]
+        for row in rows["results"]
+        for g in [row["grouping"]]
+    }
+    assert dict(requests_by) == counted
+
+
 def test_it_keeps_a_key_s_requests_inside_its_life(dated):
     late = dated.add_key("Late", created="2026-03-03T18:30:00Z")["api_key_id"]
 
