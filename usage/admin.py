@@ -1,19 +1,51 @@
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count
 from django.shortcuts import redirect
 from django.urls import path
+from django.utils.functional import cached_property
 
 from billing_portal.admin_mixins import ReadOnlyAdminMixin
 from customers.models import Customer
 
 from . import selectors, services
-from .models import DailyUsage, KeySyncState, SyncRun, UsageCorrection
+from .line_items import NOT_REPORTED, NOT_REPORTED_LABEL, LineItemMapping, finance_edited
+from .models import (
+    UNITS,
+    AccessorEvent,
+    CostCorrection,
+    DailyCost,
+    DailyUsage,
+    KeySyncState,
+    LineItem,
+    LineItemRule,
+    SyncRun,
+    UnassignedAccessor,
+    UnassignedUsage,
+    UsageCorrection,
+)
 from .services import utc_today
 from .tasks import sync_run_start
+from .units import quantize_hours
+
+# The usage list totals hours, total hours and requests always, the other units when it has some.
+ALWAYS_TOTALLED = {"hours", "total_hours", "requests"}
+DIMENSIONS = ["endpoint", "method", "model"]
+
+
+def unit_name(unit: str) -> str:
+    return DailyUsage._meta.get_field(unit).verbose_name
+
+
+def _six(value):
+    """Hours and dollars with the 6 places they are stored with (a sum on SQLite drops them)."""
+    return quantize_hours(Decimal(value)) if isinstance(value, Decimal | float) else value
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -57,26 +89,75 @@ class CustomerFilter(admin.SimpleListFilter):
         return queryset.filter(api_key__customer=self.value()) if self.value() else queryset
 
 
+def line_items_of(request) -> LineItemMapping:
+    """The line-item mapping, read once per request (by the filter and the list's column)."""
+    if not hasattr(request, "usage_line_items"):
+        request.usage_line_items = LineItemMapping.load()
+    return request.usage_line_items
+
+
+class ModelFilter(admin.SimpleListFilter):
+    title = "model"
+    parameter_name = "model"
+
+    def lookups(self, request, model_admin):
+        return [("-", "Not reported"), *((m, m) for m in selectors.reported_models())]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value is None else queryset.filter(model="" if value == "-" else value)
+
+
+class LineItemFilter(admin.SimpleListFilter):
+    """By the line item the mapping gives a row (as finance's rules say now)."""
+
+    title = "line item"
+    parameter_name = "line_item"
+
+    def lookups(self, request, model_admin):
+        items = line_items_of(request).items.values()
+        return [
+            (NOT_REPORTED, NOT_REPORTED_LABEL),
+            (selectors.UNMAPPED, "Unmapped"),
+            *((i.code, f"{i.label} ({i.code})") for i in items if i.code != NOT_REPORTED),
+        ]
+
+    def queryset(self, request, queryset):
+        code, mapping = self.value(), line_items_of(request)
+        return queryset if code is None else selectors.rows_of_line_item(queryset, mapping, code)
+
+
+class TotalsPaginator(Paginator):
+    """Counts the rows and totals their units in the same query (`totals`)."""
+
+    @cached_property
+    def count(self):
+        self.totals = selectors.usage_totals(self.object_list)
+        return self.totals.pop("rows")
+
+
+class UsageChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        mapping = line_items_of(request)
+        for row in self.result_list:
+            row.line_item_label = mapping.label_of(row.endpoint, row.method, row.model)
+
+
 @admin.register(DailyUsage)
 class DailyUsageAdmin(ReadOnlyAdmin):
-    """Filter by customer, method and period; `?day__gte=…&day__lte=…` for any range; search by
-    key id. The totals of the filtered rows show above the list."""
+    """Filter by customer, endpoint, method, model, line item and period; `?day__gte=…&
+    day__lte=…` for any range; search by key id. The totals of the filtered rows, per unit,
+    show above the list (counted with them, in one query); no second count of every row."""
 
-    list_display = [
-        "day",
-        "customer",
-        "key",
-        "method",
-        "hours",
-        "total_hours",
-        "requests",
-        "changed_at",
-    ]
-    list_filter = [CustomerFilter, "method", PeriodFilter]
+    list_display = ["day", "customer", "key", *DIMENSIONS, "line_item", *UNITS, "changed_at"]
+    list_filter = [CustomerFilter, "endpoint", "method", ModelFilter, LineItemFilter, PeriodFilter]
     list_select_related = ["api_key__customer"]
     search_fields = ["api_key__key_id"]
     date_hierarchy = "day"
-    change_list_template = "admin/usage/dailyusage/change_list.html"
+    paginator = TotalsPaginator
+    show_full_result_count = False
+    change_list_template = "usage/admin/dailyusage_change_list.html"
 
     @admin.display(description="Customer", ordering="api_key__customer__name")
     def customer(self, obj):
@@ -86,13 +167,23 @@ class DailyUsageAdmin(ReadOnlyAdmin):
     def key(self, obj):
         return obj.api_key.key_id
 
+    @admin.display(description="Line item")
+    def line_item(self, obj):
+        return obj.line_item_label
+
+    def get_changelist(self, request, **kwargs):
+        return UsageChangeList
+
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
-            response.context_data["totals"] = changelist.queryset.aggregate(
-                hours=Sum("hours"), total_hours=Sum("total_hours"), requests=Sum("requests")
-            )
+            totals = changelist.paginator.totals
+            shown = {u: v for u, v in totals.items() if u in ALWAYS_TOTALLED or v}
+            response.context_data["totals"] = shown
+            response.context_data["unit_totals"] = [
+                (unit_name(unit), value, unit.endswith("hours")) for unit, value in shown.items()
+            ]
         return response
 
 
@@ -209,3 +300,151 @@ class SyncRunAdmin(ReadOnlyAdmin):
                 messages.SUCCESS,
             )
         return redirect("admin:usage_syncrun_changelist")
+
+
+# --- Line items: the mapping finance edits --------------------------------------------------
+
+
+def _fixed(item) -> bool:
+    return item is not None and item.source == LineItem.Source.FIXED
+
+
+class LineItemRuleInline(admin.TabularInline):
+    model = LineItemRule
+    fields = [
+        "position",
+        "endpoint",
+        "method",
+        "model_pattern",
+        "source",
+        "changed_at",
+        "changed_by",
+    ]
+    readonly_fields = ["source", "changed_at", "changed_by"]
+    extra = 0
+
+
+@admin.register(LineItem)
+class LineItemAdmin(admin.ModelAdmin):
+    """Finance edits labels and rules (which are then finance's: seeding never touches them);
+    Support reads. The fixed "model not reported" item is read-only."""
+
+    list_display = ["code", "label", "source", "rules"]
+    list_filter = ["source"]
+    search_fields = ["code", "label"]
+    inlines = [LineItemRuleInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(rule_count=Count("rules"))
+
+    @admin.display(description="Rules", ordering="rule_count")
+    def rules(self, obj):
+        return obj.rule_count
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["source", "code"] if obj else ["source"]
+
+    def has_change_permission(self, request, obj=None):
+        return not _fixed(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not _fixed(obj) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change or "label" in form.changed_data:
+            finance_edited(obj, user=request.user)
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        for rule in formset.save(commit=False):
+            finance_edited(rule, user=request.user)
+            rule.save()
+        for rule in formset.deleted_objects:
+            rule.delete()
+
+
+@admin.register(DailyCost)
+class DailyCostAdmin(ReadOnlyAdmin):
+    """What Deepgram charged per key, day and line item (USD), as it said it. Finance only."""
+
+    list_display = ["day", "customer", "key", "line_item", "dollars", "changed_at"]
+    list_filter = [CustomerFilter, PeriodFilter]
+    list_select_related = ["api_key__customer"]
+    search_fields = ["api_key__key_id", "line_item"]
+    date_hierarchy = "day"
+    customer = DailyUsageAdmin.customer
+    key = DailyUsageAdmin.key
+
+
+@admin.register(CostCorrection)
+class CostCorrectionAdmin(ReadOnlyAdmin):
+    list_display = ["at", "cost", "old_dollars", "new_dollars", "run"]
+    list_select_related = ["cost__api_key", "run"]
+    search_fields = ["cost__api_key__key_id"]
+
+
+# --- Usage nobody is billed for -------------------------------------------------------------
+
+
+class MonthFilter(admin.SimpleListFilter):
+    """The month whose usage and cost are summed (all time when none is chosen)."""
+
+    title = "month"
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        return [(f"{m:%Y-%m}", f"{m:%B %Y}") for m in selectors.unassigned_months()]
+
+    def queryset(self, request, queryset):
+        return queryset  # the month scopes the sums: `UnassignedAdmin.get_queryset`
+
+
+def _month_asked(request) -> date | None:
+    try:
+        return date.fromisoformat(request.GET.get("month", "") + "-01")
+    except ValueError:
+        return None
+
+
+@admin.register(UnassignedAccessor)
+class UnassignedAdmin(ReadOnlyAdmin):
+    """Unassigned usage by month: accessors of a project that are no customer's key, with the
+    usage and Deepgram's cost of the month chosen (all time when none). Finance and Support."""
+
+    list_display = ["accessor", "project", "usage", "dollars", "assigned_key", "assigned_from"]
+    list_filter = [MonthFilter, "project"]
+    list_select_related = ["project", "assigned_key"]
+    search_fields = ["accessor"]
+
+    def get_queryset(self, request):
+        return selectors.unassigned_by_month(super().get_queryset(request), _month_asked(request))
+
+    @admin.display(description="Usage", ordering="total_hours")
+    def usage(self, obj):
+        units = [(unit_name(unit), getattr(obj, unit)) for unit in UNITS]
+        return ", ".join(f"{_six(value)} {name}" for name, value in units if value) or "-"
+
+    @admin.display(description="Deepgram cost (USD)", ordering="dollars")
+    def dollars(self, obj):
+        return "-" if obj.dollars is None else _six(obj.dollars)
+
+    def changelist_view(self, request, extra_context=None):
+        month = _month_asked(request)
+        title = f"Unassigned usage, {month:%B %Y}" if month else "Unassigned usage, all months"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
+
+@admin.register(UnassignedUsage)
+class UnassignedUsageAdmin(ReadOnlyAdmin):
+    list_display = ["day", "accessor", *DIMENSIONS, *UNITS, "changed_at"]
+    list_filter = ["endpoint", "method", PeriodFilter]
+    list_select_related = ["accessor"]
+    search_fields = ["accessor__accessor"]
+    date_hierarchy = "day"
+
+
+@admin.register(AccessorEvent)
+class AccessorEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "action", "accessor", "api_key", "actor", "detail"]
+    list_select_related = ["accessor", "api_key", "actor"]
+    search_fields = ["accessor__accessor", "api_key__key_id"]

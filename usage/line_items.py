@@ -21,6 +21,8 @@ Rules:
 - A row whose model was not reported (model "") is the fixed `model-not-reported` line item,
   whatever the rules say: it is never priced as a model.
 - None is "unmapped": the row is kept and shown as unmapped, never dropped nor priced by guess.
+- What finance saves in the admin is marked as finance's (`finance_edited`): a rule added or
+  changed, a label changed. The fixed line item is read-only.
 - `LineItemMapping.load()` reads every item and rule in one query, then maps any number of rows
   in memory (each distinct dimension tuple is matched once).
 """
@@ -31,6 +33,7 @@ from fnmatch import fnmatchcase
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from .models import Endpoint, LineItem, LineItemRule
 
@@ -134,6 +137,19 @@ def line_item_of(
     """The line item Deepgram bills a row of these dimensions as, or None (unmapped). For many
     rows, load one `LineItemMapping` and pass it (one query in all)."""
     return (mapping or LineItemMapping.load()).of(endpoint, method, model)
+
+
+def finance_edited(obj: LineItem | LineItemRule, *, user) -> None:
+    """Mark a line item (its label) or a rule as finance's before it is saved from the admin:
+    seeding never touches it again."""
+    if isinstance(obj, LineItemRule):
+        obj.source, obj.changed_by, obj.changed_at = (
+            LineItemRule.Source.FINANCE,
+            user,
+            timezone.now(),
+        )
+    elif obj.source != LineItem.Source.FIXED:
+        obj.source = LineItem.Source.FINANCE
 
 
 def _not_reported_item() -> LineItem:

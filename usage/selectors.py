@@ -2,14 +2,26 @@
 
 import calendar
 from datetime import date, timedelta
+from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from customers.models import ApiKey, Customer
 
-from .models import DailyUsage, KeySyncState, SyncRun
+from .line_items import NOT_REPORTED, LineItemMapping
+from .models import (
+    HOUR_UNITS,
+    UNITS,
+    DailyUsage,
+    KeySyncState,
+    SyncRun,
+    UnassignedCost,
+    UnassignedUsage,
+)
+
+UNMAPPED = "unmapped"  # the line item filter's value for rows no rule maps
 
 
 def month_bounds(day: date) -> tuple[date, date]:
@@ -146,4 +158,61 @@ def usage_rows(*, customer: Customer, start: date, end: date) -> QuerySet:
             key_comment=F("api_key__comment"),
         )
         .order_by("day", "api_key__key_id", "method")
+    )
+
+
+# --- Usage by line item, and unassigned usage (the admin's reads) ---------------------------
+
+
+def usage_totals(rows: QuerySet) -> dict:
+    """The number of `rows` (`rows`) and the sum of every unit over them, in one query; 0 for
+    no rows."""
+    totals = rows.aggregate(rows=Count("pk"), **{unit: Sum(unit) for unit in UNITS})
+    zero = {unit: Decimal(0) if unit in HOUR_UNITS else 0 for unit in UNITS}
+    return {name: zero.get(name, 0) if value is None else value for name, value in totals.items()}
+
+
+def reported_models() -> list[str]:
+    """Every model name stored, as Deepgram spelled it, sorted; "" (not reported) left out."""
+    models = DailyUsage.objects.exclude(model="").values_list("model", flat=True)
+    return list(models.distinct().order_by("model"))
+
+
+def rows_of_line_item(rows: QuerySet, mapping: LineItemMapping, code: str) -> QuerySet:
+    """The usage `rows` that `mapping` maps to line item `code` (`UNMAPPED`: to none): the
+    distinct (endpoint, method, model) of `rows` are mapped in memory, one query."""
+    if code == NOT_REPORTED:
+        return rows.filter(model="")
+    wanted = None if code == UNMAPPED else code
+    matching = Q(pk__in=[])
+    dimensions = rows.exclude(model="").values_list("endpoint", "method", "model")
+    for endpoint, method, model in dimensions.distinct().order_by():
+        item = mapping.of(endpoint, method, model)
+        if (item.code if item else None) == wanted:
+            matching |= Q(endpoint=endpoint, method=method, model=model)
+    return rows.filter(matching)
+
+
+def unassigned_months() -> list[date]:
+    """The months (first days) with unassigned usage or cost, newest first. One query."""
+    usage, cost = (
+        rows.objects.annotate(month=TruncMonth("day")).values_list("month").order_by()
+        for rows in (UnassignedUsage, UnassignedCost)
+    )
+    return sorted({month for (month,) in usage.union(cost)}, reverse=True)
+
+
+def unassigned_by_month(accessors: QuerySet, month: date | None = None) -> QuerySet:
+    """The `accessors` with usage or cost in `month` (all time when None), each annotated
+    with every unit summed over it and Deepgram's `dollars`."""
+    usage = UnassignedUsage.objects.filter(accessor=OuterRef("pk"))
+    cost = UnassignedCost.objects.filter(accessor=OuterRef("pk"))
+    if month is not None:
+        usage, cost = (rows.filter(day__range=month_bounds(month)) for rows in (usage, cost))
+
+    def summed(rows, name):
+        return Subquery(rows.values("accessor").annotate(total=Sum(name)).values("total"))
+
+    return accessors.filter(Exists(usage) | Exists(cost)).annotate(
+        **{unit: summed(usage, unit) for unit in UNITS}, dollars=summed(cost, "dollars")
     )

@@ -1,11 +1,14 @@
 """Usage nobody is billed for: an accessor that is no customer's key keeps its usage and cost
 in tables of their own, and `accessor_assign` moves them onto the key from a chosen day, with
-their corrections, never inside or before a month issued for the customer, and audited."""
+their corrections, never inside or before a month issued for the customer, and audited; the
+monthly list of unassigned usage and cost that finance and support see."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from customers.services import project_ensure_default
 from invoices.models import BillingTerms, CustomerPlan, Invoice, PricePlan
@@ -312,3 +315,84 @@ def test_it_refuses_when_no_app_says_which_months_are_issued(
     monkeypatch.setattr(issued_months, "receivers", [])
 
     assert "No app answered" in refused(console, imported, OCTOBER, support_user)
+
+
+# --- The unassigned usage list --------------------------------------------------------------
+
+UNASSIGNED = reverse("admin:usage_unassignedaccessor_changelist")
+
+
+@pytest.fixture
+def client(db):
+    """The web client (the usage conftest's `client` is the Deepgram one)."""
+    return Client()
+
+
+@pytest.fixture
+def two_months(console, default_project):
+    """The console key used September and October; a staff key only September."""
+    put(
+        console,
+        {date(2026, 9, 30): "1.000000", date(2026, 10, 1): "2.000000", date(2026, 10, 2): "0.5"},
+        {date(2026, 10, 1): "0.516000", date(2026, 10, 2): "0.129000"},
+    )
+    staff = unassigned_accessor_of(project=default_project, accessor="staff-key")
+    put(staff, {date(2026, 9, 3): "7.000000"}, {date(2026, 9, 3): "1.806000"})
+    return console, staff
+
+
+def listed(response) -> dict[str, tuple]:
+    return {
+        row.accessor: (row.total_hours, row.requests, row.dollars)
+        for row in response.context["cl"].result_list
+    }
+
+
+@pytest.mark.parametrize("user", ["support_user", "finance_user"])
+def test_it_lists_a_months_unassigned_usage_and_cost(client, request, user, two_months):
+    client.force_login(request.getfixturevalue(user))
+
+    response = client.get(UNASSIGNED, {"month": "2026-10"})
+
+    assert response.status_code == 200
+    assert listed(response) == {ACCESSOR: (D("2.500000"), 2, D("0.645000"))}
+    assert "Unassigned usage, October 2026" in response.text
+    assert "2.500000 total hours" in response.text and "0.645000" in response.text
+
+
+def test_it_lists_every_months_when_none_is_chosen(client, support_user, two_months):
+    client.force_login(support_user)
+
+    response = client.get(UNASSIGNED)
+
+    assert listed(response) == {
+        ACCESSOR: (D("3.500000"), 3, D("0.645000")),
+        "staff-key": (D("7.000000"), 1, D("1.806000")),
+    }
+    assert "October 2026" in response.text and "September 2026" in response.text
+
+
+def test_it_forbids_the_unassigned_usage_to_other_staff(client, other_staff):
+    client.force_login(other_staff)
+
+    assert client.get(UNASSIGNED).status_code == 403
+
+
+# Session, user, permissions (2); the months to filter by, the projects to filter by; the
+# count, the full count and the page (with each accessor's sums).
+UNASSIGNED_LIST_QUERIES = 9
+
+
+@pytest.mark.parametrize("accessors", [3, 30])
+def test_it_lists_unassigned_usage_in_a_fixed_number_of_queries(
+    finance_user, default_project, list_in_queries, accessors
+):
+    for n in range(accessors):
+        record = unassigned_accessor_of(project=default_project, accessor=f"key-{n}")
+        put(record, {date(2026, 10, 1 + n % 28): "1.000000"}, {date(2026, 10, 2): "0.1"})
+
+    shown = list_in_queries(
+        UNASSIGNED, user=finance_user, queries=UNASSIGNED_LIST_QUERIES, month="2026-10"
+    )
+
+    assert len(shown) == accessors
