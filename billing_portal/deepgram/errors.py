@@ -38,21 +38,22 @@ class AuthenticationError(DeepgramError):
 
 
 class MissingPermissionError(AuthenticationError):
-    """The management key is known but lacks a permission the call needs (403). Not retried.
+    """Deepgram knows the management key but refused the call for lack of a permission (403):
+    one the call needs, or (on key creation) the right to grant the scopes asked. Not retried.
 
     A subclass of AuthenticationError, so code that handles a bad key still catches it; code
     that tells the two apart (a project without `billing:read` still syncs usage) catches this
     one first. `permission` names the permission the call likely needs (`billing:read` for the
-    billing calls), or is None when the client cannot tell; the message says it too.
+    billing calls), and the message says it after Deepgram's; it is None when the client cannot
+    tell (a 403 on key creation may refuse the scopes asked, not the management key), and the
+    message is Deepgram's own.
     """
 
     def __init__(self, message: str, *, permission: str | None = None, **kwargs):
         self.permission = permission
         if permission:
-            hint = f"the management key likely lacks the {permission} permission"
-        else:
-            hint = "the management key lacks a permission this call needs"
-        super().__init__(f"{message} ({hint})", **kwargs)
+            message = f"{message} (the management key likely lacks {permission})"
+        super().__init__(message, **kwargs)
 
 
 class NotFoundError(DeepgramError):

@@ -217,7 +217,7 @@ def test_a_403_elsewhere_names_no_permission(client, sandbox, project_id):
         client.usage_summary(project_id, start=START, end=END)
 
     assert caught.value.permission is None
-    assert "lacks a permission" in str(caught.value)
+    assert caught.value.message == "User does not have sufficient permissions."
 
 
 def test_a_401_on_a_billing_call_stays_a_bad_key(make_client, project_id):
