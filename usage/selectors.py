@@ -17,6 +17,7 @@ from .models import (
     DailyUsage,
     KeySyncState,
     SyncRun,
+    UnassignedAccessor,
     UnassignedCost,
     UnassignedUsage,
 )
@@ -216,3 +217,10 @@ def unassigned_by_month(accessors: QuerySet, month: date | None = None) -> Query
     return accessors.filter(Exists(usage) | Exists(cost)).annotate(
         **{unit: summed(usage, unit) for unit in UNITS}, dollars=summed(cost, "dollars")
     )
+
+
+def assigned_from(key_pks) -> dict[int, date]:
+    """For the keys whose usage was unassigned before (`accessor_assign`), the first day that
+    is theirs: a sync must not read a key's days before it (they stay unassigned)."""
+    rows = UnassignedAccessor.objects.filter(assigned_key_id__in=key_pks)
+    return dict(rows.values_list("assigned_key_id", "assigned_from"))

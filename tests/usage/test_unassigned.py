@@ -23,6 +23,7 @@ from usage.models import (
     UnassignedUsage,
     UsageCorrection,
 )
+from usage.selectors import assigned_from
 from usage.services import (
     UNASSIGNED_COST,
     UNASSIGNED_USAGE,
@@ -191,6 +192,15 @@ def test_it_keeps_the_rows_the_key_already_holds(console, imported, support_user
     stored = dict(DailyUsage.objects.filter(api_key=imported).values_list("day", "hours"))
     assert stored == {date(2026, 10, 3): D("1.000000"), date(2026, 10, 4): D("2.500000")}
     assert not UnassignedUsage.objects.exists()
+
+
+def test_it_tells_the_sync_the_first_day_that_is_the_keys(
+    console, imported, key_of, customer_a, support_user
+):
+    other = key_of(customer_a)
+    accessor_assign(accessor=console, api_key=imported, from_day=OCTOBER, user=support_user)
+
+    assert assigned_from([imported.pk, other.pk]) == {imported.pk: OCTOBER}
 
 
 def test_it_records_who_assigned_what_from_when(console, imported, support_user):
