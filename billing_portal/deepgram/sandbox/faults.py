@@ -77,6 +77,7 @@ class Fault:
     field: str = "hours"
     size: int = 0  # oversize: the body is padded with spaces to this many bytes
     lasts: float = 10.0  # drip, endless: the most seconds the sandbox keeps sending
+    after: int = 0  # matching calls answered whole before this fault starts (a sync part-way)
 
     def __post_init__(self):
         self.status = _checked_status(self.kind, self.status)
@@ -89,6 +90,8 @@ class Fault:
             raise ValueError("retry_after must be a whole number of seconds")
         if self.delay < 0:
             raise ValueError("delay must not be negative")
+        if isinstance(self.after, bool) or not isinstance(self.after, int) or self.after < 0:
+            raise ValueError("after must be a whole number of calls, at least 0")
 
     def _check_answer_options(self) -> None:
         if self.kind == "bad_number" and not _NUMBER.fullmatch(str(self.number or "")):
@@ -215,6 +218,9 @@ class Faults:
         with self.lock:
             for fault in self.queue:
                 if fault.matches(method, path):
+                    if fault.after:
+                        fault.after -= 1
+                        continue
                     fault.count -= 1
                     if fault.count == 0:
                         self.queue.remove(fault)

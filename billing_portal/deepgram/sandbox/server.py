@@ -133,7 +133,8 @@ class SandboxServer:
         message: str | None = None,
         **answer_options,
     ) -> None:
-        """Make the next `count` API calls matching method (exact) and path (substring) fail.
+        """Make the next `count` API calls matching method (exact) and path (substring) fail
+        (after the first `after` of them, an answer option, are answered whole).
         `answer_options` (number, field, size, lasts) shape the altering and streaming faults
         (see `faults`)."""
         self.faults.add(
