@@ -54,9 +54,29 @@ class DeepgramProject(models.Model):
     is_default = models.BooleanField("default", default=False)
     split_usage_by_method = models.BooleanField(
         default=False,
-        help_text="Sync usage per method (sync, async, streaming) so they can be priced apart. "
-        "Costs three usage calls per key instead of one.",
+        help_text="Price usage per method (sync, async, streaming), at the plan's method rates. "
+        "Usage is stored by method and model either way.",
     )
+    # What the sync learned of the project's breakdowns (a probe, remembered; see
+    # usage.services.breakdowns): whether usage groupings combine in one call, and how the
+    # model dimension is spelled; whether the management key may read billing.
+    groupings_combine = models.BooleanField(
+        null=True, blank=True, help_text="Unknown until the sync has probed a day with usage."
+    )
+    model_grouping = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="`models` (the spec's spelling) or `model`; empty until seen.",
+    )
+    groupings_probed_at = models.DateTimeField(null=True, blank=True)
+    billing_readable = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="False when the management key lacks billing:read: usage syncs, cost does not.",
+    )
+    billing_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
