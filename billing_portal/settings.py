@@ -196,13 +196,18 @@ DEEPGRAM_READ_TIMEOUT = env.float("DEEPGRAM_READ_TIMEOUT", default=30.0)
 # The most one exchange may take, connect to the last byte (a dripping body is cut there),
 # and the largest body read (a larger one is refused: the sync asks for fewer days).
 DEEPGRAM_CALL_DEADLINE = env.float("DEEPGRAM_CALL_DEADLINE", default=60.0)
-DEEPGRAM_MAX_BODY_BYTES = env.int("DEEPGRAM_MAX_BODY_BYTES", default=10 * 2**20)
+# A day of a 10,000-key project's usage breakdown is about 19 MB of JSON: 64 MiB leaves room.
+DEEPGRAM_MAX_BODY_BYTES = env.int("DEEPGRAM_MAX_BODY_BYTES", default=64 * 2**20)
 DEEPGRAM_MAX_RETRIES = env.int("DEEPGRAM_MAX_RETRIES", default=4)
 DEEPGRAM_BACKOFF_BASE = env.float(
     "DEEPGRAM_BACKOFF_BASE", default=0.5
 )  # seconds, doubled per retry
 USAGE_SETTLEMENT_DAYS = env.int("USAGE_SETTLEMENT_DAYS", default=3)
-USAGE_SYNC_CHUNK_SIZE = env.int("USAGE_SYNC_CHUNK_SIZE", default=50)
+# A chunk is keys of one project; each chunk asks about its project as a whole (four calls
+# a range), so one chunk per project up to this size. A range holds at most this many
+# key-days (the project's keys times its days; at least one day): one answer stays bounded.
+USAGE_SYNC_CHUNK_SIZE = env.int("USAGE_SYNC_CHUNK_SIZE", default=10_000)
+USAGE_SYNC_KEY_DAYS_PER_CALL = env.int("USAGE_SYNC_KEY_DAYS_PER_CALL", default=10_000)
 # A running sync beats its heartbeat this often; one whose heartbeat is older than
 # SYNC_RUN_STALE_SECONDS is taken over by the next sync. 0 derives it from the client's
 # timeouts and retries (the longest one call may take, plus a heartbeat): ~11 min by default.

@@ -81,9 +81,10 @@ def sync_health(*, stale_hours: int = 24) -> dict:
 def daily_hours(
     *, customer: Customer, start: date, end: date, quantity: str = "total_hours"
 ) -> dict[date, object]:
-    """Hours per UTC day for a customer's keys (all methods summed), in `quantity`:
-    `total_hours` (every channel, the default billed quantity) or `hours`."""
-    if quantity not in ("total_hours", "hours"):
+    """A unit per UTC day for a customer's keys (every endpoint, method and model summed), in
+    `quantity`: `total_hours` (every channel, the default billed quantity), `hours`, or any
+    other unit of usage (agent hours, TTS characters, tokens in or out, requests)."""
+    if quantity not in UNITS:
         raise ValueError(f"Unknown quantity {quantity!r}")
     rows = (
         DailyUsage.objects.filter(api_key__customer=customer, day__range=(start, end))

@@ -2,9 +2,10 @@
 after the service it runs (former names stay registered for a release).
 
 `sync_run_start` (beat, hourly by default) opens a single-flight run, or takes over a stale one
-(its heartbeat too old), and fans the chunks not done out as DEEPGRAM_MAX_CONCURRENCY lanes; a
-lane is a chain of chunk tasks run one after another, so at most that many calls reach
-Deepgram at once, however many workers take part.
+(its heartbeat too old), and fans the chunks not done (a project's keys each, see
+`services.lanes`) out as at most DEEPGRAM_MAX_CONCURRENCY lanes; a lane is a chain of chunk
+tasks run one after another, each fetching its ranges of days `range_concurrency` at a time,
+so at most that many calls reach Deepgram at once, however many workers take part.
 
 A chunk task carries its run's token: a chunk of a run taken over since, or done before (a
 redelivery under late acks), does nothing. It runs under USAGE_SYNC_CHUNK_SOFT_TIME_LIMIT and
@@ -34,9 +35,9 @@ logger = logging.getLogger(__name__)
 def sync_run_start(trigger: str = SyncRun.Trigger.BEAT) -> dict:
     """Start a sync of every key that may still change, or resume a stale run; does nothing
     while a live one is running."""
-    key_ids = list(selectors.keys_to_sync().order_by("pk").values_list("pk", flat=True))
+    keys = list(selectors.keys_to_sync().order_by("pk").values_list("pk", "project_id"))
     lanes = services.sync_lanes(
-        key_ids, count=settings.DEEPGRAM_MAX_CONCURRENCY, chunk_size=settings.USAGE_SYNC_CHUNK_SIZE
+        keys, count=settings.DEEPGRAM_MAX_CONCURRENCY, chunk_size=settings.USAGE_SYNC_CHUNK_SIZE
     )
     run = services.sync_run_start(trigger=trigger, chunks=[c for lane in lanes for c in lane])
     if run is None:
@@ -48,15 +49,16 @@ def sync_run_start(trigger: str = SyncRun.Trigger.BEAT) -> dict:
         services.sync_run_record(run_id=run.pk, totals=services.SyncTotals(), token=token)
         return {"run": run.pk, "keys": 0, "resumed": run.resumed}
     lanes = services.chunk_lanes(todo, count=settings.DEEPGRAM_MAX_CONCURRENCY)
+    width = services.range_concurrency(settings.DEEPGRAM_MAX_CONCURRENCY, len(lanes))
     for lane in lanes:
-        signatures = [_chunk_task(run.pk, number, keys, token) for number, keys in lane]
+        signatures = [_chunk_task(run.pk, number, keys, token, width) for number, keys in lane]
         transaction.on_commit(chain(*signatures).apply_async)
     keys = sum(len(keys) for _, keys in todo)
     return {"run": run.pk, "keys": keys, "lanes": len(lanes), "resumed": run.resumed}
 
 
-def _chunk_task(run_id: int, chunk: int, key_ids: list[int], token: str):
-    return usage_sync_keys.si(run_id, key_ids, chunk, token).set(
+def _chunk_task(run_id: int, chunk: int, key_ids: list[int], token: str, concurrency: int = 1):
+    return usage_sync_keys.si(run_id, key_ids, chunk, token, concurrency).set(
         soft_time_limit=settings.USAGE_SYNC_CHUNK_SOFT_TIME_LIMIT,
         time_limit=settings.USAGE_SYNC_CHUNK_TIME_LIMIT,
     )
@@ -64,7 +66,12 @@ def _chunk_task(run_id: int, chunk: int, key_ids: list[int], token: str):
 
 @shared_task_renamed(formerly="usage.tasks.sync_usage_chunk", bind=True)
 def usage_sync_keys(
-    self, run_id: int, key_ids: list[int], chunk: int | None = None, token: str | None = None
+    self,
+    run_id: int,
+    key_ids: list[int],
+    chunk: int | None = None,
+    token: str | None = None,
+    concurrency: int = 1,
 ) -> dict:
     """Sync a chunk of keys and add the outcome to the run, in the chunk's write transaction.
     Never raises: a chunk that breaks counts its keys as failed, so the rest of its lane still
@@ -78,6 +85,7 @@ def usage_sync_keys(
         totals = services.usage_sync_keys(
             chunks=[(chunk, key_ids)],
             run=services.RunChunk(run_id, None, token),
+            concurrency=concurrency,
             stop_on=(SoftTimeLimitExceeded,),
             on_leftover=lambda number, keys: leftovers.append((number, keys)),
         )
@@ -94,7 +102,7 @@ def usage_sync_keys(
         number, keys = leftovers[0]
         logger.info("Chunk %s of run %s ended at its soft time limit; its lane goes on with "
                     "its %d keys left (chunk %s)", chunk, run_id, len(keys), number)  # fmt: skip
-        raise self.replace(_chunk_task(run_id, number, keys, token))
+        raise self.replace(_chunk_task(run_id, number, keys, token, concurrency))
     return {"run": run_id, "chunk": chunk, "ok": totals.keys_ok, "failed": totals.keys_failed}
 
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from billing_portal.deepgram import DeepgramError, client_from_settings
-from usage.models import DailyUsage, KeySyncState, SyncRun
+from usage.models import UNITS, DailyUsage, KeySyncState, SyncRun
 from usage.services import usage_sync_run
 
 START, END = date(2026, 10, 1), date(2026, 10, 8)
@@ -31,7 +31,7 @@ def bad_number(field, number):
 
 
 MATRIX = [
-    pytest.param({"kind": "no_results"}, "MissingDataError", id="summary-without-results"),
+    pytest.param({"kind": "no_results"}, "MissingDataError", id="usage-answer-without-results"),
     pytest.param(bad_number("hours", "-1.5"), "BadNumberError", id="negative-hours"),
     pytest.param(bad_number("total_hours", "-2"), "BadNumberError", id="negative-total-hours"),
     pytest.param(bad_number("requests", "-3"), "BadNumberError", id="negative-requests"),
@@ -100,12 +100,33 @@ def without_error_fields(states: list[tuple]) -> list[tuple]:
     return [tuple(row[n] for n in keep) for row in states]
 
 
-@pytest.mark.parametrize(("fault", "kind"), MATRIX)
+# The same bad answers from the billing breakdown (Deepgram's dollars): the range fails whole,
+# its usage is not stored without its cost.
+BILLING_MATRIX = [
+    pytest.param({"kind": "no_results"}, "MissingDataError", id="billing-without-results"),
+    pytest.param(bad_number("dollars", "-0.5"), "BadNumberError", id="negative-dollars"),
+    pytest.param(bad_number("dollars", "NaN"), "BadNumberError", id="nan-dollars"),
+    pytest.param(bad_number("dollars", "Infinity"), "BadNumberError", id="infinite-dollars"),
+    pytest.param(bad_number("dollars", "1e30"), "BadNumberError", id="dollars-1e30"),
+    pytest.param({"kind": "malformed"}, "BadResponseError", id="billing-not-json"),
+    pytest.param(
+        {"kind": "oversize", "size": 200_000}, "ResponseTooLargeError", id="billing-too-large"
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "fault", "kind"),
+    [
+        *(pytest.param("/usage", *row.values, id=row.id) for row in MATRIX),
+        *(pytest.param("/billing", *row.values, id=row.id) for row in BILLING_MATRIX),
+    ],
+)
 def test_a_bad_answer_fails_the_sync_and_changes_nothing_stored(
-    synced, sandbox, stored_state, fault, kind
+    synced, sandbox, stored_state, path, fault, kind
 ):
     before = stored_state()
-    sandbox.queue_fault(path="/usage", count=PERSISTENT, **fault)
+    sandbox.queue_fault(path=path, count=PERSISTENT, **fault)
 
     run = sync(synced)
 
@@ -123,29 +144,31 @@ def test_a_bad_answer_fails_the_sync_and_changes_nothing_stored(
 
 
 def usage_rows(keys) -> list[tuple]:
-    rows = DailyUsage.objects.filter(api_key__in=keys).order_by("api_key", "day", "method")
-    return list(rows.values_list("api_key", "day", "method", "hours", "total_hours", "requests"))
+    rows = DailyUsage.objects.filter(api_key__in=keys)
+    return sorted(rows.values_list("api_key", "day", "endpoint", "method", "model", *UNITS))
 
 
 def ranges_asked(sandbox) -> list[tuple[str, str]]:
+    """The days of each usage breakdown asked, grouped or not, in order."""
     return [
         (call.query["start"][0], call.query["end"][0])
         for call in sandbox.calls
-        if call.path.endswith("/usage")
+        if call.path.endswith("/usage/breakdown")
     ]
 
 
 @pytest.fixture
 def summary_size(synced, sandbox, settings):
-    """The size in bytes of the sandbox's summary of the first key for October's days."""
+    """The size in bytes of the sandbox's grouped usage breakdown of the project (the largest
+    answer the sync asks for) for October's days."""
 
     def size(first: int, last: int) -> int:
         response = requests.get(
-            f"{sandbox.url}/v1/projects/{settings.SANDBOX_PROJECT_ID}/usage",
+            f"{sandbox.url}/v1/projects/{settings.SANDBOX_PROJECT_ID}/usage/breakdown",
             params={
                 "start": f"2026-10-{first:02d}",
                 "end": f"2026-10-{last:02d}",
-                "accessor": synced[0].key_id,
+                "grouping": ["accessor", "endpoint", "method", "models"],
             },
             headers={"Authorization": f"Token {settings.SANDBOX_API_KEY}"},
             timeout=5,
@@ -163,7 +186,7 @@ def test_a_dripping_body_is_cut_at_the_deadline_and_the_sync_finishes(synced, sa
 
     assert time.monotonic() - started < 5, "each call is cut at 0.3 s, not after 30 s"
     assert run.errors_by_kind == {"DeadlineExceededError": len(synced)}
-    assert run.retries == len(synced)  # within the budget: one retry a key
+    assert run.retries == 1  # within the budget: one retry of the project's first call
 
 
 def test_a_call_cut_at_the_deadline_is_retried_and_the_sync_succeeds(synced, sandbox):
@@ -190,7 +213,8 @@ def test_a_too_large_answer_is_asked_for_again_in_halves(synced, sandbox):
     assert usage_rows(synced) == stored
     halves = [("2026-10-01", "2026-10-04"), ("2026-10-05", "2026-10-08")]
     whole = ("2026-10-01", "2026-10-08")
-    assert ranges_asked(sandbox) == [whole, *halves, whole]  # the second key fits at once
+    # The grouped call in halves, then the project's totals (ungrouped) at once.
+    assert ranges_asked(sandbox) == [whole, *halves, whole]
 
 
 def test_a_window_too_large_to_read_is_read_in_as_many_parts_as_it_takes(

@@ -172,8 +172,10 @@ def assert_told_once(operators, run, status: str, detail: str) -> None:
 
 
 def test_a_partial_run_is_one_line_and_one_mail_and_healthz_stays_200(
-    operators, keys, sandbox, client
+    operators, keys, sandbox, client, settings
 ):
+    # A chunk a key: the fault fails the first chunk's answer, the others are whole.
+    settings.USAGE_SYNC_CHUNK_SIZE = 1
     run = closed_with_faults(operators, keys, sandbox, faults=1)
 
     assert_told_once(operators, run, "partial", "1 of 3 keys failed (NotFoundError: 1)")

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -26,8 +25,8 @@ from usage.services import (
     usage_sync_keys,
     utc_today,
 )
-from usage.services.fetching import fetch_usage
-from usage.services.key_sync import chunk_keys, chunk_store
+from usage.services.chunk_sync import fetch_range
+from usage.services.key_sync import LOST, ChunkWork, chunk_keys
 from usage.services.sync_window import windows_of
 from usage.tasks import usage_sync_keys as usage_sync_keys_task
 
@@ -36,7 +35,18 @@ from .conftest import changed_tables
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 CREATED = datetime(2026, 11, 20, tzinfo=UTC)
-SYNC_TABLES = {"usage.DailyUsage", "usage.KeySyncState", "usage.SyncRun"}
+# What a sync writes: usage and cost (of the keys, and of the project's console key, which is
+# no customer's), the keys' states, its run, and what it learned of the project.
+SYNC_TABLES = {
+    "usage.DailyUsage",
+    "usage.DailyCost",
+    "usage.UnassignedAccessor",
+    "usage.UnassignedUsage",
+    "usage.UnassignedCost",
+    "usage.KeySyncState",
+    "usage.SyncRun",
+    "customers.DeepgramProject",
+}
 
 
 @pytest.fixture
@@ -45,8 +55,8 @@ def keys(imported_keys):
     return imported_keys(8, created=CREATED, id_prefix="7a7a7a7a")
 
 
-def calls_per_key(sandbox) -> Counter:
-    return Counter(call.query["accessor"][0] for call in sandbox.calls if "accessor" in call.query)
+def api_calls(sandbox) -> int:
+    return sum(1 for call in sandbox.calls if call.path.startswith("/v1/"))
 
 
 def sync_process(sandbox) -> subprocess.Popen:
@@ -82,7 +92,7 @@ def test_a_sync_killed_part_way_is_taken_over_and_finished(keys, sandbox, settin
     dead = SyncRun.objects.get()
     done_before = set(dead.done_chunks)
     assert dead.status == SyncRun.Status.RUNNING and 3 <= len(done_before) < 8
-    fetched_before = calls_per_key(sandbox)
+    calls_before = api_calls(sandbox)
     sandbox.set_latency(0)
     settings.SYNC_RUN_STALE_SECONDS, settings.SYNC_HEARTBEAT_SECONDS = 0.3, 0.05
     time.sleep(0.4)
@@ -94,17 +104,12 @@ def test_a_sync_killed_part_way_is_taken_over_and_finished(keys, sandbox, settin
     assert f"Took over sync run {run.pk}" in out.getvalue()
     assert (run.pk, run.status, run.takeovers) == (dead.pk, SyncRun.Status.SUCCEEDED, 1)
     assert (run.keys_total, run.keys_ok, sorted(run.done_chunks)) == (8, 8, list(range(8)))
-    calls = calls_per_key(sandbox)
-    for number in done_before:  # done chunks are not fetched again
-        key_id = next(k.key_id for k in keys if k.pk == run.chunks[number][0])
-        assert calls[key_id] == fetched_before[key_id] == 1
-    assert set(calls) == {key.key_id for key in keys}  # every key was fetched: nothing lost
-    # Nothing doubled: one row per key and day, each counted once by the run, no correction.
-    assert (
-        run.rows_created
-        == DailyUsage.objects.count()
-        == 8 * ((utc_today() - CREATED.date()).days + 1)
-    )
+    # Done chunks are not fetched again: each chunk left asks its five calls once.
+    assert api_calls(sandbox) - calls_before == 5 * (8 - len(done_before))
+    # Nothing doubled: each row counted once by the run, no correction; nothing lost: every
+    # key has rows and is synced through today.
+    assert run.rows_created == DailyUsage.objects.count()
+    assert DailyUsage.objects.values("api_key").distinct().count() == 8
     assert not UsageCorrection.objects.exists()
     assert KeySyncState.objects.filter(synced_through=utc_today()).count() == 8
     assert changed_tables(before, stored_state()) == SYNC_TABLES
@@ -144,7 +149,8 @@ def test_a_late_chunk_of_a_run_taken_over_writes_nothing(keys, settings, stored_
     key_windows, skipped = windows_of(
         chunk_keys([keys[0].pk]), today=utc_today(), start=None, end=None
     )
-    fetched = [fetch_usage(key_window) for key_window in key_windows]
+    work = ChunkWork(key_windows, skipped)
+    fetched = [fetch_range(part) for part in work.ranges]
     time.sleep(0.2)
     taken = sync_run_take_over(SyncRun.objects.get())
     assert taken is not None
@@ -152,7 +158,7 @@ def test_a_late_chunk_of_a_run_taken_over_writes_nothing(keys, settings, stored_
 
     with caplog.at_level(logging.WARNING, logger="usage.services.runs"):
         # ...and writes it late; its next chunks arrive late too, as tasks and in-process.
-        assert chunk_store(skipped, fetched, old.of(0)) == (None, None)
+        assert [work.store(fetch, old.of(0)) for fetch in fetched] == [LOST] * len(fetched)
         assert usage_sync_keys_task.apply(args=(run.pk, [keys[1].pk], 1, old.token)).get() == {
             "run": run.pk,
             "chunk": 1,
@@ -180,7 +186,8 @@ def test_a_chunk_past_its_soft_time_limit_ends_cleanly_and_its_lane_goes_on(
     settings.DEEPGRAM_MAX_CONCURRENCY, settings.USAGE_SYNC_CHUNK_SIZE = 1, 3
     settings.USAGE_SYNC_CHUNK_SOFT_TIME_LIMIT, settings.USAGE_SYNC_CHUNK_TIME_LIMIT = 1.0, 8
     settings.SYNC_HEARTBEAT_SECONDS = 0.05
-    sandbox.set_latency(400)  # three keys take 1.2 s: each chunk passes its soft limit
+    settings.USAGE_SYNC_KEY_DAYS_PER_CALL = 6  # six keys: a range a day, twelve a chunk
+    sandbox.set_latency(80)  # a range's four calls take 0.3 s: each chunk passes its soft limit
     before = stored_state()
     app.control.purge()
     connection.close()  # the pool's processes are forked: no connection shared with them
@@ -194,7 +201,9 @@ def test_a_chunk_past_its_soft_time_limit_ends_cleanly_and_its_lane_goes_on(
     assert (run.status, run.keys_total, run.keys_ok) == (SyncRun.Status.SUCCEEDED, 6, 6)
     assert len(run.chunks) > 2  # the keys each chunk left became chunks of their own...
     assert sorted(run.done_chunks) == list(range(len(run.chunks)))  # ...done in the lane
+    assert run.resume_from  # ...each going on from the first day it had not written
+    assert run.rows_created == DailyUsage.objects.count()
     days = (utc_today() - CREATED.date()).days + 1
-    assert run.rows_created == DailyUsage.objects.count() == 6 * days
+    assert DailyUsage.objects.values("api_key", "day").distinct().count() == 6 * days
     assert not UsageCorrection.objects.exists()
     assert changed_tables(before, stored_state()) == SYNC_TABLES

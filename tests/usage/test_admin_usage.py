@@ -349,10 +349,16 @@ def test_it_lists_a_late_correction(client, support_user, make_key, sandbox, cus
     key = make_key(customer_a)
     usage_sync_keys(key_ids=[key.pk], today=TODAY)
     day = TODAY - timedelta(days=1)
-    before = DailyUsage.objects.get(api_key=key, day=day)
-    sandbox.set_usage(key.key_id, day, hours="1.5", total_hours="2.25", requests=7, method="async")
-    for method in ("sync", "streaming"):
-        sandbox.set_usage(key.key_id, day, hours=0, requests=0, method=method)
+    before = DailyUsage.objects.filter(api_key=key, day=day, endpoint="listen").first()
+    sandbox.set_usage(
+        key.key_id,
+        day,
+        hours="1.5",
+        total_hours="2.25",
+        requests=7,
+        method=before.method,
+        model=before.model,
+    )
     usage_sync_keys(key_ids=[key.pk], today=TODAY)
     client.force_login(support_user)
 
@@ -361,7 +367,7 @@ def test_it_lists_a_late_correction(client, support_user, make_key, sandbox, cus
     assert response.status_code == 200
     assert [c.usage_id for c in listed(response)] == [before.pk]
     row = response.text.split('class="field-at nowrap"')[1]
-    assert f"{key.key_id} 2026-10-30 all" in row
+    assert f"{key.key_id} 2026-10-30 listen {before.method} {before.model}" in row
     assert f'class="field-old_total_hours">{before.total_hours:.6f}<' in row
     assert 'class="field-new_total_hours">2.250000<' in row
     assert f'class="field-old_requests">{before.requests}<' in row

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from billing_portal.deepgram import parsing
-from usage.models import DailyUsage, KeySyncState
+from usage.models import UNITS, DailyCost, DailyUsage, KeySyncState
 from usage.services import usage_sync_keys
 
 FAULTS = [
@@ -25,15 +25,16 @@ def fast_retries(settings):
 
 
 def snapshot():
-    return sorted(
-        DailyUsage.objects.values_list(
-            "api_key__key_id", "day", "method", "hours", "total_hours", "requests"
-        )
+    usage = DailyUsage.objects.values_list(
+        "api_key__key_id", "day", "endpoint", "method", "model", *UNITS
     )
+    cost = DailyCost.objects.values_list("api_key__key_id", "day", "line_item", "dollars")
+    return sorted(usage), sorted(cost)
 
 
 def forget_everything():
     DailyUsage.objects.all().delete()
+    DailyCost.objects.all().delete()
     KeySyncState.objects.all().delete()
 
 
@@ -61,15 +62,31 @@ def test_it_ends_with_the_same_rows_under_transient_faults(keys, sandbox, fast_r
     assert snapshot() == clean
     assert (totals.keys_ok, totals.keys_failed) == (3, 0)
     assert totals.retries == len(FAULTS)
-    assert totals.api_calls == len(keys) + len(FAULTS)
+    assert totals.api_calls == 5 + len(FAULTS)  # the project's five calls, and the retries
 
 
 @pytest.mark.parametrize("status", [401, 404])
-def test_it_fails_one_key_for_good_and_syncs_the_others(keys, sandbox, fast_retries, status):
+def test_a_permanent_failure_fails_the_projects_keys_and_stores_nothing(
+    keys, sandbox, fast_retries, status
+):
+    sandbox.queue_fault("error", status=status, path="/usage", count=1)
+
+    totals = usage_sync_keys(key_ids=[key.pk for key in keys])
+
+    assert (totals.keys_ok, totals.keys_failed) == (0, 3)  # one answer for all of them
+    assert snapshot() == ([], [])
+    assert {state.last_error_kind for state in KeySyncState.objects.all()} <= {
+        "AuthenticationError",
+        "NotFoundError",
+    }
+
+
+@pytest.mark.parametrize("status", [401, 404])
+def test_keys_synced_alone_fail_one_by_one(keys, sandbox, fast_retries, status):
     broken = keys[1]
     sandbox.queue_fault("error", status=status, path="/usage", count=1)
 
-    totals = usage_sync_keys(key_ids=[broken.pk, keys[0].pk, keys[2].pk])
+    totals = usage_sync_keys(key_ids=[broken.pk, keys[0].pk, keys[2].pk], per_key=True)
 
     assert (totals.keys_ok, totals.keys_failed) == (2, 1)
     assert not DailyUsage.objects.filter(api_key=broken).exists()
@@ -95,7 +112,8 @@ def test_it_resumes_a_failed_key_on_the_next_run(keys, sandbox, fast_retries):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_it_syncs_in_parallel_to_the_same_rows(keys, fast_retries):
+def test_it_syncs_in_parallel_to_the_same_rows(keys, fast_retries, settings):
+    settings.USAGE_SYNC_KEY_DAYS_PER_CALL = 1  # a range a day: many ranges to fetch at once
     key_ids = [key.pk for key in keys]
     usage_sync_keys(key_ids=key_ids)
     serial = snapshot()

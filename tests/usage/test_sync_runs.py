@@ -7,7 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from tests.concurrency import at_once
-from usage.models import DailyUsage, SyncRun
+from usage.models import DailyCost, DailyUsage, SyncRun
 from usage.services import (
     RunChunk,
     SyncTotals,
@@ -188,14 +188,36 @@ def test_it_records_a_whole_run_chunk_by_chunk(make_key, customer_a, customer_b,
 
     run = usage_sync_run(trigger=SyncRun.Trigger.COMMAND, key_ids=[k.pk for k in keys])
 
+    # Each chunk asks about the project as a whole: four calls a range and the fields, twice.
     assert (run.status, run.keys_total, run.keys_ok, run.api_calls) == (
         SyncRun.Status.SUCCEEDED,
         2,
         2,
-        2,
+        10,
     )
+    assert run.calls_by_endpoint == {
+        "usage/breakdown": 4,
+        "billing/breakdown": 4,
+        "billing/fields": 2,
+    }
     assert (run.chunks, sorted(run.done_chunks)) == ([[keys[0].pk], [keys[1].pk]], [0, 1])
     assert run.rows_created == DailyUsage.objects.count() > 0
+    assert DailyCost.objects.count() > 0
+
+
+def test_a_run_asks_about_each_project_once_whatever_its_keys(make_key, customer_a, customer_b):
+    created = datetime(2026, 10, 1, tzinfo=UTC)
+    keys = [make_key(c, created=created) for c in (customer_a, customer_b, customer_a)]
+
+    run = usage_sync_run(trigger=SyncRun.Trigger.COMMAND, key_ids=[k.pk for k in keys])
+
+    assert (run.status, run.keys_ok, run.api_calls, len(run.chunks)) == (
+        SyncRun.Status.SUCCEEDED,
+        3,
+        5,
+        1,
+    )
+    assert run.differences == [] and run.cost_unread == {}
 
 
 def test_a_resumed_run_fetches_only_its_chunks_not_done(
@@ -211,13 +233,14 @@ def test_a_resumed_run_fetches_only_its_chunks_not_done(
 
     run = usage_sync_run(trigger=SyncRun.Trigger.COMMAND, key_ids=[keys[0].pk])
 
-    asked = {call.query["accessor"][0] for call in sandbox.calls}
-    assert asked == {keys[1].key_id, keys[2].key_id}
-    assert (run.pk, run.resumed, run.status, run.keys_ok) == (
+    # Chunk 0 is not read again: the two chunks not done ask five calls each.
+    assert len(sandbox.calls) == 10
+    assert (run.pk, run.resumed, run.status, run.keys_ok, sorted(run.done_chunks)) == (
         stale.pk,
         True,
         SyncRun.Status.SUCCEEDED,
         3,
+        [0, 1, 2],
     )
 
 

@@ -33,6 +33,30 @@ def test_it_syncs_every_key_with_progress_and_a_summary(keys):
     assert SyncRun.objects.get().trigger == SyncRun.Trigger.COMMAND
 
 
+def test_the_summary_counts_the_calls_by_endpoint(keys, settings):
+    settings.USAGE_SYNC_KEY_DAYS_PER_CALL = 2  # two keys: a day a range
+
+    out, err = run("--start", "2026-10-01", "--end", "2026-10-04")
+
+    # Non-interactive output: a line every 5 s, and the last one.
+    assert err.strip().splitlines()[-1].startswith("[" + "#" * 30 + "] 2/2 keys")
+    calls = "billing/breakdown: 8, usage/breakdown: 8, billing/fields: 1"
+    assert f"API calls  17 (0 retries): {calls}" in out
+
+
+def test_progress_counts_each_written_range_share_of_its_chunk():
+    from io import StringIO
+
+    from usage.management.commands.sync_usage import Progress
+
+    stream = StringIO()
+    progress = Progress(10, stream, interactive=True)
+    progress.range_step(10, 3, 4)
+    progress.show(progress.began + 1)
+
+    assert " 7/10 keys " in stream.getvalue().splitlines()[-1].split("\r")[-1]
+
+
 def test_it_syncs_one_customer(keys, customer_b):
     run("--customer", customer_b.name)
 
@@ -56,7 +80,8 @@ def test_it_exits_1_when_a_key_failed(keys, sandbox, settings):
         run("--concurrency", "1")
 
     assert caught.value.returncode == 1
-    assert SyncRun.objects.get().status == SyncRun.Status.PARTIAL
+    # One answer covers the project's keys: its failure fails them all.
+    assert SyncRun.objects.get().status == SyncRun.Status.FAILED
 
 
 BAD_INPUT = [

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db.models import Sum
 
 from billing_portal.celery import app
 from billing_portal.deepgram import client_from_settings
@@ -49,9 +50,22 @@ def test_it_syncs_every_key_through_a_worker(make_key, customer_a, customer_b, s
     )
     client = client_from_settings()
     for key in keys:
-        summary = client.usage_summary(
-            key.project.project_id, start=created.date(), end=run.window_end, accessor=key.key_id
+        stored = dict(
+            DailyUsage.objects.filter(api_key=key, endpoint="listen")
+            .values("day")
+            .annotate(total=Sum("total_hours"))
+            .values_list("day", "total")
+            .order_by()
         )
-        stored = {row.day: row.total_hours for row in DailyUsage.objects.filter(api_key=key)}
+        summary = client.usage_summary(
+            key.project.project_id, start=created.date(), end=max(stored), accessor=key.key_id
+        )
         assert stored == {day.start: day.total_hours for day in summary.results}
     assert run.rows_created == DailyUsage.objects.count()
+    # Three chunks (two keys each, at most), each asking about the project: four calls each,
+    # and the billing fields.
+    assert run.calls_by_endpoint == {
+        "usage/breakdown": 6,
+        "billing/breakdown": 6,
+        "billing/fields": 3,
+    }

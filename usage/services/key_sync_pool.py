@@ -2,18 +2,22 @@
 and the command's whole run in this process.
 
 Rules (of speed only; what is synced and stored is `key_sync`'s, what a run records `runs`'s):
-- Up to `concurrency` threads call Deepgram (HTTP only, no database); this thread loads and
-  windows each chunk, and writes it in one transaction.
-- Lookahead: while one chunk is written, the next LOOKAHEAD_CHUNKS chunks are already being
-  fetched, so Deepgram is kept busy. Results come back in chunk order.
+- Up to `concurrency` threads call Deepgram (HTTP only, no database), a range of days each;
+  this thread loads and windows each chunk, plans its ranges and writes them in order, each
+  in its own transaction.
+- Lookahead, bounded: at most `concurrency` ranges are fetched ahead of the one being
+  written, so at most that many answers are held at once (memory stays bounded however long
+  the window). Results come back in range order.
 - While it waits on the threads, this thread beats the run's heartbeat every
   SYNC_HEARTBEAT_SECONDS. When the run is no longer its own (taken over), it stops.
 - A chunk the run has done already (or a run no longer this owner's) is not fetched again.
-- Stopping: a `threading.Event` the threads check before each key (no signals in threads);
-  keys not started are dropped, a call in flight is left to finish on its own, its answer
-  unused. An exception of `stop_on` in this thread (a task's soft time limit) ends the chunk
-  cleanly: what was fetched is written, the other keys become a new chunk of the run
-  (`on_leftover`), or, when nothing was fetched, the chunk stays pending, to be resumed.
+- Stopping: a `threading.Event` the threads check before each range (no signals in threads);
+  ranges not started are dropped, a call in flight is left to finish on its own, its answer
+  unused. An exception of `stop_on` in this thread (a task's soft time limit), while it waits
+  or while it writes (that range rolled back), ends the chunk cleanly after the ranges already
+  written: its keys become a new chunk of the run
+  (`on_leftover`; they resume from where each got to), or, when nothing was written, the
+  chunk stays pending, to be resumed.
 """
 
 import threading
@@ -25,10 +29,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
+from django.db import connection
+
+from customers.models import ApiKey
 
 from ..models import SyncRun
-from .fetching import FetchedUsage, fetch_usage
-from .key_sync import chunk_keys, chunk_store
+from .chunk_sync import fetch_range
+from .key_sync import HELD, LOST, ChunkWork, chunk_keys, chunk_record
+from .lanes import sync_lanes
 from .outcomes import KeySyncResult, SyncTotals
 from .runs import (
     RunChunk,
@@ -38,17 +46,9 @@ from .runs import (
     sync_run_record,
     sync_run_start,
 )
-from .sync_window import KeyWindow, utc_today, windows_of
+from .sync_window import utc_today, windows_of
 
-LOOKAHEAD_CHUNKS = 2
 _LOST, _LIMIT = "lost", "limit"
-
-
-@dataclass
-class _Pending:
-    number: int | None
-    skipped: list[KeySyncResult]
-    fetches: list[tuple[int, Future]]  # key pk, its fetch (None when stopped before it)
 
 
 @dataclass
@@ -56,10 +56,13 @@ class _Worker:
     """What the chunks of one call share: the pool, the stop event, the run and its beat."""
 
     pool: ThreadPoolExecutor
+    concurrency: int
     stop: threading.Event
     run: RunChunk | None
     stop_on: tuple[type[BaseException], ...]
     on_leftover: Callable[[int, list[int]], None] | None
+    per_key: bool = False
+    on_range: Callable[[int, int, int], None] | None = None
     last_beat: float = 0.0
 
     def beat(self) -> bool:
@@ -83,107 +86,130 @@ def usage_sync_keys(
     on_result: Callable[[KeySyncResult], None] | None = None,
     stop_on: tuple[type[BaseException], ...] = (),
     on_leftover: Callable[[int, list[int]], None] | None = None,
+    per_key: bool = False,
+    on_range: Callable[[int, int, int], None] | None = None,
 ) -> SyncTotals:
     """Sync many keys chunk by chunk (`key_ids` cut into chunks, or a run's numbered
-    `chunks`): up to `concurrency` threads call Deepgram (HTTP only), while this thread writes
-    each chunk in one transaction (recorded on `run`) and plans the next. Never raises for one
-    key's failure; a chunk whose write fails counts its keys as failed."""
+    `chunks`): up to `concurrency` threads call Deepgram (HTTP only), a range each, while this
+    thread writes each range in its own transaction (recorded on `run`). Never raises for one
+    key's failure; a range whose write fails counts its keys as failed. `per_key`: each key
+    with its own calls (`sync_usage --key`). `on_range(keys, ranges written, ranges)` hears
+    each range a chunk writes (progress within a chunk)."""
     today = today or utc_today()
     if chunks is None:
         ids, size = list(key_ids), chunk_size or settings.USAGE_SYNC_CHUNK_SIZE
         chunks = [(None, ids[i : i + size]) for i in range(0, len(ids), size)]
     totals = SyncTotals()
-
-    def collect(results: list[KeySyncResult]) -> None:
-        for result in results:
-            totals.add(result)
-            if on_result:
-                on_result(result)
-
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="usage-sync")
-    worker = _Worker(pool, threading.Event(), run, stop_on, on_leftover, time.monotonic())
+    width = max(1, concurrency)
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="usage-sync")
+    worker = _Worker(pool, width, threading.Event(), run, stop_on, on_leftover, per_key, on_range)
+    worker.last_beat = time.monotonic()
     try:
-        # Keep Deepgram busy with the next chunks while this thread writes one.
-        pending: deque[_Pending] = deque()
         for number, keys in chunks:
-            if not _may_start(number, worker):
+            claimed = _may_start(number, worker)
+            if not claimed:
                 continue
-            pending.append(_start_chunk(number, keys, worker, today, start, end))
-            if len(pending) > LOOKAHEAD_CHUNKS:
-                collect(_finish_chunk(pending.popleft(), worker))
+            resume = _resume_of(claimed, number)
+            for result in _sync_chunk(number, keys, worker, today, start, end, resume):
+                totals.add(result)
+                if on_result:
+                    on_result(result)
             if worker.stop.is_set():
                 break
-        while pending and not worker.stop.is_set():
-            collect(_finish_chunk(pending.popleft(), worker))
     finally:
         worker.stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
     return totals
 
 
-def _may_start(number: int | None, worker: _Worker) -> bool:
-    """Whether a chunk is still to do (before anything is fetched or written for it); a run
-    no longer this owner's stops the rest."""
-    if worker.run is None or sync_chunk_claim(worker.run.of(number), lock=False):
+def _may_start(number: int | None, worker: _Worker):
+    """The run (True without one) when a chunk is still to do (before anything is fetched or
+    written for it), else None; a run no longer this owner's stops the rest."""
+    if worker.run is None:
         return True
+    claimed = sync_chunk_claim(worker.run.of(number), lock=False)
+    if claimed:
+        return claimed
     if not sync_run_beat(worker.run):
         worker.stop.set()
-    return False
-
-
-def _fetch_unless_stopped(key_window: KeyWindow, stop: threading.Event) -> FetchedUsage | None:
-    return None if stop.is_set() else fetch_usage(key_window, stop=stop)
-
-
-def _start_chunk(
-    number: int | None,
-    key_ids: list[int],
-    worker: _Worker,
-    today: date,
-    start: date | None,
-    end: date | None,
-) -> _Pending:
-    key_windows, skipped = windows_of(chunk_keys(key_ids), today=today, start=start, end=end)
-    fetches = [
-        (kw.api_key.pk, worker.pool.submit(_fetch_unless_stopped, kw, worker.stop))
-        for kw in key_windows
-    ]
-    return _Pending(number, skipped, fetches)
-
-
-def _await(futures: list[Future], worker: _Worker) -> str | None:
-    """Wait for the fetches, beating the heartbeat; why it stopped early, or None."""
-    waiting = set(futures)
-    try:
-        while waiting:
-            _, waiting = wait(waiting, timeout=settings.SYNC_HEARTBEAT_SECONDS)
-            if waiting and not worker.beat():
-                return _LOST
-    except worker.stop_on:
-        return _LIMIT
     return None
 
 
-def _finish_chunk(pending: _Pending, worker: _Worker) -> list[KeySyncResult]:
-    run = worker.run.of(pending.number) if worker.run else None
-    stopped = _await([future for _, future in pending.fetches], worker)
+def _resume_of(claimed, number: int | None) -> dict[int, date]:
+    """Where a chunk left at a time limit goes on: {project pk: first day to read}."""
+    if claimed is True or number is None:
+        return {}
+    days = claimed.resume_from.get(str(number), {})
+    return {int(project): date.fromisoformat(day) for project, day in days.items()}
+
+
+def _sync_chunk(number, key_ids, worker: _Worker, today, start, end, resume) -> list[KeySyncResult]:
+    """Fetch a chunk's ranges ahead (at most `concurrency`) and write each in order."""
+    run = worker.run.of(number) if worker.run else None
+    key_windows, skipped = windows_of(chunk_keys(key_ids), today=today, start=start, end=end)
+    work = ChunkWork(key_windows, skipped, per_key=worker.per_key, resume=resume)
+    ahead: deque[tuple[object, Future]] = deque()
+    todo = deque(work.ranges)
+    stopped = None
+    while todo or ahead:
+        while todo and len(ahead) < worker.concurrency:
+            part = todo.popleft()
+            ahead.append((part, worker.pool.submit(fetch_range, part, worker.stop)))
+        part, future = ahead.popleft()
+        stopped = _await(future, worker)
+        if stopped:
+            break
+        fetch = future.result()
+        if fetch is None:  # stopped before it began
+            stopped = _LIMIT
+            break
+        if work.skips_range(part):
+            continue
+        try:
+            outcome = work.store(fetch, run, stop_on=worker.stop_on)
+        except worker.stop_on:
+            stopped = _LIMIT  # the limit came while writing: the range is rolled back
+            break
+        if worker.on_range:
+            worker.on_range(len(work.windows), work.stored, len(work.ranges))
+        if outcome == LOST:
+            stopped = _LOST
+            break
+        if outcome == HELD:
+            worker.stop.set()
+            return work.results()
     if stopped:
         worker.stop.set()
     if stopped == _LOST:
         return []
-    fetched, left = [], []
-    for key_pk, future in pending.fetches:
-        usage = future.result() if future.done() and not future.cancelled() else None
-        if usage is None:
-            left.append(key_pk)
-        else:
-            fetched.append(usage)
-    if left and not fetched:
-        return []  # nothing fetched before the limit: the chunk stays pending, to be resumed
-    results, leftover_chunk = chunk_store(pending.skipped, fetched, run, left or None)
-    if leftover_chunk is not None and worker.on_leftover:
-        worker.on_leftover(leftover_chunk, left)
-    return results or []
+    if stopped == _LIMIT:
+        # The limit may have cut a query in the middle (a write, a heartbeat), which leaves the
+        # connection unusable: a new one records what was written.
+        connection.close()
+        if not work.stored:
+            return []  # nothing written before the limit: the chunk stays pending
+        left, _ = work.left_at_limit()
+        if not left:  # every range was written after all
+            return chunk_record(work, run)[0]
+        results, leftover_chunk = chunk_record(work, run, left)
+        if leftover_chunk is not None and worker.on_leftover:
+            worker.on_leftover(leftover_chunk, left)
+        return results
+    results, _ = chunk_record(work, run)
+    return results
+
+
+def _await(future: Future, worker: _Worker) -> str | None:
+    """Wait for a fetch, beating the heartbeat; why it stopped early, or None."""
+    try:
+        while True:
+            done, _ = wait([future], timeout=settings.SYNC_HEARTBEAT_SECONDS)
+            if done:
+                return None
+            if not worker.beat():
+                return _LOST
+    except worker.stop_on:
+        return _LIMIT
 
 
 def usage_sync_run(
@@ -195,13 +221,20 @@ def usage_sync_run(
     concurrency: int = 1,
     on_start: Callable[[SyncRun, int], None] | None = None,
     on_result: Callable[[KeySyncResult], None] | None = None,
+    per_key: bool = False,
+    on_range: Callable[[int, int, int], None] | None = None,
 ) -> SyncRun | None:
     """A whole run in this process (the command's path): open it, or take over a stale one
     and resume its chunks not done (then `resumed` is set: its own keys and window, not these),
     sync chunk by chunk, close it. None when a live run is in progress. `on_start` hears the
     run and how many keys are left to do."""
-    size = settings.USAGE_SYNC_CHUNK_SIZE
-    chunks = [key_ids[i : i + size] for i in range(0, len(key_ids), size)]
+    projects = dict(ApiKey.objects.filter(pk__in=key_ids).values_list("pk", "project_id"))
+    lanes = sync_lanes(
+        [(pk, projects[pk]) for pk in key_ids if pk in projects],
+        count=1,
+        chunk_size=settings.USAGE_SYNC_CHUNK_SIZE,
+    )
+    chunks = [chunk for lane in lanes for chunk in lane]
     run = sync_run_start(trigger=trigger, chunks=chunks, window_start=start, window_end=end)
     if run is None:
         return None
@@ -216,6 +249,8 @@ def usage_sync_run(
         run=ref,
         concurrency=concurrency,
         on_result=on_result,
+        per_key=per_key,
+        on_range=on_range,
     )
     resumed = run.resumed
     run.refresh_from_db()

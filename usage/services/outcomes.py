@@ -1,4 +1,5 @@
-"""What a sync reports: one `KeySyncResult` per key, added up into `SyncTotals`.
+"""What a sync reports: one `KeySyncResult` per key, added up into `SyncTotals`, with what
+the ranges it read learned (calls by endpoint, reconciliation differences, unread costs).
 
 Rules:
 - Every key asked for gets exactly one result: synced, skipped (nothing to read) or failed.
@@ -36,6 +37,10 @@ class SyncTotals:
     rows_created: int = 0
     rows_changed: int = 0
     errors_by_kind: Counter = field(default_factory=Counter)
+    calls_by_endpoint: Counter = field(default_factory=Counter)
+    # Days whose grouped rows do not add up to Deepgram's project totals (reconciliation).
+    differences: list[dict] = field(default_factory=list)
+    cost_unread: dict[str, str] = field(default_factory=dict)  # project id: why
 
     def add(self, result: KeySyncResult) -> None:
         self.keys_ok += result.ok

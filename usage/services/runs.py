@@ -12,8 +12,9 @@ Rules:
   taker wins, and the taker resumes the chunks not yet done. A chunk of the former owner (its
   token) that arrives late writes nothing.
   A stale run of an older release (no chunks recorded) is abandoned instead, and a new run opens.
-- A chunk ended early (its task's soft time limit) records what it wrote; its other keys are
-  appended to its chunks as a new one, to be resumed.
+- A chunk ended early (its task's soft time limit) records what it wrote; its keys are
+  appended to its chunks as a new one, to be resumed from the first day it did not write
+  (`resume_from`): the settlement window is read again once a run, not once a chunk.
 - Held: a chunk whose answers would wipe out most of a project's usage (`storing`) stops the
   run before it writes: FAILED, with the reason (`held_reason`). Ops accept a real cut
   (`sync_run_accept_cut`): the next run to open applies it (`allow_mass_cut`), once.
@@ -52,6 +53,9 @@ _TOTAL_FIELDS = [
     "rows_created",
     "rows_changed",
     "errors_by_kind",
+    "calls_by_endpoint",
+    "differences",
+    "cost_unread",
     "done_chunks",
     "heartbeat_at",
 ]
@@ -167,7 +171,7 @@ def sync_chunk_claim(ref: RunChunk, *, lock: bool = True) -> SyncRun | None:
     the chunk not done), else None. Inside the chunk's write transaction (`lock`), the run row
     is locked, so the answer holds until the chunk is recorded. Says in the log why not."""
     runs = SyncRun.objects.select_for_update() if lock else SyncRun.objects
-    fields = ("status", "token", "done_chunks", "allow_mass_cut")
+    fields = ("status", "token", "done_chunks", "allow_mass_cut", "resume_from")
     run = runs.filter(pk=ref.run_id).only(*fields).first()
     if run is None or run.status != SyncRun.Status.RUNNING:
         reason = "the run is closed"
@@ -193,9 +197,11 @@ def sync_run_record(
     chunk: int | None = None,
     token: str | None = None,
     leftover: list[int] | None = None,
+    resume_from: dict[int, date] | None = None,
 ) -> SyncRun:
     """Add a chunk's totals to the run and mark the chunk done; `leftover` keys (a chunk ended
-    early) become a new chunk of the run (`run.leftover_chunk`). Closes the run when every
+    early) become a new chunk of the run (`run.leftover_chunk`), read from `resume_from`
+    ({project pk: first day not yet read}) on. Closes the run when every
     key is accounted for. A chunk recorded before, or of a former owner (`token`), counts
     nothing."""
     with transaction.atomic():
@@ -209,6 +215,10 @@ def sync_run_record(
         if leftover:
             run.chunks, run.leftover_chunk = [*run.chunks, leftover], len(run.chunks)
             fields.append("chunks")
+            if resume_from:
+                days = {str(project): day.isoformat() for project, day in resume_from.items()}
+                run.resume_from = {**run.resume_from, str(run.leftover_chunk): days}
+                fields.append("resume_from")
         _add_totals(run, totals)
         run.heartbeat_at = timezone.now()
         if run.keys_ok + run.keys_failed >= run.keys_total and not leftover:
@@ -263,6 +273,16 @@ def _add_totals(run: SyncRun, totals: SyncTotals) -> None:
     errors = Counter(run.errors_by_kind)
     errors.update(totals.errors_by_kind)
     run.errors_by_kind = {kind: count for kind, count in errors.items() if count}
+    calls = Counter(run.calls_by_endpoint)
+    calls.update(totals.calls_by_endpoint)
+    run.calls_by_endpoint = dict(calls)
+    if totals.differences:
+        # A day read by several chunks of a project is reported once.
+        seen = {(d["project"], d["day"], d["unit"]) for d in run.differences}
+        for difference in totals.differences:
+            if (difference["project"], difference["day"], difference["unit"]) not in seen:
+                run.differences = [*run.differences, difference]
+    run.cost_unread = {**run.cost_unread, **totals.cost_unread}
 
 
 def _final_status(run: SyncRun) -> str:

@@ -11,17 +11,12 @@ Rules:
   other method split (the project changed its setting) are zeroed, not counted twice.
 - The four tables written so are `KEY_USAGE` (`DailyUsage`), `UNASSIGNED_USAGE`, `KEY_COST`
   (`DailyCost`) and `UNASSIGNED_COST`: the same rule, each with its own dimensions and values.
-- Today's sync (`store_fetched`) reads the usage summary: its rows are endpoint "" and model ""
-  (not reported), method `all` or the split's, with hours, total hours and requests.
-- The keys of a chunk are written in one transaction, so a key's rows are never half written;
-  a key whose fetch failed writes no rows, keeps what earlier runs committed, and is retried
-  by the next run.
-- Mass cut: when the answers of a chunk would zero, or cut by more than 90 %, the stored
-  usage (total hours over the window) of most of a project's keys that had usage in it (at
-  least SYNC_MASS_CUT_MIN_KEYS keys), nothing is written and `MassCutError` is raised: a broken
-  upstream, not a correction, until ops accept it (`guard=False`). A cut of a few keys applies.
-- Sync state: a success moves `synced_through` on to the window's last day (never back) and
-  clears the failure count; a failure records the error and counts one more failure.
+- The sync (`chunk_sync`) writes each range of days it read in one transaction: the keys' rows
+  and cost rows, the unassigned accessors' rows, the keys' sync states.
+- Mass cut (`refuse_mass_cut`): when the answers of a range would zero, or cut by more than
+  90 %, the stored usage (total hours over the range) of most of the keys that had usage in it
+  (at least SYNC_MASS_CUT_MIN_KEYS keys), nothing is written and `MassCutError` is raised: a
+  broken upstream, not a correction, until ops accept it. A cut of a few keys applies.
 """
 
 from dataclasses import dataclass
@@ -29,29 +24,23 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from billing_portal.bulk import insert_rows
-from billing_portal.deepgram import DeepgramError
 
 from ..models import (
     UNITS,
     CostCorrection,
     DailyCost,
     DailyUsage,
-    KeySyncState,
     UnassignedCost,
     UnassignedCostCorrection,
     UnassignedUsage,
     UnassignedUsageCorrection,
     UsageCorrection,
 )
-from .fetching import FetchedUsage, UsageValues
-from .outcomes import KeySyncResult
 
-NO_USAGE: UsageValues = (Decimal(0), Decimal(0), 0)
 CUT_TO = Decimal("0.1")  # what is left of a key's usage after a cut of more than 90 %
 
 
@@ -93,48 +82,6 @@ UNASSIGNED_COST = DayTable(
 
 Window = tuple[date, date]
 Stored = dict[int, dict[tuple, tuple[int, tuple]]]  # owner: {(day, *dimensions): (pk, values)}
-
-
-def store_fetched(
-    fetched: list[FetchedUsage], run_id: int | None, *, guard: bool = True
-) -> list[KeySyncResult]:
-    """Write every successfully fetched key of a chunk in one transaction: replace each key's
-    window by what the summary reported (`store_day_rows`), move the sync states on. Raises
-    `MassCutError` before writing when the answers would wipe out most of a project's usage
-    (unless not `guard`)."""
-    now = timezone.now()
-    good = [f for f in fetched if f.error is None]
-    windows = {f.key_window.api_key.pk: f.key_window.window for f in good}
-    reported = {f.key_window.api_key.pk: _summary_rows(f.reported) for f in good}
-    with transaction.atomic():
-        stored = stored_day_rows(KEY_USAGE, windows)
-        if guard:
-            _refuse_mass_cut(good, stored)
-        counts = store_day_rows(KEY_USAGE, reported, windows, run_id=run_id, now=now, stored=stored)
-        results = [_failed(f, now) for f in fetched if f.error is not None]
-        for f in good:
-            created, changed = counts[f.key_window.api_key.pk]
-            results.append(
-                KeySyncResult(
-                    key_pk=f.key_window.api_key.pk,
-                    window=f.key_window.window,
-                    api_calls=f.api_calls,
-                    retries=f.retries,
-                    rows_created=created,
-                    rows_changed=changed,
-                )
-            )
-        _save_states(fetched, now)
-    return results
-
-
-def _summary_rows(reported: dict[tuple[date, str], UsageValues]) -> dict[tuple, tuple]:
-    """The summary's {(day, method): (hours, total hours, requests)} as rows of `KEY_USAGE`:
-    endpoint and model not reported, the other units zero."""
-    return {
-        (day, "", method, ""): (hours, total_hours, Decimal(0), 0, 0, 0, requests)
-        for (day, method), (hours, total_hours, requests) in reported.items()
-    }
 
 
 def store_day_rows(
@@ -194,27 +141,24 @@ def stored_day_rows(table: DayTable, windows: dict[int, Window]) -> Stored:
     return stored
 
 
-def _refuse_mass_cut(good: list[FetchedUsage], stored: Stored) -> None:
-    """Raise `MassCutError` when most of a project's keys with stored usage in their window
-    (at least SYNC_MASS_CUT_MIN_KEYS) would lose all of it, or more than 90 %."""
+def refuse_mass_cut(project_id: str, stored: Stored, reported: dict[int, dict]) -> None:
+    """Raise `MassCutError` when most of the keys with stored usage in a range (at least
+    SYNC_MASS_CUT_MIN_KEYS) would lose all of it, or more than 90 % (total hours)."""
     total_hours = KEY_USAGE.values.index("total_hours")
-    counts: dict[str, list[int]] = {}  # project id: [keys with usage, keys cut]
-    for f in good:
-        rows = stored.get(f.key_window.api_key.pk, {})
+    with_usage = cut = 0
+    for owner, rows in stored.items():
         old = sum(values[total_hours] for _, values in rows.values())
         if old <= 0:
             continue
-        new = sum(values[1] for values in f.reported.values())
-        count = counts.setdefault(f.key_window.api_key.project.project_id, [0, 0])
-        count[0] += 1
-        count[1] += new < old * CUT_TO
-    for project_id, (with_usage, cut) in counts.items():
-        if with_usage >= settings.SYNC_MASS_CUT_MIN_KEYS and cut * 2 > with_usage:
-            raise MassCutError(
-                f"Deepgram's answers would zero, or cut by more than 90 %, the usage of {cut} "
-                f"of the {with_usage} keys of project {project_id} that had usage in the "
-                "window: nothing was written. If the cut is real, accept it in the sync runs."
-            )
+        new = sum(values[total_hours] for values in reported.get(owner, {}).values())
+        with_usage += 1
+        cut += new < old * CUT_TO
+    if with_usage >= settings.SYNC_MASS_CUT_MIN_KEYS and cut * 2 > with_usage:
+        raise MassCutError(
+            f"Deepgram's answers would zero, or cut by more than 90 %, the usage of {cut} "
+            f"of the {with_usage} keys of project {project_id} that had usage in the "
+            "window: nothing was written. If the cut is real, accept it in the sync runs."
+        )
 
 
 def _insert_rows(table: DayTable, rows: list[tuple], now: datetime) -> None:
@@ -255,46 +199,4 @@ def _update_rows(
             for pk, old, new in changed
         ],
         batch_size=500,
-    )
-
-
-def _save_states(fetched: list[FetchedUsage], now: datetime) -> None:
-    """Successes move on in one UPDATE per distinct last day; failures are saved one by one."""
-    through: dict[date, list[int]] = {}
-    for f in fetched:
-        state = f.key_window.state
-        if f.error is None:
-            last = f.key_window.window[1]
-            state.synced_through = max(state.synced_through or last, last)
-            through.setdefault(state.synced_through, []).append(state.pk)
-        else:
-            state.save(
-                update_fields=[
-                    "last_error_at",
-                    "last_error",
-                    "last_error_kind",
-                    "consecutive_failures",
-                ]
-            )
-    for day, pks in through.items():
-        KeySyncState.objects.filter(pk__in=pks).update(
-            synced_through=day, last_success_at=now, consecutive_failures=0
-        )
-
-
-def _failed(f: FetchedUsage, now: datetime) -> KeySyncResult:
-    """Record a failed fetch on the key's sync state (saved by `_save_states`)."""
-    state, exc = f.key_window.state, f.error
-    state.last_error_at, state.last_error = now, str(exc)[:2000]
-    state.last_error_kind = type(exc).__name__
-    state.consecutive_failures += 1
-    kind = type(exc).__name__ if isinstance(exc, DeepgramError) else "InternalError"
-    return KeySyncResult(
-        key_pk=f.key_window.api_key.pk,
-        ok=False,
-        error_kind=kind,
-        error=str(exc),
-        window=f.key_window.window,
-        api_calls=f.api_calls,
-        retries=f.retries,
     )

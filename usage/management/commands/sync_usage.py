@@ -61,29 +61,41 @@ def _concurrency(value: int | str) -> int:
 
 
 class Progress:
-    """One status line: done/total, keys per second, time left."""
+    """One status line: done/total, keys per second, time left. A chunk's keys are done when
+    its last range is written; meanwhile each range written counts its share of them (a chunk
+    of a 10,000-key project moves a day at a time)."""
 
     def __init__(self, total: int, stream, interactive: bool):
         self.total, self.stream, self.interactive = total, stream, interactive
         self.done = self.failed = 0
+        self.partial = 0.0  # the share of the chunk in progress, in keys
         self.began = self.last_print = time.monotonic()
 
     def step(self, result: services.KeySyncResult) -> None:
         self.done += 1
         self.failed += not result.ok
+        self.partial = 0.0
+        self._maybe_show(final=self.done == self.total)
+
+    def range_step(self, keys: int, written: int, ranges: int) -> None:
+        self.partial = keys * written / ranges if ranges and written < ranges else 0.0
+        self._maybe_show(final=False)
+
+    def _maybe_show(self, *, final: bool) -> None:
         now = time.monotonic()
-        if self.done == self.total or now - self.last_print >= (0.2 if self.interactive else 5):
+        if final or now - self.last_print >= (0.2 if self.interactive else 5):
             self.last_print = now
             self.show(now)
 
     def show(self, now: float) -> None:
         elapsed = max(now - self.began, 1e-9)
-        rate = self.done / elapsed
-        left = (self.total - self.done) / rate if rate else 0
+        done = min(self.total, int(self.done + self.partial))
+        rate = (self.done + self.partial) / elapsed
+        left = (self.total - done) / rate if rate else 0
         width = 30
-        filled = int(width * self.done / self.total) if self.total else width
+        filled = int(width * done / self.total) if self.total else width
         line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} keys "
+            f"[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} keys "
             f"{rate:,.1f} keys/s ETA {left:,.0f}s failed {self.failed}"
         )
         self.stream.write(f"\r{line}" if self.interactive else f"{line}\n")
@@ -118,8 +130,10 @@ class Command(BaseCommand):
             start=start_day,
             end=end_day,
             concurrency=concurrency,
+            per_key=key is not None,
             on_start=lambda run, left: self._started(run, left, progress),
             on_result=progress.step,
+            on_range=progress.range_step,
         )
         if run is None:
             raise CommandError(
@@ -147,14 +161,31 @@ class Command(BaseCommand):
         rows = [
             ("status", run.get_status_display()),
             ("keys", f"{run.keys_total} ({run.keys_ok} ok, {run.keys_failed} failed)"),
-            ("API calls", f"{run.api_calls} ({run.retries} retries)"),
+            ("API calls", f"{run.api_calls} ({run.retries} retries){_by_endpoint(run)}"),
             ("rows", f"{run.rows_created} created, {run.rows_changed} changed"),
             ("errors", run.errors_text()),
             *([("held", run.held_reason)] if run.held_reason else []),
+            *_reconciliation(run),
+            *[("no cost", f"project {project}: {why}") for project, why in run.cost_unread.items()],
             ("time", f"{seconds:,.1f} s"),
         ]
         for label, value in rows:
             self.stdout.write(f"{label:<10} {value}")
+
+
+def _by_endpoint(run: SyncRun) -> str:
+    return f": {run.calls_text()}" if run.calls_by_endpoint else ""
+
+
+def _reconciliation(run: SyncRun) -> list[tuple[str, str]]:
+    """What did not add up to Deepgram's project totals, a line a day and unit."""
+    return [
+        (
+            "mismatch",
+            f"{d['project']} {d['day']} {d['unit']}: keys {d['grouped']}, project {d['reported']}",
+        )
+        for d in run.differences
+    ]
 
 
 def _customer(value: str | None) -> Customer | None:
