@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import admin, messages
@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from billing_portal.admin_mixins import ReadOnlyAdminMixin
 from customers.models import Customer
@@ -18,7 +19,6 @@ from . import selectors, services
 from .line_items import NOT_REPORTED, NOT_REPORTED_LABEL, LineItemMapping, finance_edited
 from .models import (
     UNITS,
-    AccessorEvent,
     CostCorrection,
     DailyCost,
     DailyUsage,
@@ -26,8 +26,6 @@ from .models import (
     LineItem,
     LineItemRule,
     SyncRun,
-    UnassignedAccessor,
-    UnassignedUsage,
     UsageCorrection,
 )
 from .services import utc_today
@@ -252,10 +250,12 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "keys_ok",
         "keys_failed",
         "api_calls",
+        "calls",
         "retries",
         "rows_created",
         "rows_changed",
         "errors",
+        "mismatches",
     ]
     list_filter = ["status", "trigger"]
     change_list_template = "admin/usage/syncrun/change_list.html"
@@ -281,6 +281,21 @@ class SyncRunAdmin(ReadOnlyAdmin):
     @admin.display(description="Errors by kind")
     def errors(self, obj):
         return obj.errors_text()
+
+    @admin.display(description="Calls by endpoint")
+    def calls(self, obj):
+        return obj.calls_text()
+
+    @admin.display(description="Not adding up to Deepgram's totals")
+    def mismatches(self, obj):
+        """The reconciliation: days whose per-key rows differ from the project's totals."""
+        if not obj.differences:
+            return "-"
+        return format_html(
+            '<span class="errornote" title="{}">{} day(s) and unit(s)</span>',
+            obj.differences_text(),
+            len(obj.differences),
+        )
 
     def get_urls(self):
         return [
@@ -383,68 +398,4 @@ class CostCorrectionAdmin(ReadOnlyAdmin):
     search_fields = ["cost__api_key__key_id"]
 
 
-# --- Usage nobody is billed for -------------------------------------------------------------
-
-
-class MonthFilter(admin.SimpleListFilter):
-    """The month whose usage and cost are summed (all time when none is chosen)."""
-
-    title = "month"
-    parameter_name = "month"
-
-    def lookups(self, request, model_admin):
-        return [(f"{m:%Y-%m}", f"{m:%B %Y}") for m in selectors.unassigned_months()]
-
-    def queryset(self, request, queryset):
-        return queryset  # the month scopes the sums: `UnassignedAdmin.get_queryset`
-
-
-def _month_asked(request) -> date | None:
-    try:
-        return date.fromisoformat(request.GET.get("month", "") + "-01")
-    except ValueError:
-        return None
-
-
-@admin.register(UnassignedAccessor)
-class UnassignedAdmin(ReadOnlyAdmin):
-    """Unassigned usage by month: accessors of a project that are no customer's key, with the
-    usage and Deepgram's cost of the month chosen (all time when none). Finance and Support."""
-
-    list_display = ["accessor", "project", "usage", "dollars", "assigned_key", "assigned_from"]
-    list_filter = [MonthFilter, "project"]
-    list_select_related = ["project", "assigned_key"]
-    search_fields = ["accessor"]
-
-    def get_queryset(self, request):
-        return selectors.unassigned_by_month(super().get_queryset(request), _month_asked(request))
-
-    @admin.display(description="Usage", ordering="total_hours")
-    def usage(self, obj):
-        units = [(unit_name(unit), getattr(obj, unit)) for unit in UNITS]
-        return ", ".join(f"{_six(value)} {name}" for name, value in units if value) or "-"
-
-    @admin.display(description="Deepgram cost (USD)", ordering="dollars")
-    def dollars(self, obj):
-        return "-" if obj.dollars is None else _six(obj.dollars)
-
-    def changelist_view(self, request, extra_context=None):
-        month = _month_asked(request)
-        title = f"Unassigned usage, {month:%B %Y}" if month else "Unassigned usage, all months"
-        return super().changelist_view(request, {"title": title, **(extra_context or {})})
-
-
-@admin.register(UnassignedUsage)
-class UnassignedUsageAdmin(ReadOnlyAdmin):
-    list_display = ["day", "accessor", *DIMENSIONS, *UNITS, "changed_at"]
-    list_filter = ["endpoint", "method", PeriodFilter]
-    list_select_related = ["accessor"]
-    search_fields = ["accessor__accessor"]
-    date_hierarchy = "day"
-
-
-@admin.register(AccessorEvent)
-class AccessorEventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "action", "accessor", "api_key", "actor", "detail"]
-    list_select_related = ["accessor", "api_key", "actor"]
-    search_fields = ["accessor__accessor", "api_key__key_id"]
+from . import admin_unassigned  # noqa: E402, F401 - registers the unassigned usage admin

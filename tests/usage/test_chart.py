@@ -223,7 +223,7 @@ def test_it_says_so_when_a_customer_has_no_usage(
 
     page = chart_of(client, customer_a)
 
-    assert "No usage in the last 60 days." in page
+    assert "No billed hours (every channel) in the last 60 days." in page
     assert '<svg role="img"' not in page
     assert "<rect" not in page
 
@@ -248,3 +248,23 @@ def test_it_charts_the_usage_the_sync_stored(
     assert svg.count("<rect") == len(days)
     for day in days:
         assert f"<title>{day:%a} {day.day} {day:%b %Y}: " in svg
+
+
+def test_it_shows_one_unit_at_a_time(client, finance_user, make_key, customer_a):
+    from billing_portal.deepgram import client_from_settings
+    from usage.services import usage_sync_key
+
+    key = make_key(customer_a, created=datetime(2026, 10, 1, tzinfo=UTC))
+    usage_sync_key(api_key=key, client=client_from_settings(), today=END)
+    client.force_login(finance_user)
+    url = reverse("admin:customers_customer_change", args=[customer_a.pk])
+
+    hours = client.get(url).content.decode()
+    characters = client.get(url, {"chart_unit": "tts_characters"}).content.decode()
+    unknown = client.get(url, {"chart_unit": "dollars"}).content.decode()
+
+    assert "billed hours (every channel)" in hours and "<strong>Billed hours" in hours
+    assert "text-to-speech characters" in characters
+    assert '<a href="?chart_unit=total_hours">' in characters
+    assert " characters</title>" in characters
+    assert "billed hours (every channel)" in unknown  # anything else: the default

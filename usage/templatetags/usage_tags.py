@@ -9,12 +9,38 @@ from usage.services import utc_today
 register = template.Library()
 
 
-@register.inclusion_tag("usage/customer_chart.html")
-def customer_usage_chart(customer, days: int = 60):
-    """Daily billed hours (total_hours) of a customer's keys over the last `days` UTC days."""
+# What the chart can show, one unit at a time (`?chart_unit=`), and how a value is written.
+CHART_UNITS = {
+    "total_hours": ("Billed hours (every channel)", "h"),
+    "hours": ("Audio hours", "h"),
+    "agent_hours": ("Voice agent hours", "h"),
+    "tts_characters": ("Text-to-speech characters", "characters"),
+    "tokens_in": ("Tokens in", "tokens"),
+    "tokens_out": ("Tokens out", "tokens"),
+    "requests": ("Requests", "requests"),
+}
+
+
+@register.inclusion_tag("usage/customer_chart.html", takes_context=True)
+def customer_usage_chart(context, customer, days: int = 60):
+    """A unit of a customer's keys' usage per UTC day over the last `days` days: billed hours
+    (total_hours) unless the page asks for another (`?chart_unit=tts_characters`)."""
+    asked = context["request"].GET.get("chart_unit", "")
+    unit = asked if asked in CHART_UNITS else "total_hours"
     end = utc_today()
-    hours = selectors.daily_hours(customer=customer, start=end - timedelta(days=days - 1), end=end)
-    return {"chart": daily_bars(hours, end=end, days=days), "customer": customer, "days": days}
+    values = selectors.daily_hours(
+        customer=customer, start=end - timedelta(days=days - 1), end=end, quantity=unit
+    )
+    label, suffix = CHART_UNITS[unit]
+    return {
+        "chart": daily_bars(values, end=end, days=days),
+        "customer": customer,
+        "days": days,
+        "unit": unit,
+        "label": label,
+        "suffix": suffix,
+        "units": [(name, names[0]) for name, names in CHART_UNITS.items()],
+    }
 
 
 @register.inclusion_tag("usage/stale_banner.html", takes_context=True)
