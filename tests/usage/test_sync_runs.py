@@ -188,17 +188,18 @@ def test_it_records_a_whole_run_chunk_by_chunk(make_key, customer_a, customer_b,
 
     run = usage_sync_run(trigger=SyncRun.Trigger.COMMAND, key_ids=[k.pk for k in keys])
 
-    # Each chunk asks about the project as a whole: four calls a range and the fields, twice.
+    # Each chunk asks about the project as a whole: four calls a range, twice; the first one
+    # also the billing fields (its line items were new), the second knows them.
     assert (run.status, run.keys_total, run.keys_ok, run.api_calls) == (
         SyncRun.Status.SUCCEEDED,
         2,
         2,
-        10,
+        9,
     )
     assert run.calls_by_endpoint == {
         "usage/breakdown": 4,
         "billing/breakdown": 4,
-        "billing/fields": 2,
+        "billing/fields": 1,
     }
     assert (run.chunks, sorted(run.done_chunks)) == ([[keys[0].pk], [keys[1].pk]], [0, 1])
     assert run.rows_created == DailyUsage.objects.count() > 0
@@ -233,8 +234,9 @@ def test_a_resumed_run_fetches_only_its_chunks_not_done(
 
     run = usage_sync_run(trigger=SyncRun.Trigger.COMMAND, key_ids=[keys[0].pk])
 
-    # Chunk 0 is not read again: the two chunks not done ask five calls each.
-    assert len(sandbox.calls) == 10
+    # Chunk 0 is not read again: the two chunks not done ask four calls each (and the first
+    # of them the billing fields, for its new line items).
+    assert len(sandbox.calls) == 9
     assert (run.pk, run.resumed, run.status, run.keys_ok, sorted(run.done_chunks)) == (
         stale.pk,
         True,

@@ -25,9 +25,11 @@ Rules:
 - A range claims its run in its transaction (`runs.sync_chunk_claim`): a run taken over, or
   the chunk done, writes nothing more. A range whose answers would wipe out most of the
   chunk's keys' usage in it is held (`storing.MassCutError`) unless the run accepts cuts.
-- The first range of a project in a chunk also asks the billing fields of the chunk's window:
-  their line items (codes and labels) seed the line-item mapping (`usage.line_items`), so a
-  new Deepgram model appears there, with its pattern's rule, as soon as it is billed.
+- When the cost of a project's first range in a chunk names a line item the portal does not
+  know, that range also asks the billing fields of the chunk's window: their line items (codes
+  and labels) seed the line-item mapping (`usage.line_items`), so a new Deepgram model appears
+  there, with its pattern's rule, as soon as it is billed (one call, then none while nothing
+  new is billed).
 - What the sync learns is recorded on the run: calls by endpoint, and projects whose cost could
   not be read (no `billing:read`: said once a run, usage still synced). A range that does not
   reconcile with Deepgram's project totals is never stored (`key_sync`).
@@ -55,7 +57,7 @@ from billing_portal.deepgram import (
 from customers.models import ApiKey, DeepgramProject
 
 from ..line_items import seed_line_items
-from ..models import KeySyncState, UnassignedAccessor
+from ..models import KeySyncState, LineItem, UnassignedAccessor
 from .breakdowns import FIELDS_CALL, UNITS, ProjectFetch, fetch_key, fetch_project
 from .storing import (
     KEY_COST,
@@ -83,9 +85,11 @@ class Range:
     last: date
     windows: tuple[KeyWindow, ...]
     accessor: str | None = None
-    # The first range of a project in a chunk also asks the billing fields of the whole
-    # window (first, last), whose line items seed the mapping (`line_items`).
+    # The first range of a project in a chunk may ask the billing fields of the whole window
+    # (first, last), to seed the mapping (`line_items`) when its cost names line items the
+    # portal does not know yet (`known`).
     fields_of: tuple[date, date] | None = None
+    known: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -120,12 +124,15 @@ def plan_ranges(key_windows: list[KeyWindow], *, per_key: bool = False) -> list[
         .values_list("project_id", "n")
         .order_by()
     )
+    known = frozenset(LineItem.objects.values_list("code", flat=True))
     ranges = []
     for project_pk, windows in by_project.items():
         project = windows[0].api_key.project
         if per_key:
             for kw in windows:
-                ranges += _cut(project, kw.window[0], kw.window[1], (kw,), kw.api_key.key_id, 1)
+                ranges += _cut(
+                    project, kw.window[0], kw.window[1], (kw,), kw.api_key.key_id, 1, known
+                )
             continue
         first = min(kw.window[0] for kw in windows)
         last = max(kw.window[1] for kw in windows)
@@ -134,17 +141,17 @@ def plan_ranges(key_windows: list[KeyWindow], *, per_key: bool = False) -> list[
             # The fallback asks key by key: each key's answer is small, so the whole window
             # at once (the project-wide cost and totals are halved if they must be).
             keys = 1
-        ranges += _cut(project, first, last, tuple(windows), None, keys)
+        ranges += _cut(project, first, last, tuple(windows), None, keys, known)
     return ranges
 
 
-def _cut(project, first: date, last: date, windows, accessor, keys: int) -> list[Range]:
+def _cut(project, first: date, last: date, windows, accessor, keys: int, known) -> list[Range]:
     days = max(1, settings.USAGE_SYNC_KEY_DAYS_PER_CALL // keys)
     ranges, start = [], first
     while start <= last:
         end = min(last, start + timedelta(days=days - 1))
         fields_of = None if ranges else (first, last)
-        ranges.append(Range(project, start, end, windows, accessor, fields_of))
+        ranges.append(Range(project, start, end, windows, accessor, fields_of, known))
         start = end + timedelta(days=1)
     return ranges
 
@@ -168,7 +175,7 @@ def fetch_range(
             )
         else:
             out.fetched = _fetch_project(client, part, spelling, out.learned)
-        if part.fields_of is not None:
+        if part.fields_of is not None and _new_line_items(out.fetched, part.known):
             out.line_items = _line_items(client, project.project_id, part.fields_of)
             out.fetched.calls[FIELDS_CALL] += 1
     except DeepgramError as exc:
@@ -179,6 +186,11 @@ def fetch_range(
     out.api_calls = client.stats.calls - calls
     out.retries = client.stats.retries - retries
     return out
+
+
+def _new_line_items(fetched: ProjectFetch, known: frozenset[str]) -> bool:
+    """Whether the cost names a line item the portal does not know yet."""
+    return any(code not in known for (_, _, code) in (fetched.costs or {}))
 
 
 def _line_items(client, project_id: str, days: tuple[date, date]) -> dict[str, str] | None:
