@@ -195,7 +195,13 @@ def one_way(args) -> dict:
         "stored": DailyUsage.objects.count(),
         "costs": DailyCost.objects.count(),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_s": _cpu_seconds(),
     }
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def report(args, results: list[dict]) -> None:
@@ -217,9 +223,12 @@ def report(args, results: list[dict]) -> None:
                 f"{run['calls'] / days:>9.1f} {run['rows'] / run['seconds']:>9,.0f} "
                 f"{result['peak_mb']:>7,.0f} {run['failed']:>6} {run['differences']:>5}"
             )
-        print(f"  stored: {result['stored']:,} usage rows, {result['costs']:,} cost rows")
+        print(
+            f"  stored: {result['stored']:,} usage rows, {result['costs']:,} cost rows; "
+            f"CPU of the syncing process: {result['cpu_s']:,.1f} s"
+        )
     print(
-        "CPU of the sandbox and the ways' processes (whole bench): "
+        "CPU of the sandbox and the ways' processes together (whole bench): "
         f"{children.ru_utime + children.ru_stime:,.1f} s"
     )
 

@@ -208,6 +208,8 @@ USAGE_SETTLEMENT_DAYS = env.int("USAGE_SETTLEMENT_DAYS", default=3)
 # key-days (the project's keys times its days; at least one day): one answer stays bounded.
 USAGE_SYNC_CHUNK_SIZE = env.int("USAGE_SYNC_CHUNK_SIZE", default=10_000)
 USAGE_SYNC_KEY_DAYS_PER_CALL = env.int("USAGE_SYNC_KEY_DAYS_PER_CALL", default=10_000)
+# How many key-days of answers a chunk holds at once (fetched ahead while one is written).
+USAGE_SYNC_KEY_DAYS_IN_MEMORY = env.int("USAGE_SYNC_KEY_DAYS_IN_MEMORY", default=20_000)
 # A running sync beats its heartbeat this often; one whose heartbeat is older than
 # SYNC_RUN_STALE_SECONDS is taken over by the next sync. 0 derives it from the client's
 # timeouts and retries (the longest one call may take, plus a heartbeat): ~11 min by default.

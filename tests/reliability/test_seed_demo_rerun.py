@@ -22,6 +22,8 @@ NEW_USAGE = {
     "usage.UnassignedAccessor",
     "usage.UnassignedUsage",
     "usage.UnassignedCost",
+    "usage.LineItem",  # a model billed for the first time in the new days is seeded
+    "usage.LineItemRule",
     "invoices.Invoice",
     "invoices.InvoiceLine",
     "invoices.InvoiceEvent",

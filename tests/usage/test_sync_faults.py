@@ -134,3 +134,22 @@ def test_the_clients_usage_bounds_are_what_the_usage_columns_hold():
         assert largest == parsing.MAX_HOURS
     assert DailyUsage._meta.get_field("requests").get_internal_type() == "BigIntegerField"
     assert parsing.MAX_COUNT == 2**63 - 1
+
+
+def test_a_chunk_holds_a_bounded_number_of_answers(keys, settings):
+    from usage.services.key_sync import ChunkWork, chunk_keys
+    from usage.services.key_sync_pool import _in_flight
+    from usage.services.sync_window import utc_today, windows_of
+
+    settings.USAGE_SYNC_KEY_DAYS_PER_CALL = 3  # three keys: a day a range
+    windows, skipped = windows_of(
+        chunk_keys([key.pk for key in keys]), today=utc_today(), start=None, end=None
+    )
+    work = ChunkWork(windows, skipped)
+
+    settings.USAGE_SYNC_KEY_DAYS_IN_MEMORY = 6
+    assert _in_flight(work, concurrency=8) == 2  # two days of three keys
+    settings.USAGE_SYNC_KEY_DAYS_IN_MEMORY = 1
+    assert _in_flight(work, concurrency=8) == 1  # never none
+    settings.USAGE_SYNC_KEY_DAYS_IN_MEMORY = 10_000
+    assert _in_flight(work, concurrency=8) == 8  # small answers: the concurrency

@@ -62,10 +62,9 @@ def test_it_syncs_every_key_through_a_worker(make_key, customer_a, customer_b, s
         )
         assert stored == {day.start: day.total_hours for day in summary.results}
     assert run.rows_created == DailyUsage.objects.count()
-    # Three chunks (two keys each, at most), each asking about the project: four calls each,
-    # and the billing fields.
-    assert run.calls_by_endpoint == {
-        "usage/breakdown": 6,
-        "billing/breakdown": 6,
-        "billing/fields": 3,
-    }
+    # Three chunks (two keys each, at most), each asking about the project: four calls each;
+    # the billing fields while a chunk's cost names line items not seeded yet (the lanes run
+    # side by side: one to three times).
+    calls = run.calls_by_endpoint
+    assert (calls["usage/breakdown"], calls["billing/breakdown"]) == (6, 6)
+    assert 1 <= calls["billing/fields"] <= 3

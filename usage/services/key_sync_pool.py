@@ -5,9 +5,9 @@ Rules (of speed only; what is synced and stored is `key_sync`'s, what a run reco
 - Up to `concurrency` threads call Deepgram (HTTP only, no database), a range of days each;
   this thread loads and windows each chunk, plans its ranges and writes them in order, each
   in its own transaction.
-- Lookahead, bounded: at most `concurrency` ranges are fetched ahead of the one being
-  written, so at most that many answers are held at once (memory stays bounded however long
-  the window). Results come back in range order.
+- Lookahead, bounded: at most `concurrency` ranges are fetched at once, and no more than
+  USAGE_SYNC_KEY_DAYS_IN_MEMORY key-days of answers (memory stays bounded however long the
+  window and however many keys). Results come back in range order.
 - While it waits on the threads, this thread beats the run's heartbeat every
   SYNC_HEARTBEAT_SECONDS. When the run is no longer its own (taken over), it stops.
 - A chunk the run has done already (or a run no longer this owner's) is not fetched again.
@@ -150,9 +150,10 @@ def _sync_chunk(number, key_ids, worker: _Worker, today, start, end, resume) -> 
     work = ChunkWork(key_windows, skipped, per_key=worker.per_key, resume=resume)
     ahead: deque[tuple[object, Future]] = deque()
     todo = deque(work.ranges)
+    width = _in_flight(work, worker.concurrency)
     stopped = None
     while todo or ahead:
-        while todo and len(ahead) < worker.concurrency:
+        while todo and len(ahead) < width:
             part = todo.popleft()
             ahead.append((part, worker.pool.submit(fetch_range, part, worker.stop)))
         part, future = ahead.popleft()
@@ -197,6 +198,17 @@ def _sync_chunk(number, key_ids, worker: _Worker, today, start, end, resume) -> 
         return results
     results, _ = chunk_record(work, run)
     return results
+
+
+def _in_flight(work: ChunkWork, concurrency: int) -> int:
+    """How many of a chunk's ranges are fetched at once: `concurrency`, but never more answers
+    in memory than USAGE_SYNC_KEY_DAYS_IN_MEMORY key-days (a day of 10,000 keys is ~150 MB
+    read and parsed), and at least one."""
+    if not work.ranges:
+        return 1
+    part = work.ranges[0]
+    key_days = len(part.windows) * ((part.last - part.first).days + 1)
+    return max(1, min(concurrency, settings.USAGE_SYNC_KEY_DAYS_IN_MEMORY // max(key_days, 1)))
 
 
 def _await(future: Future, worker: _Worker) -> str | None:
