@@ -40,7 +40,6 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count
@@ -58,7 +57,7 @@ from customers.models import ApiKey, DeepgramProject
 
 from ..line_items import seed_line_items
 from ..models import KeySyncState, LineItem, UnassignedAccessor
-from .breakdowns import FIELDS_CALL, UNITS, ProjectFetch, fetch_key, fetch_project
+from .breakdowns import FIELDS_CALL, ProjectFetch, fetch_key, fetch_project
 from .storing import (
     KEY_COST,
     KEY_USAGE,
@@ -70,10 +69,9 @@ from .storing import (
     stored_day_rows,
 )
 from .sync_window import KeyWindow
+from .unassigned import unassigned_accessor_of
 
 logger = logging.getLogger(__name__)
-
-_TOTAL_HOURS = UNITS.index("total_hours")
 
 
 @dataclass(frozen=True)
@@ -337,9 +335,7 @@ def _store_unassigned(project, part: Range, usage, costs, fetched, run_id, now) 
     }
     for accessor in set(usage) | set(costs):
         if accessor not in records:
-            records[accessor], _ = UnassignedAccessor.objects.get_or_create(
-                project=project, accessor=accessor
-            )
+            records[accessor] = unassigned_accessor_of(project=project, accessor=accessor)
     windows = {record.pk: (part.first, part.last) for record in records.values()}
     by_pk = {records[a].pk: rows for a, rows in usage.items()}
     store_day_rows(UNASSIGNED_USAGE, by_pk, windows, run_id=run_id, now=now)
@@ -376,10 +372,6 @@ def fail_keys(windows: list[KeyWindow], exc: Exception, now=None) -> None:
         state.save(
             update_fields=["last_error_at", "last_error", "last_error_kind", "consecutive_failures"]
         )
-
-
-def new_total_hours(rows: dict[tuple, tuple]) -> Decimal:
-    return sum((values[_TOTAL_HOURS] for values in rows.values()), Decimal(0))
 
 
 __all__ = [

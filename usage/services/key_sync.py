@@ -11,7 +11,7 @@ Rules:
   reads the same days again).
 - A range of a run writes only while the run is still its own (`runs.sync_chunk_claim`, in
   the write's transaction): a late chunk of a run taken over, or a chunk done before, writes
-  nothing. The range's calls, rows, reconciliation differences and unread costs are added to
+  nothing. The range's calls, rows and unread costs are added to
   the run in that transaction.
 - A range whose answers would wipe out most of the keys' usage (`storing.MassCutError`) writes
   nothing and holds its run (FAILED, with the reason), unless the run applies a cut ops
@@ -138,8 +138,9 @@ class ChunkWork:
         keys; HELD when it held the run; LOST when the run is no longer the chunk's. An
         exception of `stop_on` (a task's soft time limit) is raised: the range is not stored."""
         part = fetch.range
-        if fetch.error is None and fetch.fetched.differences():
-            return self._refuse_unreconciled(fetch, run)
+        differences = fetch.fetched.differences() if fetch.error is None else []
+        if differences:
+            return self._refuse_unreconciled(fetch, differences, run)
         if fetch.error is not None:
             self._fail(part.windows, fetch.error, fetch)
             fail_keys(part.windows, fetch.error)
@@ -179,19 +180,16 @@ class ChunkWork:
         self.done_through[part.project.pk] = part.last
         return None
 
-    def _refuse_unreconciled(self, fetch: RangeFetch, run: RunChunk | None) -> str | None:
+    def _refuse_unreconciled(self, fetch: RangeFetch, found, run: RunChunk | None) -> str | None:
         """A range whose rows do not add up to Deepgram's project totals is an answer with
         rows missing (or extra): nothing of it is written, its keys fail, and the run records
         the differences (ops see them; the operators are told of the failed keys)."""
         part = fetch.range
         error = UnreconciledError(
             f"Deepgram's per-key rows of {part.first}..{part.last} do not add up to its "
-            f"project totals ({len(fetch.fetched.differences())} day(s) and unit(s)): "
-            "nothing of the range was written."
+            f"project totals ({len(found)} day(s) and unit(s)): nothing of the range was written."
         )
-        differences = [
-            {"project": part.project.project_id, **d.as_json()} for d in fetch.fetched.differences()
-        ]
+        differences = [{"project": part.project.project_id, **d.as_json()} for d in found]
         if run is not None:
             with transaction.atomic():
                 if sync_chunk_claim(run) is None:

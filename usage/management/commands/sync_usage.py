@@ -179,13 +179,7 @@ def _by_endpoint(run: SyncRun) -> str:
 
 def _reconciliation(run: SyncRun) -> list[tuple[str, str]]:
     """What did not add up to Deepgram's project totals, a line a day and unit."""
-    return [
-        (
-            "mismatch",
-            f"{d['project']} {d['day']} {d['unit']}: keys {d['grouped']}, project {d['reported']}",
-        )
-        for d in run.differences
-    ]
+    return [("mismatch", line) for line in run.differences_text().splitlines()]
 
 
 def _customer(value: str | None) -> Customer | None:
