@@ -12,6 +12,7 @@ The usage and billing answers, strict where a tolerant reading would be wrong, a
   portal stores (hours below 10**10 with 6 decimals, counts below 2**63) is `BadNumberError`.
 """
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -56,12 +57,26 @@ def parse_datetime(value: Any) -> datetime | None:
 
 
 def parse_date(value: Any) -> date:
+    if type(value) is str:
+        return _date_of(value)  # an answer's rows share a few days: read each once
     return date.fromisoformat(str(value)[:10])
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_of(text: str) -> date:
+    return date.fromisoformat(text[:10])
 
 
 def to_decimal(value: Any, name: str = "number") -> Decimal:
     """A JSON number (or a numeric string, as one old SDK saw) as a Decimal; missing is 0.
     `name` says which number in the error."""
+    kind = type(value)
+    if kind is Decimal:  # what the JSON decoder makes of a fraction: no need to read it again
+        if not value.is_finite():
+            raise BadNumberError(f"{name} {value!r} is not a finite number")
+        return value
+    if kind is int:
+        return Decimal(value)
     if value is None:
         return Decimal(0)
     if isinstance(value, bool):
@@ -89,6 +104,8 @@ def usage_hours(value: Any, name: str) -> Decimal:
 
 def usage_count(value: Any, name: str) -> int:
     """A count of usage (requests, tokens, characters): whole, from 0 to MAX_COUNT."""
+    if type(value) is int and 0 <= value <= MAX_COUNT:  # the usual case, checked as it is
+        return value
     number = to_decimal(value, f"usage {name}")
     if number != number.to_integral_value() or not 0 <= number <= MAX_COUNT:
         raise BadNumberError(f"usage {name} {number} is not a whole number from 0 to {MAX_COUNT}")
@@ -108,7 +125,7 @@ def as_strings(value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(str(item) for item in value)
+    return tuple(map(str, value))
 
 
 def parse_with(parser: Callable[[Any], T], payload: Any, what: str) -> T:
@@ -121,7 +138,7 @@ def parse_with(parser: Callable[[Any], T], payload: Any, what: str) -> T:
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
     """A JSON object; anything else is a TypeError (a bad answer, in `parse_with`)."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # dict: the usual, fast
         raise TypeError(f"expected a JSON object, got {type(value).__name__}")
     return value
 

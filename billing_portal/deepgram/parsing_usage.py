@@ -18,6 +18,7 @@ They are strict where a tolerant reading would be wrong:
 """
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -99,9 +100,9 @@ def _optional_strings(value: Any) -> tuple[str, ...] | None:
     return None if value is None else as_strings(value)
 
 
-def _day_span(group: Mapping[str, Any], what: str) -> dict:
+def _day_span(group: Mapping[str, Any], what: str) -> tuple[date, date]:
     start = required(group, "start", what)
-    return {"start": parse_date(start), "end": parse_date(group.get("end") or start)}
+    return parse_date(start), parse_date(group.get("end") or start)
 
 
 # --- Usage summary --------------------------------------------------------------------------
@@ -145,8 +146,10 @@ def _breakdown_group(group: Mapping[str, Any]) -> BreakdownGroup:
     models = group.get("models")
     if models is None:
         models = group.get("model")  # the docs' spelling, a string or a list
+    start, end = _day_span(group, "usage breakdown")
     return BreakdownGroup(
-        **_day_span(group, "usage breakdown"),
+        start=start,
+        end=end,
         accessor=group.get("accessor"),
         endpoint=group.get("endpoint"),
         feature_set=group.get("feature_set"),
@@ -193,9 +196,11 @@ def _parse_billing_row(data: Any) -> BillingRow:
     data = as_mapping(data)
     what = "billing breakdown"
     group = as_mapping(required(data, "grouping", what))
+    start, end = _day_span(group, what)
     return BillingRow(
         grouping=BillingGroup(
-            **_day_span(group, what),
+            start=start,
+            end=end,
             accessor=group.get("accessor"),
             deployment=group.get("deployment"),
             line_item=group.get("line_item"),

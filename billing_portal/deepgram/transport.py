@@ -31,6 +31,7 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
+import msgspec
 import requests
 
 from .deadline import DeadlineAdapter, Exchange, watched
@@ -287,10 +288,21 @@ def _not_finite(name: str):
     raise _NotFinite(name)
 
 
+# msgspec reads JSON several times faster than the standard library (a month of a large
+# project is hundreds of megabytes), with every fraction handed to Decimal as its own text.
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+
+
 def decode_json(body: bytes) -> Any:
-    """JSON with every fraction a Decimal (no float on the way) and NaN, Infinity refused
-    (Python's json accepts them by default)."""
-    return json.loads(body, parse_float=Decimal, parse_constant=_not_finite)
+    """JSON with every fraction a Decimal (no float on the way) and NaN, Infinity refused.
+
+    What msgspec will not read (invalid JSON, NaN or Infinity) is read again by the standard
+    library, so that a non-finite number is told apart (`_NotFinite`) from malformed JSON
+    (`ValueError`) exactly as before."""
+    try:
+        return _DECODER.decode(body)
+    except msgspec.DecodeError:
+        return json.loads(body, parse_float=Decimal, parse_constant=_not_finite)
 
 
 def _error_details(response: requests.Response, content: bytes) -> tuple[str, str, str]:

@@ -2,6 +2,7 @@
 places, half up), every bad amount refused, `results` required, grouped answers checked, the
 billing fields, and a key without `billing:read` told apart from a bad key."""
 
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -333,3 +334,23 @@ def test_a_key_without_billing_read_still_reads_usage(
             call()
     assert client.usage_breakdown(project_id, start=START, end=END, grouping="accessor").results
     assert len(sandbox.calls) == 3, "a missing permission is not retried"
+
+
+def test_decoding_keeps_every_fraction_exact_and_integers_whole():
+    decoded = decode_json(b'{"a": [1, 2.50, 1e3, 0.000001], "b": {"c": 12345678901234567890}}')
+    assert decoded == {
+        "a": [1, Decimal("2.50"), Decimal("1E+3"), Decimal("0.000001")],
+        "b": {"c": 12345678901234567890},
+    }
+    assert type(decoded["a"][0]) is int and str(decoded["a"][1]) == "2.50"
+
+
+@pytest.mark.parametrize("text", [b'{"hours": Infinity}', b'{"hours": -Infinity}'])
+def test_decoding_refuses_infinities_as_not_finite(text):
+    with pytest.raises(ValueError, match="Infinity"):
+        decode_json(text)
+
+
+def test_malformed_json_is_a_json_error_not_a_number_error():
+    with pytest.raises(json.JSONDecodeError):
+        decode_json(b'{"hours": 1.5')

@@ -14,10 +14,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from . import catalog
 from .params import BILLING_GROUPINGS, GROUPINGS, UsageFilter
+from .replies import number
 from .reports import Totals, answer_head
 from .synthetic import Line
 
@@ -58,9 +60,8 @@ def usage_breakdown(
     groups: dict[tuple, Totals] = defaultdict(Totals)
     for line in all_lines:
         groups[(line.day, *(value(line) for value in dimensions))].add(line)
-    rows = [
-        {**groups[g].as_row(), "grouping": _labels(g, grouping, GROUPINGS)} for g in sorted(groups)
-    ]
+    labels = _labeller(grouping, GROUPINGS)
+    rows = [{**groups[g].as_row(), "grouping": labels(g)} for g in sorted(groups)]
     if grouping and shape.drop_every:
         rows = [row for number, row in enumerate(rows, 1) if number % shape.drop_every]
     return {**answer_head(where), "results": rows}
@@ -74,12 +75,10 @@ def billing_breakdown(
     groups: dict[tuple, Decimal] = defaultdict(Decimal)
     for line in all_lines:
         groups[(line.day, *(value(line) for value in dimensions))] += line.cost()
+    labels = _labeller(grouping, BILLING_GROUPINGS)
     rows = [
-        {
-            "dollars": _noisy(groups[g], number) if noise else groups[g],
-            "grouping": _labels(g, grouping, BILLING_GROUPINGS),
-        }
-        for number, g in enumerate(sorted(groups))
+        {"dollars": _noisy(groups[g], n) if noise else number(groups[g]), "grouping": labels(g)}
+        for n, g in enumerate(sorted(groups))
     ]
     return {**answer_head(where), "results": rows}
 
@@ -104,11 +103,20 @@ def billing_fields(all_lines: Iterator[Line]) -> dict:
     }
 
 
-def _labels(group: tuple, grouping: tuple[str, ...], dimensions: tuple[str, ...]) -> dict:
-    # A group is (day, *values) with each value a string or a tuple of strings, never None,
-    # so groups sort as they are.
-    day, *values = group
-    labels = dict.fromkeys(dimensions)
-    for name, value in zip(grouping, values, strict=True):
-        labels[name] = list(value) if isinstance(value, tuple) else value
-    return {"start": day.isoformat(), "end": day.isoformat(), **labels}
+def _labeller(grouping: tuple[str, ...], dimensions: tuple[str, ...]):
+    """A group's `grouping` object: start and end days, then every dimension of the answer
+    (null where not grouped by). Built for the answer's grouping once, as it runs per row."""
+    blank = dict.fromkeys(dimensions)
+    days: dict[date, str] = {}
+
+    def labels(group: tuple) -> dict:
+        # A group is (day, *values) with each value a string or a tuple of strings, never None,
+        # so groups sort as they are.
+        day = group[0]
+        text = days.get(day) or days.setdefault(day, day.isoformat())
+        row = {"start": text, "end": text, **blank}
+        for name, value in zip(grouping, group[1:], strict=True):
+            row[name] = list(value) if type(value) is tuple else value
+        return row
+
+    return labels

@@ -233,7 +233,7 @@ def balance_of(project_id: str) -> dict:
     """The one prepaid balance each project holds."""
     return {
         "balance_id": str(uuid.uuid5(NAMESPACE, f"balance:{project_id}")),
-        "amount": Decimal("187.5"),
+        "amount": 187.5,
         "units": "usd",
         "purchase_order_id": str(uuid.uuid5(NAMESPACE, f"purchase:{project_id}")),
     }

@@ -21,18 +21,20 @@ class DayLinesMemo:
     def __init__(self, size: int = DEFAULT_SIZE):
         self.size = size
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple, list[Line]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[Key, list[Line]]] = OrderedDict()
 
     def lines(self, key: Key, day: date, corrections: Corrections, today: date) -> list[Line]:
-        token = (key, day, today, corrections.version)
+        # By the key object's identity (hashing a Key hashes every field, for every key of
+        # every answer); the entry holds the key, so its id names no other key while it lives.
+        token = (id(key), day, today, corrections.version)
         with self._lock:
-            found = self._entries.get(token)
-            if found is not None:
+            entry = self._entries.get(token)
+            if entry is not None and entry[0] is key:
                 self._entries.move_to_end(token)
-                return found
+                return entry[1]
         found = day_lines(key, day, corrections, today)
         with self._lock:
-            self._entries[token] = found
+            self._entries[token] = (key, found)
             if len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return found

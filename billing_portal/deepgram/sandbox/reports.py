@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from . import catalog
 from .params import UsageFilter
+from .replies import number
 from .state import Corrections, Key
 from .synthetic import Line, day_lines, unit_of
 
@@ -92,9 +93,9 @@ class Totals:
 
     def as_row(self) -> dict:
         return {
-            "hours": self.hours,
-            "total_hours": self.total_hours,
-            "agent_hours": self.agent_hours,
+            "hours": number(self.hours),
+            "total_hours": number(self.total_hours),
+            "agent_hours": number(self.agent_hours),
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "tts_characters": self.tts_characters,
@@ -117,7 +118,7 @@ def summary(all_lines: Iterator[Line], where: UsageFilter, extras: bool) -> dict
     rows = []
     for day in sorted(listen):
         row = {"start": day.isoformat(), "end": day.isoformat()}
-        row.update(hours=listen[day].hours, total_hours=listen[day].total_hours)
+        row.update(hours=number(listen[day].hours), total_hours=number(listen[day].total_hours))
         row["requests"] = listen[day].requests
         if extras:
             row["tokens"] = {"in": other[day].tokens_in, "out": other[day].tokens_out}

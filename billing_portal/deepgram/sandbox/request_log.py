@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from . import catalog
-from .replies import iso
+from .replies import iso, number
 from .state import Corrections, Key
 from .synthetic import DAY_MS, Unit, decode_request_id, request_id, unit_of
 
@@ -114,9 +114,9 @@ def _details(unit: Unit, index: int, duration_ms: int) -> dict:
     config.update(dict.fromkeys(unit.features, True))
     per_hour = catalog.PRICES[line.line_item]["hours"]
     return {
-        "usd": (seconds * per_hour / 3600).quantize(Decimal("1e-6")),
-        "duration": seconds,
-        "total_audio": (seconds * ratio).quantize(Decimal("0.001")),
+        "usd": number((seconds * per_hour / 3600).quantize(Decimal("1e-6"))),
+        "duration": number(seconds),
+        "total_audio": number((seconds * ratio).quantize(Decimal("0.001"))),
         "channels": 1,
         "streams": 1,
         "models": [line.model.model_id],

@@ -12,7 +12,7 @@ the request lives, so any listed request can be found again without keeping it i
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
@@ -36,7 +36,8 @@ def digest(*parts: str) -> bytes:
 
 
 # Lines and units are made by the hundred thousand for one answer, so they have slots and are
-# not frozen (a frozen dataclass sets each field through object.__setattr__); never change one.
+# not frozen (a frozen dataclass sets each field through object.__setattr__); never change one
+# (but for the cost a line keeps once it is asked).
 
 
 @dataclass(slots=True)
@@ -56,6 +57,7 @@ class Line:
     tokens_in: int = 0
     tokens_out: int = 0
     features: tuple[str, ...] = ()
+    dollars: Decimal | None = field(default=None, repr=False, compare=False)  # cost(), once
 
     @property
     def line_item(self) -> str:
@@ -63,9 +65,11 @@ class Line:
 
     def cost(self) -> Decimal:
         """Deepgram's cost of this line: the price list times its quantities, rounded once."""
-        prices = catalog.PRICES[self.line_item]
-        dollars = sum((price * getattr(self, unit) for unit, price in prices.items()), ZERO)
-        return dollars.quantize(catalog.COST_PLACES, ROUND_HALF_UP)
+        if self.dollars is None:
+            prices = catalog.PRICES[self.line_item]
+            dollars = sum((price * getattr(self, unit) for unit, price in prices.items()), ZERO)
+            self.dollars = dollars.quantize(catalog.COST_PLACES, ROUND_HALF_UP)
+        return self.dollars
 
 
 @dataclass(slots=True)
