@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, person, person_column
 from customers.models import Customer
 
-from . import admin_actions, admin_views, selectors
+from . import admin_actions, admin_fx, admin_views, selectors  # noqa: F401 - admin_fx registers
 from .forms import (
     BillingTermsForm,
     CustomerPlanForm,

@@ -12,6 +12,7 @@ from billing_portal.audit import AuditEvent, user_who_did_it
 from customers.models import ApiKey, Customer
 
 from .exceptions import InvoiceLocked
+from .models_fx import ExchangeRate  # noqa: F401 - a model of this app
 from .money import currency_problem
 
 MONEY = {"max_digits": 14, "decimal_places": 2}

@@ -28,6 +28,12 @@ def _exponent(code: str) -> int | None:
         return None
 
 
+def is_currency(code: str) -> bool:
+    """Whether `code` is an ISO 4217 code in capitals of a currency with a minor unit (one an
+    exchange rate may be for, whether or not an invoice can be in it)."""
+    return code == code.strip().upper() and _exponent(code) is not None
+
+
 def currency_problem(code: str) -> str | None:
     """Why `code` cannot be an invoice's currency, or None: it must be an ISO 4217 code in
     capitals, of a currency with a minor unit."""

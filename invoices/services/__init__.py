@@ -13,6 +13,7 @@ call Deepgram.
 - `snapshots`: the seller's and buyer's details an issued document keeps.
 - `issuing`: approve, void, mark paid, manual lines.
 - `credit_notes`: credit an issued invoice in whole or in parts.
+- `fx`: exchange rates: a month's rate of a currency, importing a file of them.
 """
 
 from .credit_notes import credit_left, credit_note_create

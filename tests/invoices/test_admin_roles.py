@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from invoices.models import Invoice, InvoiceEvent, PricePlan
+from invoices.models import ExchangeRate, Invoice, InvoiceEvent, PricePlan
 from invoices.services import invoice_approve, invoice_generate_drafts
 
 from .conftest import OCTOBER
@@ -40,6 +40,10 @@ PAGES = {
     "customer plan add": ("admin:invoices_customerplan_add", None, 200, 403),
     "billing terms list": ("admin:invoices_billingterms_changelist", None, 200, 403),
     "billing terms add": ("admin:invoices_billingterms_add", None, 200, 403),
+    "exchange rate list": ("admin:invoices_exchangerate_changelist", None, 200, 403),
+    "exchange rate add": ("admin:invoices_exchangerate_add", None, 200, 403),
+    "exchange rate page": ("admin:invoices_exchangerate_change", "rate", 200, 403),
+    "exchange rate delete": ("admin:invoices_exchangerate_delete", "rate", 403, 403),
 }
 ROLES = ["finance_user", "support_user", "other_staff"]
 
@@ -59,7 +63,13 @@ def objects(acme, customer_b, plan, key_of, put_usage, finance_user):
     put_usage(key_of(acme), date(2026, 10, 3), "10.000000")
     invoice_generate_drafts(period=OCTOBER)
     issued = invoice_approve(invoice=Invoice.objects.get(customer=acme), actor=finance_user)
-    return {"draft": Invoice.objects.get(customer=customer_b), "issued": issued, "plan": plan}
+    rate = ExchangeRate.objects.create(day=date(2026, 10, 30), currency="EUR", per_usd="0.92")
+    return {
+        "draft": Invoice.objects.get(customer=customer_b),
+        "issued": issued,
+        "plan": plan,
+        "rate": rate,
+    }
 
 
 def url_of(page: str, objects) -> str:
@@ -97,7 +107,14 @@ def test_it_sends_an_anonymous_visitor_to_the_admin_login(client, objects, page)
     [
         (
             "finance_user",
-            {"BillingTerms", "CustomerPlan", "Invoice", "InvoiceEvent", "PricePlan"},
+            {
+                "BillingTerms",
+                "CustomerPlan",
+                "ExchangeRate",
+                "Invoice",
+                "InvoiceEvent",
+                "PricePlan",
+            },
         ),
     ],
 )
@@ -224,9 +241,11 @@ def test_it_shows_finance_the_tools_that_fit_the_invoice(client, finance_user, o
 
 # --- The roles migration --------------------------------------------------------------------
 
+FX_CODES = {"view_exchangerate", "add_exchangerate", "change_exchangerate"}  # 0006
 FINANCE_CODES = {
     *(f"{verb}_{model}" for model in ("priceplan", "pricetier", "customerplan", "billingterms")
       for verb in ("view", "add", "change")),
+    *FX_CODES,
     "view_invoice",
     "view_invoiceline",
     "view_invoiceevent",
@@ -278,8 +297,23 @@ def test_it_takes_the_invoice_permissions_back_when_migrated_backwards():
 
     (operation,) = roles.Migration.operations
     operation.reverse_code(apps, None)
-    assert invoice_codes("Finance") == invoice_codes("Support") == set()
+    assert invoice_codes("Finance") == FX_CODES  # 0006's grant is 0006's to take back
+    assert invoice_codes("Support") == set()
     operation.code(apps, None)
+    assert invoice_codes("Finance") == FINANCE_CODES
+
+
+@pytest.mark.django_db
+def test_it_takes_the_exchange_rate_permissions_back_when_0006_is_reversed():
+    import importlib
+
+    rates = importlib.import_module("invoices.migrations.0006_exchange_rates")
+    apps = migration_apps("0006_exchange_rates")
+
+    grant = rates.Migration.operations[-1]
+    grant.reverse_code(apps, None)
+    assert invoice_codes("Finance") == FINANCE_CODES - FX_CODES
+    grant.code(apps, None)
     assert invoice_codes("Finance") == FINANCE_CODES
 
 
