@@ -125,6 +125,8 @@ def as_strings(value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
+    if type(value) is list and len(value) == 1 and type(value[0]) is str:  # one model: usual
+        return (value[0],)
     return tuple(map(str, value))
 
 

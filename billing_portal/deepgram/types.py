@@ -1,4 +1,6 @@
 """Typed values the client returns: frozen dataclasses, built by `parsing` from Deepgram's JSON.
+The rows of the breakdowns are named tuples instead (as immutable, and made several times
+faster: a month of a large project is millions of them).
 
 Numbers are `Decimal` exactly as Deepgram sent them; optional fields have defaults; a created
 key's secret is kept out of repr().
@@ -7,7 +9,7 @@ key's secret is kept out of repr().
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 # --- Projects -------------------------------------------------------------------------------
 
@@ -93,8 +95,7 @@ class UsageSummary:
     results: tuple[UsageDay, ...]
 
 
-@dataclass(frozen=True)
-class BreakdownGroup:
+class BreakdownGroup(NamedTuple):
     """A usage breakdown row's dimensions: None for a dimension not grouped by. `models` holds
     the model dimension however the answer spelled it (`models` list, `model` string or list).
     """
@@ -110,8 +111,7 @@ class BreakdownGroup:
     deployment: str | None = None
 
 
-@dataclass(frozen=True)
-class BreakdownRow:
+class BreakdownRow(NamedTuple):
     grouping: BreakdownGroup
     hours: Decimal
     total_hours: Decimal
@@ -153,8 +153,7 @@ class GroupingSupport:
 # --- Billing breakdown and fields -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BillingGroup:
+class BillingGroup(NamedTuple):
     """A billing row's dimensions: None for a dimension not grouped by."""
 
     start: date
@@ -165,8 +164,7 @@ class BillingGroup:
     tags: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class BillingRow:
+class BillingRow(NamedTuple):
     """Deepgram's cost in USD of one group, exactly to 6 places (rounded half up)."""
 
     grouping: BillingGroup

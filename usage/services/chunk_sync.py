@@ -355,7 +355,7 @@ def _move_states(states: dict[int, KeyWindow], windows, last: date, now) -> None
         state.synced_through = max(state.synced_through or day, day)
         through.setdefault(state.synced_through, []).append(state.pk)
     for day, pks in through.items():
-        KeySyncState.objects.filter(pk__in=pks).update(
+        KeySyncState.objects.filter(pk__ids_in=pks).update(
             synced_through=day, last_success_at=now, consecutive_failures=0
         )
 

@@ -130,7 +130,7 @@ def stored_day_rows(table: DayTable, windows: dict[int, Window]) -> Stored:
     first = min(window[0] for window in windows.values())
     last = max(window[1] for window in windows.values())
     rows = table.model.objects.filter(
-        **{f"{table.owner}__in": list(windows), "day__range": (first, last)}
+        **{f"{table.owner}__ids_in": list(windows), "day__range": (first, last)}
     ).values_list("pk", table.owner, "day", *table.dimensions, *table.values)
     width = 1 + len(table.dimensions)
     stored: Stored = {}

@@ -106,17 +106,18 @@ def billing_fields(all_lines: Iterator[Line]) -> dict:
 def _labeller(grouping: tuple[str, ...], dimensions: tuple[str, ...]):
     """A group's `grouping` object: start and end days, then every dimension of the answer
     (null where not grouped by). Built for the answer's grouping once, as it runs per row."""
-    blank = dict.fromkeys(dimensions)
-    days: dict[date, str] = {}
+    templates: dict[date, dict] = {}
 
     def labels(group: tuple) -> dict:
-        # A group is (day, *values) with each value a string or a tuple of strings, never None,
-        # so groups sort as they are.
+        # A group is (day, *values), each value a string or a tuple of strings (a JSON array
+        # as it goes out), never None, so groups sort as they are.
         day = group[0]
-        text = days.get(day) or days.setdefault(day, day.isoformat())
-        row = {"start": text, "end": text, **blank}
-        for name, value in zip(grouping, group[1:], strict=True):
-            row[name] = list(value) if type(value) is tuple else value
+        template = templates.get(day)
+        if template is None:
+            text = day.isoformat()
+            template = templates[day] = {"start": text, "end": text, **dict.fromkeys(dimensions)}
+        row = template.copy()
+        row.update(zip(grouping, group[1:], strict=True))
         return row
 
     return labels
