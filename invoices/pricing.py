@@ -83,7 +83,8 @@ def price_usage(plan: Plan, usage: list[Usage], period_label: str) -> tuple[list
         lines = _usage_lines(plan, usage, priced=False) + _tier_lines(plan, total - free, notes)
         if free:
             lines.insert(
-                len(usage), _line(plan, "free_hours", f"Included hours ({free} h)", free, ZERO)
+                len(usage),
+                priced_line(plan, "free_hours", f"Included hours ({free} h)", free, ZERO),
             )
             notes.insert(1, f"The first {free} h are included in the plan.")
     else:
@@ -91,11 +92,19 @@ def price_usage(plan: Plan, usage: list[Usage], period_label: str) -> tuple[list
         lines += _included_hours(plan, lines, free)
         if free:
             notes.append(f"{free} h included in the plan, taken off the dearest usage first.")
+    return with_minimum_and_fee(plan, lines, notes, period_label)
+
+
+def with_minimum_and_fee(
+    plan: Plan, lines: list[Line], notes: list[str], period_label: str
+) -> tuple[list[Line], list[str]]:
+    """The usage lines topped up to the monthly minimum, then the platform fee: the last two
+    steps of every pricing mode."""
     usage_charge = sum((line.amount for line in lines), ZERO)
     if usage_charge < plan.monthly_minimum:
         top_up = plan.monthly_minimum - usage_charge
         lines.append(
-            _line(
+            priced_line(
                 plan,
                 "minimum",
                 f"Monthly minimum of {plan.monthly_minimum} "
@@ -110,7 +119,7 @@ def price_usage(plan: Plan, usage: list[Usage], period_label: str) -> tuple[list
         )
     if plan.platform_fee:
         lines.append(
-            _line(
+            priced_line(
                 plan,
                 "platform_fee",
                 f"{plan.platform_fee_label}, {period_label}",
@@ -167,7 +176,7 @@ def _usage_lines(plan: Plan, usage: list[Usage], *, priced: bool) -> list[Line]:
         label = f"Speech usage, key {u.key_label}" + (f", {method}" if method else "")
         if priced:
             lines.append(
-                _line(
+                priced_line(
                     plan,
                     "usage",
                     label,
@@ -179,7 +188,7 @@ def _usage_lines(plan: Plan, usage: list[Usage], *, priced: bool) -> list[Line]:
             )
         else:
             lines.append(
-                _line(
+                priced_line(
                     plan,
                     "usage",
                     f"{label} (priced by the tiers below)",
@@ -201,7 +210,7 @@ def _included_hours(plan: Plan, usage_lines: list[Line], free: Decimal) -> list[
             break
         taken = min(line.quantity, left)
         credits.append(
-            _line(
+            priced_line(
                 plan,
                 "free_hours",
                 f"Included hours: {line.description}",
@@ -223,7 +232,7 @@ def _tier_lines(plan: Plan, billable: Decimal, notes: list[str]) -> list[Line]:
         if band <= 0:
             break
         span = f"{floor} h and above" if ceiling is None else f"{floor} to {ceiling} h"
-        lines.append(_line(plan, "tier", f"Tier {span}", band, tier.rate_per_hour))
+        lines.append(priced_line(plan, "tier", f"Tier {span}", band, tier.rate_per_hour))
         notes.append(f"{band} h in the tier {span} at {tier.rate_per_hour}/h.")
         if ceiling is None or billable <= ceiling:
             break
@@ -231,7 +240,7 @@ def _tier_lines(plan: Plan, billable: Decimal, notes: list[str]) -> list[Line]:
     return lines
 
 
-def _line(
+def priced_line(
     plan: Plan,
     kind: str,
     description: str,

@@ -1,0 +1,103 @@
+"""Cost plus: each key's line items billed at Deepgram's own cost, converted, plus a markup.
+Pure: no database.
+
+Rules (also in the README):
+- A line per key and line item: Deepgram's dollars for the month, times the month's exchange
+  rate (units of the plan's currency per USD), times (1 + markup %). Markup 0 is exact pass-
+  through: the line equals Deepgram's cost converted, within half a minor unit.
+- An optional minimum per unit (0.005 per audio minute, say) bills a line at least its usage
+  times that price, where the line item's usage is known in that unit; the line says which
+  rule priced it.
+- The line shows what it is based on: Deepgram's cost in the plan's currency and the factor,
+  or, when finance hides the markup, the amount alone.
+- Included allowances do not apply (the cost is Deepgram's, already net of nothing); the
+  monthly minimum and the platform fee apply after, as in every mode.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+from usage.units import quantize_hours
+
+from .money import quantize_money
+from .pricing import Line, Plan, priced_line, with_minimum_and_fee
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+
+
+class CostUsage(NamedTuple):
+    """One key's month of one line item: Deepgram's dollars and, where known, its usage in
+    the unit of the minimum (None: not measured in it)."""
+
+    key_pk: int
+    key_label: str
+    line_item: str
+    label: str  # "Nova-3, streaming" (Deepgram's label, or the line item)
+    dollars: Decimal
+    quantity: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CostPlus:
+    markup_percent: Decimal = ZERO
+    minimum_per_unit: Decimal | None = None  # in the plan's currency, per `unit`
+    unit: str = "min"
+    show_markup: bool = True
+
+
+def price_cost_plus(
+    plan: Plan,
+    rule: CostPlus,
+    costs: list[CostUsage],
+    per_usd: Decimal,
+    period_label: str,
+) -> tuple[list[Line], list[str]]:
+    """The priced lines of a month of Deepgram's cost under `rule`, at `per_usd` units of
+    the plan's currency per US dollar."""
+    factor = ONE + rule.markup_percent / HUNDRED
+    lines, notes = [], [_basis(plan, rule, per_usd, period_label)]
+    for cost in sorted(costs, key=lambda c: (c.key_label, c.line_item)):
+        if not cost.dollars and not cost.quantity:
+            continue
+        converted = cost.dollars * per_usd
+        lines.append(_line(plan, rule, cost, converted, factor))
+    return with_minimum_and_fee(plan, lines, notes, period_label)
+
+
+def _line(plan: Plan, rule: CostPlus, cost: CostUsage, converted: Decimal, factor) -> Line:
+    name = f"{cost.label}, key {cost.key_label}"
+    floor = None
+    if rule.minimum_per_unit is not None and cost.quantity is not None:
+        floor = cost.quantity * rule.minimum_per_unit
+    if floor is not None and floor > converted * factor:
+        return priced_line(
+            plan,
+            "usage",
+            f"{name}: {cost.quantity:f} {rule.unit} at the minimum of "
+            f"{rule.minimum_per_unit:f}/{rule.unit}",
+            cost.quantity,
+            rule.minimum_per_unit,
+            key_pk=cost.key_pk,
+        )
+    # The amount from the exact converted cost (rounded once); the quantity shown keeps the
+    # stored 6 decimals.
+    amount = quantize_money(converted * factor, plan.currency)
+    if not rule.show_markup:
+        return Line("usage", f"{name}: at Deepgram's cost", ONE, amount, amount, cost.key_pk)
+    return Line(
+        "usage",
+        f"{name}: Deepgram's cost {quantize_hours(converted):f} {plan.currency} x {factor:f}",
+        quantize_hours(converted),
+        factor,
+        amount,
+        cost.key_pk,
+    )
+
+
+def _basis(plan: Plan, rule: CostPlus, per_usd: Decimal, period_label: str) -> str:
+    rate = "" if plan.currency == "USD" else f", at 1 USD = {per_usd:f} {plan.currency}"
+    markup = f" plus {rule.markup_percent:f} %" if rule.show_markup else ""
+    return f"Deepgram's cost of each key and line item in {period_label}{rate}{markup}."

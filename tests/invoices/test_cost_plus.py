@@ -1,0 +1,101 @@
+"""Cost plus: Deepgram's cost per key and line item, converted at the month's rate, times
+(1 + markup), at least a minimum per unit; exact pass-through at markup 0."""
+
+from decimal import ROUND_HALF_UP
+from decimal import Decimal as D
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from invoices.cost_plus import CostPlus, CostUsage, price_cost_plus
+from invoices.money import minor_unit
+from invoices.pricing import Plan
+
+COSTS = [
+    CostUsage(1, "key-1", "streaming::nova-3", "Nova-3, streaming", D("9.505650"), D("1234.5")),
+    CostUsage(1, "key-1", "sync::aura-2", "Aura-2 text to speech", D("70.370340")),
+    CostUsage(2, "key-2", "agent::voice-agent", "Voice agent", D("55.800000"), D("744")),
+]
+
+
+def plan(currency="USD", **more) -> Plan:
+    return Plan(currency=currency, rate_per_hour=D(0), **more)
+
+
+def test_markup_on_deepgrams_cost_in_dollars():
+    lines, notes = price_cost_plus(plan(), CostPlus(markup_percent=D(20)), COSTS, D(1), "Oct")
+
+    assert [(line.description, line.amount) for line in lines] == [
+        ("Nova-3, streaming, key key-1: Deepgram's cost 9.505650 USD x 1.2", D("11.41")),
+        ("Aura-2 text to speech, key key-1: Deepgram's cost 70.370340 USD x 1.2", D("84.44")),
+        ("Voice agent, key key-2: Deepgram's cost 55.800000 USD x 1.2", D("66.96")),
+    ]
+    assert notes[0] == "Deepgram's cost of each key and line item in Oct plus 20 %."
+
+
+def test_converted_at_the_months_rate_in_euros_and_yen():
+    euro, _ = price_cost_plus(plan("EUR"), CostPlus(), COSTS[:1], D("0.9523809524"), "Oct")
+    yen, notes = price_cost_plus(
+        plan("JPY"), CostPlus(D(10)), COSTS[:1], D("152.3809523810"), "Oct"
+    )
+
+    assert euro[0].amount == D("9.05")  # 9.50565 / 1.05 = 9.0530
+    assert yen[0].amount == D(1593)  # 9.50565 x 152.38095 x 1.1 = 1,593.34
+    assert "at 1 USD = 152.3809523810 JPY plus 10 %" in notes[0]
+
+
+def test_a_minimum_per_unit_bills_at_least_the_usage_times_it():
+    rule = CostPlus(markup_percent=D(0), minimum_per_unit=D("0.010"), unit="min")
+
+    lines, _ = price_cost_plus(plan(), rule, COSTS, D(1), "Oct")
+
+    by_label = {line.description.split(",")[0]: line for line in lines}
+    nova = by_label["Nova-3"]
+    assert (nova.quantity, nova.unit_price, nova.amount) == (D("1234.5"), D("0.010"), D("12.35"))
+    assert "at the minimum of 0.010/min" in nova.description
+    assert by_label["Aura-2 text to speech"].amount == D("70.37")  # no usage in minutes
+    assert by_label["Voice agent"].amount == D("55.80")  # 744 x 0.01 = 7.44 < its cost
+
+
+def test_the_markup_can_be_kept_off_the_document():
+    lines, notes = price_cost_plus(
+        plan(), CostPlus(D(20), show_markup=False), COSTS[:1], D(1), "Oct"
+    )
+
+    assert lines[0].description == "Nova-3, streaming, key key-1: at Deepgram's cost"
+    assert (lines[0].quantity, lines[0].unit_price, lines[0].amount) == (1, D("11.41"), D("11.41"))
+    assert "%" not in notes[0] and "x 1.2" not in lines[0].description
+
+
+def test_minimum_and_fee_after():
+    lines, _ = price_cost_plus(
+        plan(monthly_minimum=D(200), platform_fee=D(10)), CostPlus(), COSTS, D(1), "Oct"
+    )
+
+    assert [(line.kind, line.amount) for line in lines[-2:]] == [
+        ("minimum", D("64.32")),  # the cost came to 135.68
+        ("platform_fee", D(10)),
+    ]
+
+
+dollars = st.decimals(min_value=0, max_value=10**6, places=6, allow_nan=False)
+rates = st.decimals(min_value="0.0001", max_value=20_000, places=10, allow_nan=False)
+
+
+@given(
+    st.lists(dollars, min_size=1, max_size=8), rates, st.sampled_from(["USD", "EUR", "JPY", "GBP"])
+)
+def test_markup_zero_is_deepgrams_cost_converted_within_half_a_minor_unit_a_line(
+    amounts, rate, currency
+):
+    costs = [CostUsage(n, f"k{n}", "sync::nova-3", "Nova-3", d) for n, d in enumerate(amounts)]
+
+    lines, _ = price_cost_plus(plan(currency), CostPlus(), costs, rate, "Oct")
+
+    half = minor_unit(currency) / 2
+    exact = {f"k{n}": d * rate for n, d in enumerate(amounts) if d}
+    assert len(lines) == len(exact)
+    for line in lines:
+        key = line.description.split("key ")[1].split(":")[0]
+        assert abs(line.amount - exact[key]) <= half
+        assert line.amount == exact[key].quantize(minor_unit(currency), ROUND_HALF_UP)
