@@ -11,6 +11,7 @@ from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, per
 from customers.models import Customer
 
 from . import admin_actions, admin_fx, admin_views, selectors  # noqa: F401 - admin_fx registers
+from .admin_cards import RateCardEntryInline
 from .forms import (
     BillingTermsForm,
     CustomerPlanForm,
@@ -46,6 +47,7 @@ class PricePlanAdmin(admin.ModelAdmin):
     form = PricePlanForm
     list_display = [
         "name",
+        "mode",
         "currency",
         "billed_quantity",
         "rate_per_hour",
@@ -55,12 +57,12 @@ class PricePlanAdmin(admin.ModelAdmin):
         "problems",
         "updated_at",
     ]
-    list_filter = ["currency"]
+    list_filter = ["mode", "currency"]
     search_fields = ["name"]
     readonly_fields = ["updated_at", "problems"]
-    inlines = [PriceTierInline]
+    inlines = [PriceTierInline, RateCardEntryInline]
     fieldsets = [
-        (None, {"fields": ["name", "currency", "billed_quantity"]}),
+        (None, {"fields": ["name", "mode", "currency", "billed_quantity"]}),
         (
             "Hourly rates",
             {
@@ -75,6 +77,18 @@ class PricePlanAdmin(admin.ModelAdmin):
                 "included ones and the method rates are not used.",
             },
         ),
+        (
+            "Cost plus",
+            {
+                "fields": ["markup_percent", "minimum_per_minute", "show_markup"],
+                "description": "Each key's line items at Deepgram's own cost, converted at "
+                "the month's exchange rate, times (1 + markup).",
+            },
+        ),
+        (
+            "Allowances (rate cards)",
+            {"fields": ["included_characters", "included_agent_hours", "included_tokens"]},
+        ),
         ("Monthly", {"fields": ["monthly_minimum", "platform_fee", "platform_fee_label"]}),
         (
             "Record",
@@ -87,7 +101,7 @@ class PricePlanAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tiers")
+        return super().get_queryset(request).prefetch_related("tiers", "card_entries__steps")
 
     @admin.display(description="Problems")
     def problems(self, obj):
@@ -125,6 +139,7 @@ class BillingTermsAdmin(admin.ModelAdmin):
 
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
+    fk_name = "invoice"
     fields = ["kind", "description", "key", "method", "quantity", "unit_price", "amount", "added"]
     readonly_fields = fields
     verbose_name_plural = "Lines"

@@ -81,19 +81,22 @@ def _line(plan: Plan, rule: CostPlus, cost: CostUsage, converted: Decimal, facto
             cost.quantity,
             rule.minimum_per_unit,
             key_pk=cost.key_pk,
-        )
+        )._replace(unit=rule.unit)
     # The amount from the exact converted cost (rounded once); the quantity shown keeps the
     # stored 6 decimals.
     amount = quantize_money(converted * factor, plan.currency)
     if not rule.show_markup:
-        return Line("usage", f"{name}: at Deepgram's cost", ONE, amount, amount, cost.key_pk)
+        return Line(
+            "usage", f"{name}: at Deepgram's cost", ONE, amount, amount, cost.key_pk, unit="each"
+        )
     return Line(
         "usage",
-        f"{name}: Deepgram's cost {quantize_hours(converted):f} {plan.currency} x {factor:f}",
+        f"{name}: Deepgram's cost in {plan.currency} plus {rule.markup_percent.normalize():f} %",
         quantize_hours(converted),
         factor,
         amount,
         cost.key_pk,
+        unit=plan.currency,  # a cost in the plan's currency, times the factor
     )
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from usage.units import quantize_hours
 
 from . import pricing
+from .ladders import Ladder, Step, ladder_problems
 from .models import BillingTerms, CustomerPlan, PricePlan, PriceTier
 from .money import MAX_AMOUNT, fits_money_column
 
@@ -143,6 +144,7 @@ class PricePlanForm(forms.ModelForm):
         model = PricePlan
         fields = [
             "name",
+            "mode",
             "currency",
             "billed_quantity",
             "rate_per_hour",
@@ -150,6 +152,12 @@ class PricePlanForm(forms.ModelForm):
             "rate_async",
             "rate_streaming",
             "included_hours",
+            "included_characters",
+            "included_agent_hours",
+            "included_tokens",
+            "markup_percent",
+            "minimum_per_minute",
+            "show_markup",
             "monthly_minimum",
             "platform_fee",
             "platform_fee_label",
@@ -203,3 +211,31 @@ class BillingTermsForm(forms.ModelForm):
         if not 0 <= rate <= 100:
             raise forms.ValidationError("A percentage from 0 to 100.")
         return rate
+
+
+class RateCardStepFormSet(forms.BaseInlineFormSet):
+    """An entry's tiers as a whole (`ladders.ladder_problems`, the rule generation and
+    approval check too): strictly rising, only the last one open, nothing negative."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        entry = self.instance
+        if entry.ladder not in ("graduated", "volume"):
+            if kept:
+                raise forms.ValidationError(
+                    f"A {entry.get_ladder_display()} entry has no tiers: remove them, or "
+                    "choose graduated or volume tiers."
+                )
+            return
+        kept.sort(key=lambda d: (d["up_to"] is None, d["up_to"] or 0))
+        steps = tuple(Step(d["up_to"], d["unit_price"], d.get("flat") or 0) for d in kept)
+        problems = ladder_problems(Ladder(entry.ladder, steps=steps), "The entry")
+        if problems:
+            raise forms.ValidationError(problems)

@@ -13,12 +13,12 @@ from customers.models import ApiKey, Customer
 
 from .exceptions import InvoiceLocked
 from .models_fx import ExchangeRate  # noqa: F401 - a model of this app
+from .models_terms import BillingTerms  # noqa: F401 - a model of this app
 from .money import currency_problem
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 SIX_PLACES = {"max_digits": 16, "decimal_places": 6}
 NOT_NEGATIVE = [MinValueValidator(0, "It cannot be negative.")]
-MAX_PAYMENT_DAYS = 365
 
 
 class PricePlan(models.Model):
@@ -33,7 +33,20 @@ class PricePlan(models.Model):
         TOTAL_HOURS = "total_hours", "Total hours (incl. extra channels)"
         HOURS = "hours", "Audio hours"
 
+    class Mode(models.TextChoices):
+        HOURLY = "hourly", "Hourly rate and tiers"
+        COST_PLUS = "cost_plus", "Deepgram's cost plus a markup"
+        RATE_CARD = "rate_card", "Rate card per line item"
+
     name = models.CharField(max_length=100, unique=True)
+    mode = models.CharField(
+        "pricing mode",
+        max_length=12,
+        choices=Mode,
+        default=Mode.HOURLY,
+        help_text="Hourly: the rates and tiers below. Cost plus: each key's line items at "
+        "Deepgram's own cost, converted, plus the markup. Rate card: the card's entries.",
+    )
     currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code")
     billed_quantity = models.CharField(
         max_length=12,
@@ -41,7 +54,9 @@ class PricePlan(models.Model):
         default=Quantity.TOTAL_HOURS,
         help_text="Deepgram reports both; total hours count every channel, as Deepgram bills.",
     )
-    rate_per_hour = models.DecimalField("rate per hour", validators=NOT_NEGATIVE, **SIX_PLACES)
+    rate_per_hour = models.DecimalField(
+        "rate per hour", default=0, validators=NOT_NEGATIVE, **SIX_PLACES
+    )
     rate_sync = models.DecimalField(
         "rate per pre-recorded (sync) hour",
         null=True,
@@ -66,7 +81,46 @@ class PricePlan(models.Model):
         help_text="Empty: the rate per hour; 0: free.",
         **SIX_PLACES,
     )
-    included_hours = models.DecimalField(default=0, validators=NOT_NEGATIVE, **SIX_PLACES)
+    included_hours = models.DecimalField(
+        default=0,
+        validators=NOT_NEGATIVE,
+        help_text="Free audio hours a month (hourly plans and rate cards).",
+        **SIX_PLACES,
+    )
+    included_characters = models.PositiveBigIntegerField(
+        default=0, help_text="Rate cards: free text-to-speech characters a month."
+    )
+    included_agent_hours = models.DecimalField(
+        default=0,
+        validators=NOT_NEGATIVE,
+        help_text="Rate cards: free voice agent hours a month.",
+        **SIX_PLACES,
+    )
+    included_tokens = models.PositiveBigIntegerField(
+        default=0, help_text="Rate cards: free audio intelligence tokens (in and out) a month."
+    )
+    markup_percent = models.DecimalField(
+        "markup (%)",
+        max_digits=7,
+        decimal_places=3,
+        default=0,
+        validators=[*NOT_NEGATIVE, MaxValueValidator(1000)],
+        help_text="Cost plus: added to Deepgram's cost (0: exact pass-through).",
+    )
+    minimum_per_minute = models.DecimalField(
+        "minimum per audio minute",
+        null=True,
+        blank=True,
+        validators=NOT_NEGATIVE,
+        help_text="Cost plus: a speech-to-text line is never billed less than its minutes "
+        "times this (empty: no minimum).",
+        **SIX_PLACES,
+    )
+    show_markup = models.BooleanField(
+        default=True,
+        help_text="Cost plus: documents show Deepgram's cost and the factor; off, the amount "
+        "alone.",
+    )
     monthly_minimum = models.DecimalField(default=0, validators=NOT_NEGATIVE, **MONEY)
     platform_fee = models.DecimalField(default=0, validators=NOT_NEGATIVE, **MONEY)
     platform_fee_label = models.CharField(max_length=100, default="Platform subscription")
@@ -143,38 +197,6 @@ class CustomerPlan(models.Model):
         return f"{self.customer}: {self.plan} from {self.effective_from}"
 
 
-class BillingTerms(models.Model):
-    """A customer's tax and payment terms."""
-
-    customer = models.OneToOneField(
-        Customer, on_delete=models.CASCADE, related_name="billing_terms"
-    )
-    tax_rate = models.DecimalField(
-        "tax rate (%)",
-        max_digits=5,
-        decimal_places=2,
-        default=0,
-        validators=[*NOT_NEGATIVE, MaxValueValidator(100)],
-    )
-    reverse_charge = models.BooleanField(
-        default=False, help_text="No tax charged; the customer accounts for it (e.g. EU B2B)."
-    )
-    reverse_charge_note = models.CharField(
-        max_length=200,
-        blank=True,
-        default="Reverse charge: VAT to be accounted for by the recipient.",
-    )
-    payment_terms_days = models.PositiveIntegerField(
-        default=30, validators=[MaxValueValidator(MAX_PAYMENT_DAYS)]
-    )
-
-    class Meta:
-        verbose_name_plural = "billing terms"
-
-    def __str__(self) -> str:
-        return f"terms of {self.customer}"
-
-
 def pdf_upload_path(invoice: "Invoice", filename: str) -> str:
     """Where an issued PDF is stored: under a random directory, so that no path can be guessed
     from a number or an id (downloads go through the portal's checks anyway)."""
@@ -228,6 +250,33 @@ class Invoice(models.Model):
     seller = models.JSONField(default=dict, blank=True)
     buyer = models.JSONField(default=dict, blank=True)
     pricing_notes = models.JSONField(default=list, blank=True)
+    pricing_blockers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What its pricing could not do (usage no rate card entry prices, no "
+        "exchange rate): approval waits until a refresh finds nothing.",
+    )
+    fx_rate = models.DecimalField(
+        "exchange rate",
+        max_digits=20,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        help_text="Units of its currency per 1 USD that Deepgram's cost was converted at.",
+    )
+    fx_rate_day = models.DateField("exchange rate of", null=True, blank=True)
+    pricing_mode = models.CharField(
+        max_length=12,
+        choices=PricePlan.Mode,
+        default=PricePlan.Mode.HOURLY,
+        help_text="The plan's mode when it was priced.",
+    )
+    pricing_snapshot = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Line-item modes: the plan as it priced this month (its rate card or cost "
+        "rule, allowances, minimum and fee): a late change re-prices the month with it.",
+    )
     usage_fingerprint = models.CharField(max_length=64, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
     issued_on = models.DateField(null=True, blank=True)
@@ -306,7 +355,20 @@ class InvoiceLine(models.Model):
     )
     method = models.CharField(max_length=10, blank=True)
     description = models.CharField(max_length=300)
+    corrects = models.ForeignKey(
+        "Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrected_by",
+        help_text="The invoice whose month this adjustment re-priced.",
+    )
     quantity = models.DecimalField(**SIX_PLACES)
+    unit = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="What the quantity counts (min, k characters, ...); empty: hours.",
+    )
     unit_price = models.DecimalField(**SIX_PLACES)
     amount = models.DecimalField(**MONEY)
     added_by = user_who_did_it(on_delete=models.PROTECT)
@@ -374,3 +436,6 @@ class InvoiceEvent(AuditEvent):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+from .models_cards import RateCardEntry, RateCardStep  # noqa: E402, F401 - models of this app

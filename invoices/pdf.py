@@ -37,7 +37,7 @@ from .services.snapshots import (
 logger = logging.getLogger(__name__)
 
 # Bump when the template changes what an invoice shows; each stored PDF records the version.
-TEMPLATE_VERSION = "2026.11.4"
+TEMPLATE_VERSION = "2026.12.1"  # line-item units
 TEMPLATE = "invoices/pdf/invoice.html"
 STYLESHEET = "invoices/pdf/invoice.css"
 
@@ -153,6 +153,7 @@ def context_for(invoice: Invoice) -> dict:
         "first_day": first,
         "last_day": last,
         "groups": group_lines(lines),
+        "by_unit": any(line.unit for line in lines),
         "chart": chart,
         "terms_days": terms_days,
         "credits": invoice.credits if is_credit else None,

@@ -71,6 +71,8 @@ class Line(NamedTuple):
     amount: Decimal
     key_pk: int | None = None
     method: str = ""
+    corrects: int | None = None  # an adjustment's: the invoice whose month it re-priced
+    unit: str = ""  # a line-item line's unit ("min", "agent h"); "" an hour-priced line
 
 
 def price_usage(plan: Plan, usage: list[Usage], period_label: str) -> tuple[list[Line], list[str]]:

@@ -78,7 +78,7 @@ class RateUnit:
     how many of it one unit of the allowance is (60 minutes an hour, 1/1,000 of a thousand
     characters a character)."""
 
-    label: str  # in the lines: "min", "h", "1,000 characters"
+    label: str  # in the lines: "min", "h", "k characters" (thousands), "M tokens" (millions)
     measures: tuple[str, ...]
     per_allowance_unit: Decimal
 
@@ -101,13 +101,27 @@ UNITS = {
     "audio_minutes": RateUnit("min", ("audio",), Decimal(60)),
     "audio_hours": RateUnit("h", ("audio",), Decimal(1)),
     "total_hours": RateUnit("h (all channels)", ("audio",), Decimal(1)),
-    "characters_1k": RateUnit("1,000 characters", ("characters",), Decimal("0.001")),
+    "characters_1k": RateUnit("k characters", ("characters",), Decimal("0.001")),
     "agent_hours": RateUnit("agent h", ("agent",), Decimal(1)),
     "agent_minutes": RateUnit("agent min", ("agent",), Decimal(60)),
-    "tokens_1m": RateUnit("1M tokens", ("tokens_in", "tokens_out"), Decimal("0.000001")),
-    "tokens_in_1m": RateUnit("1M tokens in", ("tokens_in",), Decimal("0.000001")),
-    "tokens_out_1m": RateUnit("1M tokens out", ("tokens_out",), Decimal("0.000001")),
+    "tokens_1m": RateUnit("M tokens", ("tokens_in", "tokens_out"), Decimal("0.000001")),
+    "tokens_in_1m": RateUnit("M tokens in", ("tokens_in",), Decimal("0.000001")),
+    "tokens_out_1m": RateUnit("M tokens out", ("tokens_out",), Decimal("0.000001")),
 }
+
+
+UNIT_NAMES = {
+    "audio_minutes": "Audio minutes",
+    "audio_hours": "Audio hours",
+    "total_hours": "Total hours (every channel)",
+    "characters_1k": "Text to speech, per 1,000 characters",
+    "agent_hours": "Voice agent hours",
+    "agent_minutes": "Voice agent minutes",
+    "tokens_1m": "Tokens in and out, per 1,000,000",
+    "tokens_in_1m": "Tokens in, per 1,000,000",
+    "tokens_out_1m": "Tokens out, per 1,000,000",
+}
+assert set(UNIT_NAMES) == set(UNITS)
 
 
 @dataclass(frozen=True)
@@ -234,7 +248,7 @@ def _entry_lines(plan: Plan, entry: Entry, by_key: dict, left: dict, notes: list
             quantity,
             ladder.unit_price if per_unit else ZERO,
             key_pk=key_pk,
-        )
+        )._replace(unit=unit.label)
         for (key_pk, label), quantity in sorted(by_key.items(), key=lambda item: item[0][1])
     ]
     if free:
@@ -245,7 +259,7 @@ def _entry_lines(plan: Plan, entry: Entry, by_key: dict, left: dict, notes: list
                 f"{entry.name}: included ({free:f} {unit.label})",
                 -free if per_unit else free,
                 ladder.unit_price if per_unit else ZERO,
-            )
+            )._replace(unit=unit.label)
         )
     if not per_unit:
         lines += _ladder_lines(plan, entry, total - free)
@@ -260,7 +274,9 @@ def _ladder_lines(plan: Plan, entry: Entry, billable: Decimal) -> list[Line]:
             what = f"{entry.name}: {charge.quantity:f} packages of {size}"
         else:
             what = f"{entry.name}: {charge.span or 'all'} {unit.label}"
-        lines.append(priced_line(plan, "tier", what, charge.quantity, charge.unit_price))
+        band_unit = "packages" if entry.ladder.model == "package" else unit.label
+        band = priced_line(plan, "tier", what, charge.quantity, charge.unit_price)
+        lines.append(band._replace(unit=band_unit))
         if charge.flat:
             lines.append(priced_line(plan, "tier", f"{what}, flat amount", Decimal(1), charge.flat))
     return lines

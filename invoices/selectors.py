@@ -56,7 +56,8 @@ class ApprovalPreview:
 def approval_blockers(invoice: Invoice) -> list[str]:
     """What refuses a draft's approval whatever its state of review, in words for finance
     (empty: nothing): its month is not over (a preview), its customer has no billing terms,
-    its plan is invalid, its buyer's country or its currency is no ISO code, its total is below
+    its plan is invalid, its buyer's country or its currency is no ISO code, its pricing left
+    something unpriced (usage no rate card entry prices, no exchange rate), its total is below
     zero. `invoice_approve` refuses on the first; the admin shows them all beforehand."""
     blockers = []
     if not month_is_over(invoice.period):
@@ -82,6 +83,7 @@ def approval_blockers(invoice: Invoice) -> list[str]:
             f"{customer}'s billing details: {' '.join(f for f in faults if f)} Correct them "
             "in the customer's billing details."
         )
+    blockers += [str(blocker) for blocker in invoice.pricing_blockers or ()]
     if invoice.total < 0:
         blockers.append(
             f"Its total is {invoice.total} {invoice.currency}, below zero: an invoice is "

@@ -13,7 +13,9 @@ call Deepgram.
 - `snapshots`: the seller's and buyer's details an issued document keeps.
 - `issuing`: approve, void, mark paid, manual lines.
 - `credit_notes`: credit an issued invoice in whole or in parts.
-- `fx`: exchange rates: a month's rate of a currency, importing a file of them.
+- `fx`: exchange rates: a month's rate of a currency; `fx_import`: importing a file of them.
+- `line_inputs`: what the line-item modes (rate card, cost plus) price from.
+- `repricing`: a late change to a month billed by line item, priced again as a whole.
 """
 
 from .credit_notes import credit_left, credit_note_create

@@ -13,6 +13,8 @@ Rules:
   bill at all (Deepgram settled the month's last day late), is billed the same way: at what
   the invoice billed that key and method at, else that method at, else the month's plan rate.
 - A month never invoiced waits for its own invoice: nothing of it is an adjustment.
+- A month billed by line item (rate card, cost plus) is none of this: it is priced again as a
+  whole (`repricing`).
 """
 
 from collections import defaultdict
@@ -27,7 +29,7 @@ from usage.models import DailyUsage
 from usage.units import quantize_hours
 
 from .. import pricing
-from ..models import BilledUsage, Invoice, InvoiceLine
+from ..models import BilledUsage, Invoice, InvoiceLine, PricePlan
 from ..money import quantize_money
 from .plans import plan_for, pricing_plan_of
 from .usage_rows import BILLED_METHOD, billed_method, summed_per_method
@@ -112,7 +114,9 @@ def _never_billed(customer_pks, *, before: date) -> list[tuple[int, UsageDelta]]
     at, else that method at, else the month's plan rate. One query, more only when some is
     found (rarely: late rows are what the settlement window is for)."""
     invoiced = Invoice.objects.issued_invoices().filter(
-        customer_id=OuterRef("api_key__customer_id"), period=OuterRef("month")
+        customer_id=OuterRef("api_key__customer_id"),
+        period=OuterRef("month"),
+        pricing_mode=PricePlan.Mode.HOURLY,  # the others are priced again (`repricing`)
     )
     billed = BilledUsage.objects.filter(
         api_key_id=OuterRef("api_key_id"), day=OuterRef("day"), method=OuterRef(BILLED_METHOD)

@@ -7,6 +7,8 @@ Rules:
   billed (hours or total hours, as its plan bills) at the line's unit price; under tiers,
   where usage lines carry no price, at the rate of the highest tier the month reached.
 - One row per difference its own adjustment lines billed, at the price they billed it.
+- A month billed by line item (rate card, cost plus) records no usage rows: a late change
+  re-prices it as a whole (`repricing`) instead.
 """
 
 from decimal import Decimal
@@ -14,7 +16,7 @@ from decimal import Decimal
 from usage.models import DailyUsage
 from usage.selectors import month_bounds
 
-from ..models import BilledUsage, Invoice, InvoiceLine
+from ..models import BilledUsage, Invoice, InvoiceLine, PricePlan
 from .adjustments import UsageDelta, top_tier_rate
 from .usage_rows import BILLED_METHOD, summed_per_method
 
@@ -36,6 +38,8 @@ def record_billed_usage(invoice: Invoice, deltas: list[UsageDelta]) -> None:
         "api_key_id",
         "day",
     )
+    if invoice.pricing_mode != PricePlan.Mode.HOURLY:
+        rows = []  # a month billed by line item is priced again as a whole (`repricing`)
     billed = [
         BilledUsage(
             invoice=invoice,

@@ -10,7 +10,7 @@ Rules:
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -21,9 +21,14 @@ from usage.selectors import month_bounds
 from usage.units import quantize_hours
 
 from .. import pricing
+from ..cost_plus import CostUsage
 from ..models import BillingTerms, Invoice, InvoiceLine, PricePlan
+from ..rate_cards import LineUsage
 from .adjustments import UsageDelta, pending_deltas
+from .fx import Rate
+from .line_inputs import LineInputs, line_inputs_of
 from .plans import plans_for
+from .repricing import pending_repricing
 from .usage_rows import BILLED_METHOD, summed_per_method
 
 __all__ = ["DraftInputs", "MonthInputs", "inputs_for_draft", "manual_lines_of", "read_month"]
@@ -41,6 +46,11 @@ class DraftInputs:
     terms: BillingTerms | None
     deltas: list[UsageDelta]
     manual: list[InvoiceLine]
+    line_usage: list[LineUsage] = field(default_factory=list)  # rate-card plans
+    costs: list[CostUsage] = field(default_factory=list)  # cost-plus plans
+    rate: Rate | None = None  # cost-plus plans: the month's exchange rate
+    repriced: list[pricing.Line] = field(default_factory=list)  # earlier line-item months
+    repricing_blockers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,6 +64,23 @@ class MonthInputs:
     terms: dict[int, BillingTerms]
     billed_before: bool
     invoiced: set[int]  # customers with a live invoice for the month when it was read
+    lines: LineInputs = field(default_factory=LineInputs)
+
+    def inputs_for(self, customer_pk: int, deltas=(), manual=(), repriced=()) -> DraftInputs:
+        """One customer's draft inputs out of the month's (`repriced`: a `Repriced`)."""
+        plan = self.plans[customer_pk]
+        return DraftInputs(
+            plan=plan,
+            usage=self.usage.get(customer_pk, []),
+            terms=self.terms.get(customer_pk),
+            deltas=list(deltas),
+            manual=list(manual),
+            line_usage=self.lines.usage.get(customer_pk, []),
+            costs=self.lines.costs.get(customer_pk, []),
+            rate=self.lines.rate_for(plan),
+            repriced=list(repriced),
+            repricing_blockers=list(getattr(repriced, "blockers", ())),
+        )
 
 
 def read_month(period: date, customers, *, everyone: bool = False) -> MonthInputs:
@@ -72,6 +99,7 @@ def read_month(period: date, customers, *, everyone: bool = False) -> MonthInput
             .filter(customer_id__in=customers, period=period)
             .values_list("customer_id", flat=True)
         ),
+        lines=line_inputs_of(plans, period),
     )
 
 
@@ -130,10 +158,19 @@ def inputs_for_draft(invoice: Invoice, plan: PricePlan) -> DraftInputs:
     usage = usage_of({invoice.customer_id: plan}, invoice.period).get(invoice.customer_id, [])
     first, _ = month_bounds(invoice.period)
     deltas = pending_deltas([invoice.customer_id], before=first)
+    lines = line_inputs_of({invoice.customer_id: plan}, invoice.period)
+    repriced = pending_repricing(
+        [invoice.customer_id], before=first, currencies={invoice.customer_id: plan.currency}
+    ).get(invoice.customer_id, [])
     return DraftInputs(
         plan=plan,
         usage=usage,
         terms=BillingTerms.objects.filter(customer_id=invoice.customer_id).first(),
         deltas=deltas.get(invoice.customer_id, []),
         manual=list(invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL)),
+        line_usage=lines.usage.get(invoice.customer_id, []),
+        costs=lines.costs.get(invoice.customer_id, []),
+        rate=lines.rate_for(plan),
+        repriced=list(repriced),
+        repricing_blockers=list(getattr(repriced, "blockers", ())),
     )

@@ -8,16 +8,19 @@ Rules:
   reverse charge, with its note).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from .. import pricing
+from ..line_pricing import price_line_items
 from ..models import InvoiceLine, PricePlan
+from ..pricing_snapshot import snapshot_of
 from .adjustments import UsageDelta
 from .draft_inputs import DraftInputs
 from .fingerprint import DraftBasis, draft_basis
-from .plans import pricing_plan_of
+from .fx import Rate
+from .plans import allowances_of, card_of, cost_rule_of, pricing_plan_of
 
 __all__ = ["DRAFT_TOTALS_FIELDS", "PricedDraft", "draft_totals", "price_draft", "price_on_basis"]
 
@@ -36,6 +39,8 @@ class PricedDraft:
     fingerprint: str
     deltas: list[UsageDelta]
     manual: list[InvoiceLine]
+    blockers: list[str] = field(default_factory=list)  # what pricing could not do
+    rate: Rate | None = None  # the exchange rate Deepgram's cost was converted at
 
 
 def price_draft(inputs: DraftInputs, period: date) -> PricedDraft:
@@ -47,8 +52,8 @@ def price_draft(inputs: DraftInputs, period: date) -> PricedDraft:
 def price_on_basis(inputs: DraftInputs, basis: DraftBasis, period: date) -> PricedDraft:
     """`price_draft` with the basis already taken (a generation takes it first, to skip the
     drafts that did not change)."""
-    plan = pricing_plan_of(inputs.plan)
-    lines, notes = pricing.price_usage(plan, inputs.usage, f"{period:%B %Y}")
+    lines, notes, blockers, rate = _priced_usage(inputs, f"{period:%B %Y}")
+    blockers = blockers + inputs.repricing_blockers
     return PricedDraft(
         lines + basis.adjustments,
         notes,
@@ -57,6 +62,27 @@ def price_on_basis(inputs: DraftInputs, basis: DraftBasis, period: date) -> Pric
         basis.fingerprint,
         inputs.deltas,
         inputs.manual,
+        blockers,
+        rate,
+    )
+
+
+def _priced_usage(inputs: DraftInputs, month: str):
+    """The usage lines in the plan's mode, its notes, what blocks them, the rate used."""
+    plan, pure = inputs.plan, pricing_plan_of(inputs.plan)
+    if plan.mode == PricePlan.Mode.HOURLY:
+        lines, notes = pricing.price_usage(pure, inputs.usage, month)
+        return lines, notes, [], None
+    return price_line_items(
+        plan.mode,
+        pure,
+        card_of(plan),
+        cost_rule_of(plan),
+        allowances_of(plan),
+        inputs.line_usage,
+        inputs.costs,
+        inputs.rate,
+        month,
     )
 
 
@@ -76,6 +102,19 @@ def draft_totals(plan: PricePlan, priced: PricedDraft, now) -> dict:
         "total": subtotal + tax,
         "tax_note": priced.tax_note,
         "pricing_notes": priced.notes,
+        "pricing_blockers": priced.blockers,
+        "pricing_mode": plan.mode,
+        "pricing_snapshot": {}
+        if plan.mode == PricePlan.Mode.HOURLY
+        else snapshot_of(
+            plan.mode,
+            pricing_plan_of(plan),
+            card_of(plan),
+            cost_rule_of(plan),
+            allowances_of(plan),
+        ),
+        "fx_rate": priced.rate.per_usd if priced.rate and priced.rate.day else None,
+        "fx_rate_day": priced.rate.day if priced.rate else None,
         "usage_fingerprint": priced.fingerprint,
         "computed_at": now,
     }
@@ -90,6 +129,11 @@ DRAFT_TOTALS_FIELDS = [  # what `draft_totals` sets
     "total",
     "tax_note",
     "pricing_notes",
+    "pricing_blockers",
+    "pricing_mode",
+    "pricing_snapshot",
+    "fx_rate",
+    "fx_rate_day",
     "usage_fingerprint",
     "computed_at",
 ]

@@ -30,11 +30,12 @@ from usage.selectors import month_bounds
 from ..exceptions import InvalidPlan, NoPlan
 from ..models import Invoice, InvoiceLine
 from .adjustments import UsageDelta, pending_deltas
-from .draft_inputs import DraftInputs, MonthInputs, manual_lines_of, read_month
+from .draft_inputs import MonthInputs, manual_lines_of, read_month
 from .draft_pricing import PricedDraft, draft_totals, price_on_basis
 from .drafts_bulk import PricedAhead, write_drafts
 from .fingerprint import draft_basis
 from .plans import plan_problems_of
+from .repricing import Repriced, pending_repricing
 
 __all__ = [
     "GenerateReport",
@@ -149,6 +150,7 @@ class _DraftBatch:
     existing: dict[int, Invoice]  # live invoices, locked
     manual: dict[int, list[InvoiceLine]]
     deltas: dict[int, list[UsageDelta]]
+    repriced: dict[int, Repriced]
     now: datetime
     new: list[tuple[dict, PricedDraft]] = field(default_factory=list)  # (its fields, priced)
     changed: list[tuple[Invoice, PricedDraft]] = field(default_factory=list)
@@ -179,6 +181,13 @@ def _generate_batch(
             existing=existing,
             manual=manual_lines_of([inv for inv in existing.values() if inv.is_draft]),
             deltas=pending_deltas(open_pks, before=first) if month.billed_before else {},
+            repriced=pending_repricing(
+                open_pks,
+                before=first,
+                currencies={pk: month.plans[pk].currency for pk in open_pks},
+            )
+            if month.billed_before
+            else {},
             now=timezone.now(),
         )
         _price_batch(batch, month, report, ahead.results(customer_pks))
@@ -200,15 +209,12 @@ def _price_batch(
     for customer_pk in batch.customer_pks:
         plan, invoice = month.plans[customer_pk], batch.existing.get(customer_pk)
         deltas = batch.deltas.get(customer_pk, [])
-        priced = ahead.get(customer_pk) if invoice is None and not deltas else None
+        repriced = batch.repriced.get(customer_pk, ())
+        untouched = invoice is None and not deltas and customer_pk not in batch.repriced
+        priced = ahead.get(customer_pk) if untouched else None
         if priced is None:
-            inputs = DraftInputs(
-                plan=plan,
-                usage=month.usage.get(customer_pk, []),
-                terms=month.terms.get(customer_pk),
-                deltas=deltas,
-                manual=batch.manual.get(invoice.pk, []) if invoice else [],
-            )
+            manual = batch.manual.get(invoice.pk, []) if invoice else []
+            inputs = month.inputs_for(customer_pk, deltas, manual, repriced)
             basis = draft_basis(inputs)
             if invoice is not None and invoice.usage_fingerprint == basis.fingerprint:
                 report.unchanged.append(invoice)  # same inputs, same lines: no need to price
@@ -220,7 +226,7 @@ def _price_batch(
             for name, value in totals.items():
                 setattr(invoice, name, value)
             batch.changed.append((invoice, priced))
-        elif priced.lines:
+        elif priced.lines or priced.blockers:  # a blocked draft says why it bills nothing
             fields = {"customer_id": customer_pk, "period": month.period, **totals}
             batch.new.append((fields, priced))
         else:

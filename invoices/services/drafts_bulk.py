@@ -17,7 +17,7 @@ from billing_portal.bulk import insert_objects, insert_rows, update_objects
 
 from .. import pricing
 from ..models import Invoice, InvoiceEvent, InvoiceLine
-from .draft_inputs import DraftInputs, MonthInputs
+from .draft_inputs import MonthInputs
 from .draft_pricing import DRAFT_TOTALS_FIELDS, PricedDraft, price_draft
 from .fingerprint import plan_fingerprint_basis
 from .plans import pricing_plan_of
@@ -66,25 +66,13 @@ class PricedAhead:
     def _price_new(self, customer_pks: list[int], context) -> dict[int, PricedDraft]:
         month = self.month
         with decimal.localcontext(context):
-            return {
-                pk: price_draft(
-                    DraftInputs(
-                        plan=month.plans[pk],
-                        usage=month.usage.get(pk, []),
-                        terms=month.terms.get(pk),
-                        deltas=[],
-                        manual=[],
-                    ),
-                    month.period,
-                )
-                for pk in customer_pks
-            }
+            return {pk: price_draft(month.inputs_for(pk), month.period) for pk in customer_pks}
 
 
 _LINE_COLUMNS = (  # a line's row: its invoice, its position, then the `pricing.Line`
     "invoice_id",
     "position",
-    *({"key_pk": "api_key_id"}.get(name, name) for name in pricing.Line._fields),
+    *({"key_pk": "api_key_id", "corrects": "corrects_id"}.get(n, n) for n in pricing.Line._fields),
 )
 
 

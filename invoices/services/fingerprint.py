@@ -2,8 +2,10 @@
 
 Rules:
 - A draft's fingerprint is a SHA-256 over everything its lines and totals follow from: the
-  plan (its id, last change, billed quantity and tiers), the tax rate and note, the month's
-  usage per key and method, the adjustments and the manual lines.
+  plan (its id, last change, billed quantity, mode, tiers and rate card entries with their
+  tiers), the tax rate and note, the month's usage per key and method (and, for the line-item
+  modes, per key and line item, and Deepgram's cost), the exchange rate, the adjustments and
+  the manual lines.
 - A draft whose fingerprint still matches its inputs is not priced again (a refresh leaves it
   as it is); one that no longer matches is stale: approval refuses it until it is refreshed.
 - Cheap next to pricing, so an unchanged draft is recognised before it is priced.
@@ -45,7 +47,7 @@ def draft_basis(inputs: DraftInputs) -> DraftBasis:
     terms, the month's usage per key and method, the adjustments and the manual lines. Cheap
     next to pricing, so an unchanged draft is recognised before it is priced."""
     plan = inputs.plan
-    adjustments = adjustment_lines(inputs.deltas, plan.currency)
+    adjustments = adjustment_lines(inputs.deltas, plan.currency) + inputs.repriced
     terms = inputs.terms
     reverse = bool(terms and terms.reverse_charge)
     tax_rate = ZERO if reverse or terms is None else terms.tax_rate
@@ -58,8 +60,13 @@ def draft_basis(inputs: DraftInputs) -> DraftBasis:
         *plan_tiers,
         *(f"{u.key_pk}/{u.method}/{u.quantity}" for u in inputs.usage),
         *(f"{a.key_pk}/{a.method}/{a.quantity}/{a.unit_price}" for a in adjustments),
+        *(f"rb/{blocker}" for blocker in inputs.repricing_blockers),
         *(f"m/{m.pk}/{m.amount}" for m in inputs.manual),
-    ]
+        *(f"l/{u.key_pk}/{u.endpoint}/{u.method}/{u.model}/{'/'.join(map(str, u[5:]))}"
+          for u in inputs.line_usage),
+        *(f"c/{c.key_pk}/{c.line_item}/{c.dollars}/{c.quantity}" for c in inputs.costs),
+        *((f"fx/{inputs.rate.per_usd}/{inputs.rate.day}",) if inputs.rate else ()),
+    ]  # fmt: skip
     fingerprint = hashlib.sha256("|".join(map(str, basis)).encode()).hexdigest()
     return DraftBasis(tax_rate, tax_note, adjustments, fingerprint)
 
@@ -69,9 +76,20 @@ def plan_fingerprint_basis(plan: PricePlan) -> tuple[tuple[str, ...], tuple[str,
     its tiers. Built once a plan instance, like its pricing form."""
     cached = getattr(plan, "_fingerprint_basis", None)
     if cached is None:
+        # A plan's mode and fields change its `updated_at`; a rate card's entries and tiers
+        # are rows of their own. An hourly plan's basis is what it always was, so no draft
+        # made before rate cards turns stale.
+        entries = plan.card_entries.all() if plan.mode == PricePlan.Mode.RATE_CARD else ()
         cached = plan._fingerprint_basis = (
             (str(plan.pk), plan.updated_at.isoformat(), plan.billed_quantity),
-            tuple(f"t/{t.up_to_hours}/{t.rate_per_hour}" for t in plan.tiers.all()),
+            (
+                *(f"t/{t.up_to_hours}/{t.rate_per_hour}" for t in plan.tiers.all()),
+                *(
+                    f"e/{e.pk}/{e.position}/{e.updated_at.isoformat()}/"
+                    + ",".join(f"{s.up_to}:{s.unit_price}:{s.flat}" for s in e.steps.all())
+                    for e in entries
+                ),
+            ),
         )
     return cached
 

@@ -13,15 +13,23 @@ Rules:
 """
 
 from datetime import date, timedelta
+from decimal import Decimal
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from customers.models import Customer
 
 from .. import pricing
+from ..cost_plus import CostPlus
+from ..ladders import Ladder, Step
 from ..models import CustomerPlan, PricePlan
+from ..rate_cards import Entry, card_problems
 
 __all__ = [
+    "allowances_of",
+    "card_of",
+    "cost_rule_of",
     "month_is_over",
     "plan_for",
     "plan_problems_of",
@@ -43,8 +51,15 @@ def month_is_over(period: date, today: date | None = None) -> bool:
 
 
 def plan_problems_of(plan: PricePlan) -> list[str]:
-    """What makes the plan unfit to price (its fields and its tiers), for finance."""
-    return pricing.plan_problems(pricing_plan_of(plan))
+    """What makes the plan unfit to price (its fields, its tiers, its rate card), for
+    finance."""
+    problems = pricing.plan_problems(pricing_plan_of(plan))
+    if plan.mode == PricePlan.Mode.RATE_CARD:
+        card = card_of(plan)
+        problems += card_problems(card) if card else ["Its rate card has no entries."]
+    if plan.mode == PricePlan.Mode.COST_PLUS and plan.markup_percent < 0:
+        problems.append(f"Its markup is negative ({plan.markup_percent} %).")
+    return problems
 
 
 def plan_for(customer: Customer, period: date) -> PricePlan | None:
@@ -52,6 +67,7 @@ def plan_for(customer: Customer, period: date) -> PricePlan | None:
     assignment = (
         CustomerPlan.objects.filter(customer=customer, effective_from__lte=period)
         .select_related("plan")
+        .prefetch_related("plan__tiers", "plan__card_entries__steps")
         .order_by("-effective_from")
         .first()
     )
@@ -70,6 +86,8 @@ def plans_for(customers, period: date) -> dict[int, PricePlan]:
         chosen.setdefault(customer_pk, plan_pk)
     # One instance a plan, so its pricing form and fingerprint basis are built once.
     shared = PricePlan.objects.prefetch_related("tiers").in_bulk(set(chosen.values()))
+    carded = [p for p in shared.values() if p.mode == PricePlan.Mode.RATE_CARD]
+    prefetch_related_objects(carded, "card_entries__steps")  # no rate card: no query
     return {customer_pk: shared[plan_pk] for customer_pk, plan_pk in chosen.items()}
 
 
@@ -97,3 +115,43 @@ def _build_pricing_plan(plan: PricePlan) -> pricing.Plan:
         platform_fee=plan.platform_fee,
         platform_fee_label=plan.platform_fee_label,
     )
+
+
+def card_of(plan: PricePlan) -> tuple[Entry, ...]:
+    """The plan's rate card in its pure form (what `rate_cards.price_rate_card` takes), in
+    the order finance set. Built once a plan instance."""
+    cached = getattr(plan, "_card", None)
+    if cached is None:
+        entries = plan.card_entries.all() if plan.mode == PricePlan.Mode.RATE_CARD else ()
+        cached = plan._card = tuple(_entry_of(entry) for entry in entries)
+    return cached
+
+
+def _entry_of(entry) -> Entry:
+    steps = tuple(Step(s.up_to, s.unit_price, s.flat) for s in entry.steps.all())
+    ladder = Ladder(
+        entry.ladder,
+        unit_price=entry.unit_price,
+        steps=steps,
+        package_size=entry.package_size or Decimal(0),
+    )
+    return Entry(entry.name, entry.unit, ladder, entry.endpoint, entry.method, entry.model)
+
+
+def cost_rule_of(plan: PricePlan) -> CostPlus:
+    return CostPlus(
+        markup_percent=plan.markup_percent,
+        minimum_per_unit=plan.minimum_per_minute,
+        unit="min",
+        show_markup=plan.show_markup,
+    )
+
+
+def allowances_of(plan: PricePlan) -> dict[str, Decimal]:
+    """The plan's included allowances by measure (`rate_cards.MEASURES`' allowances)."""
+    return {
+        "audio": plan.included_hours,
+        "characters": Decimal(plan.included_characters),
+        "agent": plan.included_agent_hours,
+        "tokens": Decimal(plan.included_tokens),
+    }

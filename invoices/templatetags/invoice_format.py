@@ -94,3 +94,29 @@ HOURLY_KINDS = {
 def is_hourly(kind: str) -> bool:
     """Whether a line of this kind counts hours (and prices them per hour)."""
     return kind in HOURLY_KINDS
+
+
+@register.filter
+def counts_hours(line) -> bool:
+    """Whether a line counts hours (and is priced per hour): an hourly plan's lines; a line
+    with a unit of its own (rate cards, cost plus) counts that unit."""
+    return not line.unit and line.kind in HOURLY_KINDS
+
+
+@register.filter
+def unit_quantity(line) -> str:
+    """A line-item line's quantity with its unit: '290,500.6 min', '1.5 agent h', '1'."""
+    text = normalize_quantity(line.quantity)
+    return text if line.unit in ("", "each") or line.unit.isupper() else f"{text} {line.unit}"
+
+
+@register.filter
+def unit_price_text(line, currency: str) -> str:
+    """A line-item line's price: per its unit ('0.006/min'), a factor on a cost in the
+    invoice's currency ('x 1.2'), or the price of one ('25.00')."""
+    price = unit_price(line.unit_price)
+    if line.unit and line.unit == currency:
+        return f"\N{MULTIPLICATION SIGN} {price}"
+    if line.unit in ("", "each", "packages"):
+        return price
+    return f"{price}/{line.unit}"

@@ -15,6 +15,13 @@ from .conftest import OCTOBER
 
 PLAN_FIELDS = {
     "name": "Volume",
+    "mode": "hourly",
+    "included_characters": "0",
+    "included_agent_hours": "0",
+    "included_tokens": "0",
+    "markup_percent": "0",
+    "minimum_per_minute": "",
+    "show_markup": "on",
     "currency": "eur",
     "billed_quantity": "total_hours",
     "rate_per_hour": "0.300000",
@@ -32,6 +39,11 @@ def tiers(*rows, initial=0) -> dict:
         "tiers-INITIAL_FORMS": str(initial),
         "tiers-MIN_NUM_FORMS": "0",
         "tiers-MAX_NUM_FORMS": "1000",
+        # The rate card's inline, empty (what the page posts for an hourly plan).
+        "card_entries-TOTAL_FORMS": "0",
+        "card_entries-INITIAL_FORMS": "0",
+        "card_entries-MIN_NUM_FORMS": "0",
+        "card_entries-MAX_NUM_FORMS": "1000",
     }
     for n, row in enumerate(rows):
         data.update({f"tiers-{n}-{name}": value for name, value in row.items()})

@@ -3,12 +3,13 @@ staff, sees nothing of the invoices app (invoices/migrations/0004: invoices are 
 work); visitors who are not staff are sent to the admin login."""
 
 from datetime import date
+from decimal import Decimal as D
 
 import pytest
 import time_machine
 from django.urls import reverse
 
-from invoices.models import ExchangeRate, Invoice, InvoiceEvent, PricePlan
+from invoices.models import ExchangeRate, Invoice, InvoiceEvent, PricePlan, RateCardEntry
 from invoices.services import invoice_approve, invoice_generate_drafts
 
 from .conftest import OCTOBER
@@ -44,6 +45,9 @@ PAGES = {
     "exchange rate add": ("admin:invoices_exchangerate_add", None, 200, 403),
     "exchange rate page": ("admin:invoices_exchangerate_change", "rate", 200, 403),
     "exchange rate delete": ("admin:invoices_exchangerate_delete", "rate", 403, 403),
+    "rate card entry list": ("admin:invoices_ratecardentry_changelist", None, 200, 403),
+    "rate card entry page": ("admin:invoices_ratecardentry_change", "entry", 200, 403),
+    "rate card plan page": ("admin:invoices_priceplan_change", "card", 200, 403),
 }
 ROLES = ["finance_user", "support_user", "other_staff"]
 
@@ -64,11 +68,19 @@ def objects(acme, customer_b, plan, key_of, put_usage, finance_user):
     invoice_generate_drafts(period=OCTOBER)
     issued = invoice_approve(invoice=Invoice.objects.get(customer=acme), actor=finance_user)
     rate = ExchangeRate.objects.create(day=date(2026, 10, 30), currency="EUR", per_usd="0.92")
+    card = PricePlan.objects.create(name="Card", mode=PricePlan.Mode.RATE_CARD)
+    entry = RateCardEntry.objects.create(
+        plan=card, name="Nova-3", unit="audio_minutes", ladder="graduated"
+    )
+    entry.steps.create(up_to=D(600), unit_price=D("0.01"))
+    entry.steps.create(up_to=None, unit_price=D("0.005"))
     return {
         "draft": Invoice.objects.get(customer=customer_b),
         "issued": issued,
         "plan": plan,
         "rate": rate,
+        "card": card,
+        "entry": entry,
     }
 
 
@@ -114,6 +126,7 @@ def test_it_sends_an_anonymous_visitor_to_the_admin_login(client, objects, page)
                 "Invoice",
                 "InvoiceEvent",
                 "PricePlan",
+                "RateCardEntry",
             },
         ),
     ],
@@ -216,7 +229,7 @@ def test_it_refuses_plan_edits_to_support(client, support_user, objects):
     )
 
     assert response.status_code == 403
-    assert PricePlan.objects.get().name == "Standard"
+    assert PricePlan.objects.get(pk=plan.pk).name == "Standard"
 
 
 # --- Links on the pages ---------------------------------------------------------------------
@@ -242,10 +255,16 @@ def test_it_shows_finance_the_tools_that_fit_the_invoice(client, finance_user, o
 # --- The roles migration --------------------------------------------------------------------
 
 FX_CODES = {"view_exchangerate", "add_exchangerate", "change_exchangerate"}  # 0006
+CARD_CODES = {  # 0007
+    f"{verb}_{model}"
+    for model in ("ratecardentry", "ratecardstep")
+    for verb in ("view", "add", "change", "delete")
+}
 FINANCE_CODES = {
     *(f"{verb}_{model}" for model in ("priceplan", "pricetier", "customerplan", "billingterms")
       for verb in ("view", "add", "change")),
     *FX_CODES,
+    *CARD_CODES,
     "view_invoice",
     "view_invoiceline",
     "view_invoiceevent",
@@ -297,7 +316,7 @@ def test_it_takes_the_invoice_permissions_back_when_migrated_backwards():
 
     (operation,) = roles.Migration.operations
     operation.reverse_code(apps, None)
-    assert invoice_codes("Finance") == FX_CODES  # 0006's grant is 0006's to take back
+    assert invoice_codes("Finance") == FX_CODES | CARD_CODES  # later grants are theirs
     assert invoice_codes("Support") == set()
     operation.code(apps, None)
     assert invoice_codes("Finance") == FINANCE_CODES

@@ -26,9 +26,9 @@ def test_markup_on_deepgrams_cost_in_dollars():
     lines, notes = price_cost_plus(plan(), CostPlus(markup_percent=D(20)), COSTS, D(1), "Oct")
 
     assert [(line.description, line.amount) for line in lines] == [
-        ("Nova-3, streaming, key key-1: Deepgram's cost 9.505650 USD x 1.2", D("11.41")),
-        ("Aura-2 text to speech, key key-1: Deepgram's cost 70.370340 USD x 1.2", D("84.44")),
-        ("Voice agent, key key-2: Deepgram's cost 55.800000 USD x 1.2", D("66.96")),
+        ("Nova-3, streaming, key key-1: Deepgram's cost in USD plus 20 %", D("11.41")),
+        ("Aura-2 text to speech, key key-1: Deepgram's cost in USD plus 20 %", D("84.44")),
+        ("Voice agent, key key-2: Deepgram's cost in USD plus 20 %", D("66.96")),
     ]
     assert notes[0] == "Deepgram's cost of each key and line item in Oct plus 20 %."
 
@@ -64,7 +64,7 @@ def test_the_markup_can_be_kept_off_the_document():
 
     assert lines[0].description == "Nova-3, streaming, key key-1: at Deepgram's cost"
     assert (lines[0].quantity, lines[0].unit_price, lines[0].amount) == (1, D("11.41"), D("11.41"))
-    assert "%" not in notes[0] and "x 1.2" not in lines[0].description
+    assert "%" not in notes[0] and "%" not in lines[0].description
 
 
 def test_minimum_and_fee_after():

@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from invoices.fx_files import RateFileError, read_rates
 from invoices.models import ExchangeRate
-from invoices.services.fx import fx_import_rates, month_rate, rate_on, rates_on
+from invoices.services.fx import month_rate, rate_on, rates_on
+from invoices.services.fx_import import fx_import_rates
 
 # The ECB's history layout: newest first, a trailing comma, N/A on a holiday, a retired code.
 ECB_HISTORY = """Date,USD,JPY,GBP,CYP,KWD,

@@ -55,12 +55,12 @@ def test_each_line_item_is_priced_in_its_own_unit():
 
     assert amounts(pricing) == {
         "Nova-3, streaming, key key-1 (min)": D("7.41"),  # 1,234.5 min x 0.0060 = 7.407
-        "Aura-2 text to speech, key key-1 (1,000 characters)": D("70.37"),  # 2,345.678 x 0.030
+        "Aura-2 text to speech, key key-1 (k characters)": D("70.37"),  # 2,345.678 x 0.030
         "Voice agent, key key-2 (agent h)": D("55.80"),
         "Speech to text, key key-2 (min)": D("0.60"),  # the catch-all: 60 min x 0.0100
     }
     quantities = {line.description: line.quantity for line in pricing.lines}
-    assert quantities["Aura-2 text to speech, key key-1 (1,000 characters)"] == D("2345.678")
+    assert quantities["Aura-2 text to speech, key key-1 (k characters)"] == D("2345.678")
     assert pricing.unpriced == []
 
 
@@ -105,8 +105,8 @@ def test_tokens_in_and_out_are_each_priced_once():
     pricing = price_rate_card(USD, card, tokens, "October 2026")
 
     assert amounts(pricing) == {
-        "Tokens in, key key-3 (1M tokens in)": D("1.50"),
-        "Tokens, key key-3 (1M tokens)": D("1.00"),  # only the 0.25 M out were left
+        "Tokens in, key key-3 (M tokens in)": D("1.50"),
+        "Tokens, key key-3 (M tokens)": D("1.00"),  # only the 0.25 M out were left
     }
 
 
@@ -142,11 +142,11 @@ def test_volume_and_packages_on_a_card():
     )
 
     assert amounts(price_rate_card(USD, (packages,), usage, "Oct"))[
-        "Aura-2: 13 packages of 10 1,000 characters"
+        "Aura-2: 13 packages of 10 k characters"
     ] == D(26)
     by_volume = amounts(price_rate_card(USD, (volume,), usage, "Oct"))
-    assert by_volume["Aura-2: above 100 1,000 characters"] == D("2.42")  # 121 x 0.02
-    assert by_volume["Aura-2: above 100 1,000 characters, flat amount"] == D(5)
+    assert by_volume["Aura-2: above 100 k characters"] == D("2.42")  # 121 x 0.02
+    assert by_volume["Aura-2: above 100 k characters, flat amount"] == D(5)
 
 
 def test_allowances_come_off_in_the_cards_order_in_each_entrys_unit():

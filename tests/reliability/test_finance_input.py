@@ -27,6 +27,13 @@ NOW = "2026-11-05 09:00Z"
 
 PLAN = {
     "name": "Finance input",
+    "mode": "hourly",
+    "included_characters": "0",
+    "included_agent_hours": "0",
+    "included_tokens": "0",
+    "markup_percent": "0",
+    "minimum_per_minute": "",
+    "show_markup": "on",
     "currency": "USD",
     "billed_quantity": "total_hours",
     "rate_per_hour": "0.500000",
@@ -47,6 +54,11 @@ def tiers(*rows) -> dict:
         "tiers-INITIAL_FORMS": "0",
         "tiers-MIN_NUM_FORMS": "0",
         "tiers-MAX_NUM_FORMS": "1000",
+        # The rate card's inline, empty (what the page posts for an hourly plan).
+        "card_entries-TOTAL_FORMS": "0",
+        "card_entries-INITIAL_FORMS": "0",
+        "card_entries-MIN_NUM_FORMS": "0",
+        "card_entries-MAX_NUM_FORMS": "1000",
     }
     for n, row in enumerate(rows):
         data.update({f"tiers-{n}-{name}": value for name, value in row.items()})

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from invoices.fx_files import RateFileError, read_rates
-from invoices.services.fx import fx_import_rates
+from invoices.services.fx_import import fx_import_rates
 
 
 class Command(BaseCommand):

@@ -1,0 +1,134 @@
+"""What the line-item modes price from: a month's usage per key and (endpoint, method, model)
+for rate-card plans, Deepgram's cost per key and line item for cost-plus plans, and the
+month's exchange rate of each cost-plus currency.
+
+Rules:
+- Only the customers whose plan needs them are read (hourly plans read none of this).
+- Usage and cost are summed per key by the database over the month's UTC days, as stored.
+- A cost line's minutes (for a minimum per minute) are its speech-to-text usage in the plan's
+  billed quantity, mapped to line items by finance's mapping (`usage.line_items`); a line item
+  without speech to text has none.
+- A cost-plus plan in a currency other than USD takes the month's rate (the last on or before
+  its last day); none is none: the draft says so and approval waits.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from customers.models import ApiKey
+from usage.line_items import LineItemMapping
+from usage.models import DailyCost, DailyUsage, LineItem
+from usage.selectors import month_bounds
+
+from ..cost_plus import CostUsage
+from ..models import PricePlan
+from ..rate_cards import LineUsage
+from .fx import Rate, rates_on
+
+__all__ = ["LineInputs", "line_inputs_of"]
+
+ZERO = Decimal(0)
+UNITS = ("hours", "total_hours", "agent_hours", "tts_characters", "tokens_in", "tokens_out")
+
+
+@dataclass
+class LineInputs:
+    usage: dict[int, list[LineUsage]] = field(default_factory=dict)  # rate-card customers
+    costs: dict[int, list[CostUsage]] = field(default_factory=dict)  # cost-plus customers
+    rates: dict[str, Rate] = field(default_factory=dict)  # by currency
+
+    def rate_for(self, plan: PricePlan) -> Rate | None:
+        return self.rates.get(plan.currency)
+
+
+def line_inputs_of(plans: dict[int, PricePlan], period: date) -> LineInputs:
+    """The line-item inputs of the customers in `plans` that price by line item."""
+    carded = {c for c, p in plans.items() if p.mode == PricePlan.Mode.RATE_CARD}
+    costed = {c for c, p in plans.items() if p.mode == PricePlan.Mode.COST_PLUS}
+    if not carded and not costed:
+        return LineInputs()
+    keys = {
+        pk: (customer_pk, label)
+        for pk, customer_pk, label in ApiKey.objects.filter(
+            customer_id__ids_in=carded | costed
+        ).values_list("pk", "customer_id", "key_id")
+    }
+    first, last = month_bounds(period)
+    rows = _usage_rows(keys, first, last)
+    inputs = LineInputs()
+    for row in rows:
+        customer_pk = keys[row.key_pk][0]
+        if customer_pk in carded:
+            inputs.usage.setdefault(customer_pk, []).append(row)
+    if costed:
+        inputs.costs = _costs(keys, costed, plans, rows, first, last)
+        currencies = {plans[c].currency for c in costed}
+        inputs.rates = rates_on(currencies, last)
+    return inputs
+
+
+def _usage_rows(keys: dict, first: date, last: date) -> list[LineUsage]:
+    if not keys:
+        return []
+    sums = (
+        DailyUsage.objects.filter(api_key_id__ids_in=list(keys), day__range=(first, last))
+        .values("api_key_id", "endpoint", "method", "model")
+        .annotate(**{unit: Sum(unit) for unit in UNITS})
+        .order_by("api_key_id", "endpoint", "method", "model")
+    )
+    return [
+        LineUsage(
+            s["api_key_id"],
+            keys[s["api_key_id"]][1],
+            s["endpoint"],
+            s["method"],
+            s["model"],
+            **{unit: s[unit] or 0 for unit in UNITS},
+        )
+        for s in sums
+    ]
+
+
+def _costs(keys, costed, plans, rows, first, last) -> dict[int, list[CostUsage]]:
+    labels = dict(LineItem.objects.values_list("code", "label"))
+    minutes = _minutes_by_line_item(rows, keys, costed, plans)
+    dollars = (
+        DailyCost.objects.filter(
+            api_key_id__ids_in=[k for k, (c, _) in keys.items() if c in costed],
+            day__range=(first, last),
+        )
+        .values_list("api_key_id", "line_item")
+        .annotate(dollars=Sum("dollars"))
+        .order_by("api_key_id", "line_item")
+    )
+    costs: dict[int, list[CostUsage]] = defaultdict(list)
+    for key_pk, code, amount in dollars:
+        customer_pk, label = keys[key_pk]
+        costs[customer_pk].append(
+            CostUsage(
+                key_pk,
+                label,
+                code,
+                labels.get(code, code),
+                amount or ZERO,
+                minutes.get((key_pk, code)),
+            )
+        )
+    return dict(costs)
+
+
+def _minutes_by_line_item(rows, keys, costed, plans) -> dict[tuple[int, str], Decimal]:
+    mapping, minutes = LineItemMapping.load(), defaultdict(Decimal)
+    for row in rows:
+        customer_pk = keys[row.key_pk][0]
+        if customer_pk not in costed or row.endpoint != "listen":
+            continue
+        item = mapping.of(row.endpoint, row.method, row.model)
+        if item is not None:
+            hours = getattr(row, plans[customer_pk].billed_quantity)
+            minutes[(row.key_pk, item.code)] += hours * 60
+    return minutes

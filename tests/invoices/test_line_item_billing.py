@@ -1,0 +1,371 @@
+"""Billing by line item end to end, through the sandbox over HTTP: a month synced, drafts
+priced by a rate card and by cost plus (in euros, at the month's rate), unpriced usage and a
+missing rate blocking approval, the PDF showing each line item, and a late change re-priced
+with the plan the month was billed by, once."""
+
+import io
+from datetime import UTC, date, datetime
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+from pypdf import PdfReader
+
+from billing_portal.deepgram import client_from_settings
+from customers.services import api_key_import
+from invoices.cost_plus import CostPlus, CostUsage, price_cost_plus
+from invoices.exceptions import ApprovalRefused
+from invoices.models import (
+    BillingTerms,
+    CustomerPlan,
+    ExchangeRate,
+    Invoice,
+    InvoiceLine,
+    PricePlan,
+    RateCardEntry,
+)
+from invoices.pdf import render_invoice_pdf
+from invoices.pricing import Plan
+from invoices.rate_cards import LineUsage, price_rate_card
+from invoices.services import invoice_approve, invoice_generate_drafts
+from invoices.services.plans import card_of
+from invoices.services.repricing import pending_repricing
+from usage.services import usage_sync_key
+
+OCTOBER = date(2026, 10, 1)
+NOVEMBER = date(2026, 11, 1)
+CARD = [
+    ("Nova-3, streaming", "listen", "streaming", "nova-3*", "audio_minutes", "0.006"),
+    ("Speech to text", "listen", "*", "*", "audio_minutes", "0.010"),
+    ("Aura text to speech", "speak", "*", "aura*", "characters_1k", "0.030"),
+    ("Voice agent", "agent", "*", "*", "agent_hours", "4.50"),
+    ("Audio intelligence", "read", "*", "*", "tokens_1m", "2.00"),
+]
+
+
+def at(moment: str):
+    return time_machine.travel(moment, tick=False)
+
+
+@pytest.fixture
+def month(sandbox, default_project, make_customer, support_user):
+    """Two customers with a key each, October synced from the sandbox; each key also used
+    text to speech and the voice agent on 5 October."""
+    keys = {}
+    for n, name in enumerate(("Cardco", "Costco")):
+        key_id = f"ca{n}0ca00-0000-4000-8000-0000000000{n}a"
+        created = datetime(2026, 10, 1, tzinfo=UTC)
+        sandbox.add_key(name, api_key_id=key_id, created=created, scopes=("usage:write",))
+        sandbox.set_usage(
+            key_id,
+            "2026-10-05",
+            endpoint="speak",
+            method="sync",
+            model="aura-2",
+            requests=4,
+            hours=0,
+            tts_characters=123_456,
+        )
+        sandbox.set_usage(
+            key_id,
+            "2026-10-05",
+            endpoint="agent",
+            model="voice-agent",
+            requests=2,
+            hours=0,
+            agent_hours="1.5",
+        )
+        customer = make_customer(name)
+        BillingTerms.objects.create(customer=customer, tax_rate=D(0), payment_terms_days=30)
+        keys[name] = api_key_import(
+            project=default_project, key_id=key_id, customer=customer, actor=support_user
+        )
+    with at("2026-11-01 03:00Z"):
+        for key in keys.values():
+            assert usage_sync_key(api_key=key, client=client_from_settings(), today=NOVEMBER).ok
+    return keys
+
+
+def rate_card_plan(name="Card", skip=()) -> PricePlan:
+    plan = PricePlan.objects.create(name=name, currency="USD", mode=PricePlan.Mode.RATE_CARD)
+    for position, (entry, endpoint, method, model, unit, price) in enumerate(CARD):
+        if entry not in skip:
+            RateCardEntry.objects.create(
+                plan=plan, position=position, name=entry, endpoint=endpoint, method=method,
+                model=model, unit=unit, unit_price=D(price),
+            )  # fmt: skip
+    return plan
+
+
+def assign(key, plan):
+    CustomerPlan.objects.create(customer=key.customer, plan=plan, effective_from=OCTOBER)
+
+
+def truth_usage(key) -> list[LineUsage]:
+    """The month as the sandbox answers it (not as stored), per (endpoint, method, model)."""
+    answer = client_from_settings().usage_breakdown(
+        key.project.project_id,
+        start=OCTOBER,
+        end=date(2026, 10, 31),
+        grouping=("endpoint", "method", "models"),
+        accessor=key.key_id,
+    )
+    sums: dict[tuple, list] = {}
+    for row in answer.results:
+        g = row.grouping
+        dims = (g.endpoint, g.method, "+".join(g.models or ()))
+        units = sums.setdefault(dims, [D(0), D(0), D(0), 0, 0, 0])
+        for n, value in enumerate(
+            (
+                row.hours,
+                row.total_hours,
+                row.agent_hours,
+                row.tts_characters,
+                row.tokens_in,
+                row.tokens_out,
+            )
+        ):
+            units[n] += value
+    return [LineUsage(key.pk, key.key_id, *dims, *units) for dims, units in sorted(sums.items())]
+
+
+def truth_costs(key) -> list[CostUsage]:
+    answer = client_from_settings().billing_breakdown(
+        key.project.project_id,
+        start=OCTOBER,
+        end=date(2026, 10, 31),
+        grouping=("line_item",),
+        accessor=key.key_id,
+    )
+    dollars: dict[str, D] = {}
+    for row in answer.results:
+        dollars[row.grouping.line_item] = dollars.get(row.grouping.line_item, D(0)) + row.dollars
+    return [CostUsage(key.pk, key.key_id, item, item, d) for item, d in sorted(dollars.items())]
+
+
+def pdf_text(invoice) -> str:
+    pages = PdfReader(io.BytesIO(render_invoice_pdf(invoice))).pages
+    return " ".join(" ".join(page.extract_text() for page in pages).split())
+
+
+def draft_of(key) -> Invoice:
+    return Invoice.objects.get(customer=key.customer, period=OCTOBER)
+
+
+def test_a_rate_card_bills_every_line_item_in_its_unit(month, finance_user):
+    key = month["Cardco"]
+    plan = rate_card_plan()
+    assign(key, plan)
+    expected = price_rate_card(Plan("USD", D(0)), card_of(plan), truth_usage(key), "October 2026")
+
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        draft = draft_of(key)
+        assert draft.pricing_blockers == [] and expected.unpriced == []
+        lines = list(draft.lines.order_by("position"))
+        assert [(line.description, line.amount) for line in lines] == [
+            (line.description, line.amount) for line in expected.lines
+        ]
+        assert draft.subtotal == sum(line.amount for line in expected.lines)
+        issued = invoice_approve(invoice=draft, actor=finance_user)
+
+    text = pdf_text(issued)
+    for entry in ("Aura text to speech", "Voice agent", "(k characters)", "(agent h)", "(min)"):
+        assert entry in text
+    assert f"{issued.total:,.2f}" in text
+    assert (
+        issued.pricing_mode == "rate_card"
+        and issued.pricing_snapshot["card"][0]["unit_price"] == "0.006000"
+    )
+
+
+def test_usage_no_entry_prices_blocks_approval(month, finance_user):
+    key = month["Cardco"]
+    assign(key, rate_card_plan(skip=("Aura text to speech",)))
+
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        draft = draft_of(key)
+        with pytest.raises(
+            ApprovalRefused,
+            match=r"priced by no rate card entry: .*speak / sync / aura-2 \(characters\)",
+        ):
+            invoice_approve(invoice=draft, actor=finance_user)
+
+    assert draft.pricing_blockers and "Add an entry that prices them" in draft.pricing_blockers[0]
+
+
+def cost_plus_plan(currency="EUR", markup="20") -> PricePlan:
+    return PricePlan.objects.create(
+        name=f"Cost plus {currency}",
+        currency=currency,
+        mode=PricePlan.Mode.COST_PLUS,
+        markup_percent=D(markup),
+    )
+
+
+def test_cost_plus_bills_deepgrams_cost_converted_with_the_markup(month, finance_user):
+    key = month["Costco"]
+    assign(key, cost_plus_plan())
+    ExchangeRate.objects.create(day=date(2026, 10, 30), currency="EUR", per_usd=D("0.9"))
+    ExchangeRate.objects.create(day=date(2026, 11, 1), currency="EUR", per_usd=D("0.5"))  # later
+    lines, _ = price_cost_plus(
+        Plan("EUR", D(0)), CostPlus(D(20)), truth_costs(key), D("0.9"), "October 2026"
+    )
+
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        draft = draft_of(key)
+        assert (draft.fx_rate, draft.fx_rate_day) == (D("0.9"), date(2026, 10, 30))
+        assert draft.subtotal == sum(line.amount for line in lines) > 0
+        assert "Exchange rate: 1 USD = 0.9 EUR (rate of 30 Oct 2026)." in draft.pricing_notes
+        issued = invoice_approve(invoice=draft, actor=finance_user)
+
+    assert "Deepgram's cost" in pdf_text(issued)
+
+
+def test_a_missing_exchange_rate_blocks_approval(month, finance_user):
+    key = month["Costco"]
+    assign(key, cost_plus_plan("GBP"))
+
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        draft = draft_of(key)
+        with pytest.raises(ApprovalRefused, match="No exchange rate for GBP"):
+            invoice_approve(invoice=draft, actor=finance_user)
+
+    assert draft.subtotal == 0
+
+
+def test_a_rate_or_an_entry_changed_makes_the_draft_stale(month):
+    from invoices.services import invoice_is_stale
+
+    card_key, cost_key = month["Cardco"], month["Costco"]
+    plan = rate_card_plan()
+    assign(card_key, plan)
+    assign(cost_key, cost_plus_plan())
+    rate = ExchangeRate.objects.create(day=date(2026, 10, 30), currency="EUR", per_usd=D("0.9"))
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        assert not invoice_is_stale(invoice=draft_of(card_key))
+        assert not invoice_is_stale(invoice=draft_of(cost_key))
+
+        entry = plan.card_entries.get(name="Voice agent")
+        entry.unit_price = D("5.00")
+        entry.save()
+        rate.per_usd = D("0.91")
+        rate.save()
+
+        assert invoice_is_stale(invoice=draft_of(card_key))
+        assert invoice_is_stale(invoice=draft_of(cost_key))
+
+
+def test_a_late_change_re_prices_the_month_with_its_own_plan_once(month, sandbox, finance_user):
+    key = month["Cardco"]
+    plan = rate_card_plan()
+    assign(key, plan)
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        october = invoice_approve(invoice=draft_of(key), actor=finance_user)
+    billed_before, card_billed = october.subtotal, card_of(plan)
+    # After October is billed the card gets dearer (a new price from now on) and Deepgram
+    # corrects the agent hours of 30 October, inside the settlement window.
+    plan = PricePlan.objects.get(pk=plan.pk)
+    entry = plan.card_entries.get(name="Voice agent")
+    entry.unit_price = D("9.00")
+    entry.save()
+    sandbox.set_usage(
+        key.key_id,
+        "2026-10-30",
+        endpoint="agent",
+        model="voice-agent",
+        requests=5,
+        hours=0,
+        agent_hours="11.5",
+    )
+    with at("2026-11-02 03:00Z"):
+        assert usage_sync_key(
+            api_key=key, client=client_from_settings(), today=date(2026, 11, 2)
+        ).ok
+        invoice_generate_drafts(period=NOVEMBER)
+
+    november = Invoice.objects.get(customer=key.customer, period=NOVEMBER)
+    [line] = november.lines.filter(kind=InvoiceLine.Kind.ADJUSTMENT)
+    # Priced with October's card (4.50 an agent hour), not today's 9.00.
+    now = price_rate_card(Plan("USD", D(0)), card_billed, truth_usage(key), "October 2026")
+    assert line.amount == sum(line.amount for line in now.lines) - billed_before != 0
+    assert line.corrects_id == october.pk
+    assert line.description == (
+        f"Re-priced October 2026 (days 30): usage changed after {october.number}"
+    )
+    october.refresh_from_db()
+    assert october.subtotal == billed_before
+
+    with at("2026-12-01 04:00Z"):
+        invoice_approve(invoice=november, actor=finance_user)
+        invoice_generate_drafts(period=date(2026, 12, 1))
+    # Billed once: October priced again now matches what was billed for it (its invoice and
+    # November's adjustment), so December has nothing to adjust (and no usage: no draft).
+    customer = key.customer_id
+    assert (
+        pending_repricing([customer], before=date(2026, 12, 1), currencies={customer: "USD"}) == {}
+    )
+    assert not Invoice.objects.filter(customer=key.customer, period=date(2026, 12, 1)).exists()
+
+
+def test_a_voided_month_is_billed_by_its_new_invoice_never_re_priced(month, sandbox, finance_user):
+    from invoices.services import invoice_void
+
+    key = month["Cardco"]
+    assign(key, rate_card_plan())
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        october = invoice_approve(invoice=draft_of(key), actor=finance_user)
+        invoice_void(invoice=october, actor=finance_user, reason="Wrong plan")
+    sandbox.set_usage(
+        key.key_id,
+        "2026-10-30",
+        endpoint="agent",
+        model="voice-agent",
+        requests=5,
+        hours=0,
+        agent_hours="11.5",
+    )
+    with at("2026-11-02 03:00Z"):
+        assert usage_sync_key(
+            api_key=key, client=client_from_settings(), today=date(2026, 11, 2)
+        ).ok
+
+    customer = key.customer_id
+    assert pending_repricing([customer], before=NOVEMBER, currencies={customer: "USD"}) == {}
+
+
+def test_a_month_billed_in_another_currency_is_not_re_priced_on_this_draft(
+    month, sandbox, finance_user
+):
+    key = month["Cardco"]
+    assign(key, rate_card_plan())
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        october = invoice_approve(invoice=draft_of(key), actor=finance_user)
+    sandbox.set_usage(
+        key.key_id,
+        "2026-10-30",
+        endpoint="agent",
+        model="voice-agent",
+        requests=5,
+        hours=0,
+        agent_hours="11.5",
+    )
+    with at("2026-11-02 03:00Z"):
+        assert usage_sync_key(
+            api_key=key, client=client_from_settings(), today=date(2026, 11, 2)
+        ).ok
+
+    customer = key.customer_id
+    [repriced] = pending_repricing(
+        [customer], before=NOVEMBER, currencies={customer: "EUR"}
+    ).values()
+    assert list(repriced) == []
+    assert repriced.blockers[0].startswith("Re-priced October 2026 (days 30) differs by")
+    assert october.number in repriced.blockers[0]
