@@ -10,14 +10,12 @@ from django.utils.html import format_html, format_html_join
 from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, person, person_column
 from customers.models import Customer
 
-from . import admin_actions, admin_fx, admin_views, selectors  # noqa: F401 - admin_fx registers
-from .admin_cards import RateCardEntryInline
+from . import admin_actions, admin_fx, admin_margin, admin_views, selectors  # noqa: F401 - admin_fx registers
+from .admin_cards import PriceTierInline, RateCardEntryInline
 from .forms import (
     BillingTermsForm,
     CustomerPlanForm,
     PricePlanForm,
-    PriceTierForm,
-    PriceTierFormSet,
     parse_period,
 )
 from .models import (
@@ -27,19 +25,10 @@ from .models import (
     InvoiceEvent,
     InvoiceLine,
     PricePlan,
-    PriceTier,
 )
 from .services.plans import plan_problems_of
 
 # --- Prices and terms -----------------------------------------------------------------------
-
-
-class PriceTierInline(admin.TabularInline):
-    model = PriceTier
-    form = PriceTierForm
-    formset = PriceTierFormSet
-    fields = ["up_to_hours", "rate_per_hour"]
-    extra = 0
 
 
 @admin.register(PricePlan)
@@ -222,7 +211,7 @@ class CustomerFilter(admin.SimpleListFilter):
 
 
 DRAFT_DATES = ["computed_at"]
-DRAFT_APPROVAL = ("Approval", {"fields": ["approval_blockers"]})
+DRAFT_APPROVAL = ("Approval", {"fields": ["approval_blockers", "margin"]})
 ISSUE_DATES = ["issued_on", "due_on", "approved_at", "approver"]
 PAID_DATES = ["paid_on", "payment_reference", "paid_marker"]
 VOID_DATES = ["voided_at", "voider", "void_reason"]
@@ -264,6 +253,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
     pages = {
         "generate/": admin_views.generate_drafts,
         "export/": admin_views.export_csv,
+        "margin/": admin_margin.margin_page,
         "<int:invoice_id>/void/": admin_views.void_invoice,
         "<int:invoice_id>/credit/": admin_views.credit_invoice,
         "<int:invoice_id>/mark-paid/": admin_views.mark_paid,
@@ -333,6 +323,10 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
         )
 
     @admin.display(description="What blocks approval")
+    @admin.display(description="Margin (finance only)")
+    def margin(self, obj):
+        return admin_margin.draft_margin(obj)
+
     def approval_blockers(self, obj):
         blockers = selectors.approval_blockers(obj)
         if not blockers:

@@ -1,12 +1,21 @@
-"""Finance's rate cards: a plan's entries inline on the plan's page (in the order they match),
-each entry's tiers on the entry's own page (registered by `admin`)."""
+"""The price plan's inlines: its hourly tiers, and its rate card (entries in the order they
+match); each entry's tiers on the entry's own page (registered by `admin`)."""
 
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .forms import RateCardStepFormSet
-from .models import RateCardEntry, RateCardStep
+from .forms import PriceTierForm, PriceTierFormSet, RateCardStepFormSet
+from .models import PriceTier, RateCardEntry, RateCardStep
+
+
+class PriceTierInline(admin.TabularInline):
+    model = PriceTier
+    form = PriceTierForm
+    formset = PriceTierFormSet
+    fields = ["up_to_hours", "rate_per_hour"]
+    extra = 0
+
 
 ENTRY_FIELDS = [
     "position",

@@ -233,3 +233,12 @@ def list_in_queries(client, django_assert_num_queries):
         return list(response.context["cl"].result_list)
 
     return get
+
+
+@pytest.fixture
+def line_item_month(sandbox, default_project, make_customer, support_user):
+    """Two customers (Cardco, Costco) with a key each, October 2026 synced from the sandbox,
+    with text to speech and the voice agent (see `tests.invoices.line_items`): keys by name."""
+    from tests.invoices.line_items import sync_month
+
+    return sync_month(sandbox, default_project, make_customer, support_user)

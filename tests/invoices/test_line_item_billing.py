@@ -3,157 +3,43 @@ priced by a rate card and by cost plus (in euros, at the month's rate), unpriced
 missing rate blocking approval, the PDF showing each line item, and a late change re-priced
 with the plan the month was billed by, once."""
 
-import io
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
-import time_machine
-from pypdf import PdfReader
 
 from billing_portal.deepgram import client_from_settings
-from customers.services import api_key_import
-from invoices.cost_plus import CostPlus, CostUsage, price_cost_plus
+from invoices.cost_plus import CostPlus, price_cost_plus
 from invoices.exceptions import ApprovalRefused
 from invoices.models import (
-    BillingTerms,
-    CustomerPlan,
     ExchangeRate,
     Invoice,
     InvoiceLine,
     PricePlan,
-    RateCardEntry,
 )
-from invoices.pdf import render_invoice_pdf
 from invoices.pricing import Plan
-from invoices.rate_cards import LineUsage, price_rate_card
+from invoices.rate_cards import price_rate_card
 from invoices.services import invoice_approve, invoice_generate_drafts
 from invoices.services.plans import card_of
 from invoices.services.repricing import pending_repricing
 from usage.services import usage_sync_key
 
-OCTOBER = date(2026, 10, 1)
-NOVEMBER = date(2026, 11, 1)
-CARD = [
-    ("Nova-3, streaming", "listen", "streaming", "nova-3*", "audio_minutes", "0.006"),
-    ("Speech to text", "listen", "*", "*", "audio_minutes", "0.010"),
-    ("Aura text to speech", "speak", "*", "aura*", "characters_1k", "0.030"),
-    ("Voice agent", "agent", "*", "*", "agent_hours", "4.50"),
-    ("Audio intelligence", "read", "*", "*", "tokens_1m", "2.00"),
-]
+from .line_items import (
+    NOVEMBER,
+    OCTOBER,
+    assign,
+    at,
+    cost_plus_plan,
+    draft_of,
+    pdf_text,
+    rate_card_plan,
+    truth_costs,
+    truth_usage,
+)
 
 
-def at(moment: str):
-    return time_machine.travel(moment, tick=False)
-
-
-@pytest.fixture
-def month(sandbox, default_project, make_customer, support_user):
-    """Two customers with a key each, October synced from the sandbox; each key also used
-    text to speech and the voice agent on 5 October."""
-    keys = {}
-    for n, name in enumerate(("Cardco", "Costco")):
-        key_id = f"ca{n}0ca00-0000-4000-8000-0000000000{n}a"
-        created = datetime(2026, 10, 1, tzinfo=UTC)
-        sandbox.add_key(name, api_key_id=key_id, created=created, scopes=("usage:write",))
-        sandbox.set_usage(
-            key_id,
-            "2026-10-05",
-            endpoint="speak",
-            method="sync",
-            model="aura-2",
-            requests=4,
-            hours=0,
-            tts_characters=123_456,
-        )
-        sandbox.set_usage(
-            key_id,
-            "2026-10-05",
-            endpoint="agent",
-            model="voice-agent",
-            requests=2,
-            hours=0,
-            agent_hours="1.5",
-        )
-        customer = make_customer(name)
-        BillingTerms.objects.create(customer=customer, tax_rate=D(0), payment_terms_days=30)
-        keys[name] = api_key_import(
-            project=default_project, key_id=key_id, customer=customer, actor=support_user
-        )
-    with at("2026-11-01 03:00Z"):
-        for key in keys.values():
-            assert usage_sync_key(api_key=key, client=client_from_settings(), today=NOVEMBER).ok
-    return keys
-
-
-def rate_card_plan(name="Card", skip=()) -> PricePlan:
-    plan = PricePlan.objects.create(name=name, currency="USD", mode=PricePlan.Mode.RATE_CARD)
-    for position, (entry, endpoint, method, model, unit, price) in enumerate(CARD):
-        if entry not in skip:
-            RateCardEntry.objects.create(
-                plan=plan, position=position, name=entry, endpoint=endpoint, method=method,
-                model=model, unit=unit, unit_price=D(price),
-            )  # fmt: skip
-    return plan
-
-
-def assign(key, plan):
-    CustomerPlan.objects.create(customer=key.customer, plan=plan, effective_from=OCTOBER)
-
-
-def truth_usage(key) -> list[LineUsage]:
-    """The month as the sandbox answers it (not as stored), per (endpoint, method, model)."""
-    answer = client_from_settings().usage_breakdown(
-        key.project.project_id,
-        start=OCTOBER,
-        end=date(2026, 10, 31),
-        grouping=("endpoint", "method", "models"),
-        accessor=key.key_id,
-    )
-    sums: dict[tuple, list] = {}
-    for row in answer.results:
-        g = row.grouping
-        dims = (g.endpoint, g.method, "+".join(g.models or ()))
-        units = sums.setdefault(dims, [D(0), D(0), D(0), 0, 0, 0])
-        for n, value in enumerate(
-            (
-                row.hours,
-                row.total_hours,
-                row.agent_hours,
-                row.tts_characters,
-                row.tokens_in,
-                row.tokens_out,
-            )
-        ):
-            units[n] += value
-    return [LineUsage(key.pk, key.key_id, *dims, *units) for dims, units in sorted(sums.items())]
-
-
-def truth_costs(key) -> list[CostUsage]:
-    answer = client_from_settings().billing_breakdown(
-        key.project.project_id,
-        start=OCTOBER,
-        end=date(2026, 10, 31),
-        grouping=("line_item",),
-        accessor=key.key_id,
-    )
-    dollars: dict[str, D] = {}
-    for row in answer.results:
-        dollars[row.grouping.line_item] = dollars.get(row.grouping.line_item, D(0)) + row.dollars
-    return [CostUsage(key.pk, key.key_id, item, item, d) for item, d in sorted(dollars.items())]
-
-
-def pdf_text(invoice) -> str:
-    pages = PdfReader(io.BytesIO(render_invoice_pdf(invoice))).pages
-    return " ".join(" ".join(page.extract_text() for page in pages).split())
-
-
-def draft_of(key) -> Invoice:
-    return Invoice.objects.get(customer=key.customer, period=OCTOBER)
-
-
-def test_a_rate_card_bills_every_line_item_in_its_unit(month, finance_user):
-    key = month["Cardco"]
+def test_a_rate_card_bills_every_line_item_in_its_unit(line_item_month, finance_user):
+    key = line_item_month["Cardco"]
     plan = rate_card_plan()
     assign(key, plan)
     expected = price_rate_card(Plan("USD", D(0)), card_of(plan), truth_usage(key), "October 2026")
@@ -179,8 +65,8 @@ def test_a_rate_card_bills_every_line_item_in_its_unit(month, finance_user):
     )
 
 
-def test_usage_no_entry_prices_blocks_approval(month, finance_user):
-    key = month["Cardco"]
+def test_usage_no_entry_prices_blocks_approval(line_item_month, finance_user):
+    key = line_item_month["Cardco"]
     assign(key, rate_card_plan(skip=("Aura text to speech",)))
 
     with at("2026-11-01 04:00Z"):
@@ -195,17 +81,8 @@ def test_usage_no_entry_prices_blocks_approval(month, finance_user):
     assert draft.pricing_blockers and "Add an entry that prices them" in draft.pricing_blockers[0]
 
 
-def cost_plus_plan(currency="EUR", markup="20") -> PricePlan:
-    return PricePlan.objects.create(
-        name=f"Cost plus {currency}",
-        currency=currency,
-        mode=PricePlan.Mode.COST_PLUS,
-        markup_percent=D(markup),
-    )
-
-
-def test_cost_plus_bills_deepgrams_cost_converted_with_the_markup(month, finance_user):
-    key = month["Costco"]
+def test_cost_plus_bills_deepgrams_cost_converted_with_the_markup(line_item_month, finance_user):
+    key = line_item_month["Costco"]
     assign(key, cost_plus_plan())
     ExchangeRate.objects.create(day=date(2026, 10, 30), currency="EUR", per_usd=D("0.9"))
     ExchangeRate.objects.create(day=date(2026, 11, 1), currency="EUR", per_usd=D("0.5"))  # later
@@ -224,8 +101,8 @@ def test_cost_plus_bills_deepgrams_cost_converted_with_the_markup(month, finance
     assert "Deepgram's cost" in pdf_text(issued)
 
 
-def test_a_missing_exchange_rate_blocks_approval(month, finance_user):
-    key = month["Costco"]
+def test_a_missing_exchange_rate_blocks_approval(line_item_month, finance_user):
+    key = line_item_month["Costco"]
     assign(key, cost_plus_plan("GBP"))
 
     with at("2026-11-01 04:00Z"):
@@ -237,10 +114,10 @@ def test_a_missing_exchange_rate_blocks_approval(month, finance_user):
     assert draft.subtotal == 0
 
 
-def test_a_rate_or_an_entry_changed_makes_the_draft_stale(month):
+def test_a_rate_or_an_entry_changed_makes_the_draft_stale(line_item_month):
     from invoices.services import invoice_is_stale
 
-    card_key, cost_key = month["Cardco"], month["Costco"]
+    card_key, cost_key = line_item_month["Cardco"], line_item_month["Costco"]
     plan = rate_card_plan()
     assign(card_key, plan)
     assign(cost_key, cost_plus_plan())
@@ -260,8 +137,10 @@ def test_a_rate_or_an_entry_changed_makes_the_draft_stale(month):
         assert invoice_is_stale(invoice=draft_of(cost_key))
 
 
-def test_a_late_change_re_prices_the_month_with_its_own_plan_once(month, sandbox, finance_user):
-    key = month["Cardco"]
+def test_a_late_change_re_prices_the_month_with_its_own_plan_once(
+    line_item_month, sandbox, finance_user
+):
+    key = line_item_month["Cardco"]
     plan = rate_card_plan()
     assign(key, plan)
     with at("2026-11-01 04:00Z"):
@@ -313,10 +192,12 @@ def test_a_late_change_re_prices_the_month_with_its_own_plan_once(month, sandbox
     assert not Invoice.objects.filter(customer=key.customer, period=date(2026, 12, 1)).exists()
 
 
-def test_a_voided_month_is_billed_by_its_new_invoice_never_re_priced(month, sandbox, finance_user):
+def test_a_voided_month_is_billed_by_its_new_invoice_never_re_priced(
+    line_item_month, sandbox, finance_user
+):
     from invoices.services import invoice_void
 
-    key = month["Cardco"]
+    key = line_item_month["Cardco"]
     assign(key, rate_card_plan())
     with at("2026-11-01 04:00Z"):
         invoice_generate_drafts(period=OCTOBER)
@@ -341,9 +222,9 @@ def test_a_voided_month_is_billed_by_its_new_invoice_never_re_priced(month, sand
 
 
 def test_a_month_billed_in_another_currency_is_not_re_priced_on_this_draft(
-    month, sandbox, finance_user
+    line_item_month, sandbox, finance_user
 ):
-    key = month["Cardco"]
+    key = line_item_month["Cardco"]
     assign(key, rate_card_plan())
     with at("2026-11-01 04:00Z"):
         invoice_generate_drafts(period=OCTOBER)

@@ -1,0 +1,113 @@
+"""Finance's Margin page: a month's issued invoices against Deepgram's cost of the same keys
+and days (`invoices.margin`), sorted by margin, with totals, the unassigned usage's cost as a
+loss, the last 12 months as a chart, and a CSV. Never shown to customers."""
+
+import csv
+from datetime import timedelta
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from billing_portal.admin_mixins import admin_page, require
+
+from .forms import PeriodForm
+from .margin import margin_history, month_margin
+from .models import Invoice
+
+CSV_COLUMNS = [
+    "invoice",
+    "customer",
+    "currency",
+    "revenue",
+    "cost",
+    "margin",
+    "margin_percent",
+    "revenue_usd",
+    "cost_usd",
+    "margin_usd",
+]
+
+
+def margin_page(request, model_admin):
+    require(request, "invoices.view_invoice")
+    last_month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    form = PeriodForm(request.GET if "period" in request.GET else None)
+    period = form.cleaned_data["period"] if form.is_valid() else last_month
+    if not form.is_bound:
+        form = PeriodForm(initial={"period": f"{period:%Y-%m}"})
+    report = month_margin(period)
+    if request.GET.get("format") == "csv":
+        return _csv(report)
+    history = margin_history(period)
+    peak = max((abs(m) for _, m in history), default=0) or 1
+    bars = [(p, m, int(abs(m) * 100 / peak), m < 0) for p, m in history]
+    return admin_page(
+        request,
+        model_admin,
+        "admin/invoices/invoice/margin.html",
+        f"Margin, {period:%B %Y}",
+        form=form,
+        report=report,
+        period=period,
+        bars=bars,
+    )
+
+
+def _csv(report) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="margin-{report.period:%Y-%m}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for row in report.rows:
+        writer.writerow(
+            [
+                row.number,
+                row.customer,
+                row.currency,
+                row.revenue,
+                _or_unknown(row.cost),
+                _or_unknown(row.margin),
+                _or_unknown(row.margin_percent),
+                _or_unknown(row.revenue_usd),
+                _or_unknown(row.cost_usd),
+                _or_unknown(row.margin_usd),
+            ]
+        )
+    writer.writerow(
+        [
+            "unassigned usage",
+            "",
+            "USD",
+            0,
+            report.unassigned_usd,
+            -report.unassigned_usd,
+            "",
+            0,
+            report.unassigned_usd,
+            -report.unassigned_usd,
+        ]
+    )
+    writer.writerow(
+        ["total", "", "USD", "", "", "", "", report.revenue_usd, report.cost_usd, report.margin_usd]
+    )
+    return response
+
+
+def _or_unknown(value):
+    return "unknown" if value is None else value
+
+
+def draft_margin(invoice):
+    """A draft's margin for its page: its revenue net of tax against Deepgram's cost of its
+    keys and month, a warning when negative."""
+    [row] = month_margin(invoice.period, invoices=Invoice.objects.filter(pk=invoice.pk)).rows
+    if row.margin is None:
+        return "Unknown: Deepgram's cost of this month is not stored (or there is no rate)."
+    text = (
+        f"{row.margin} {row.currency} ({row.margin_percent} %) on revenue of {row.revenue}: "
+        f"Deepgram's cost {row.cost} {row.currency} ({row.cost_usd} USD)"
+    )
+    if row.margin < 0:
+        return format_html('<strong class="errornote">Negative margin: {}</strong>', text)
+    return text

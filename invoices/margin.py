@@ -1,0 +1,192 @@
+"""Margin for finance (never for customers): what a month's invoices earned, net of tax,
+against what Deepgram charged for the same keys and days. Reads only.
+
+Rules:
+- Revenue is an invoice's lines net of tax, less its credit notes; an adjustment that
+  re-priced an earlier month counts in the month it corrects, not in the invoice carrying it
+  (an hourly adjustment, which names its month only in words, counts where it is billed).
+- Cost is Deepgram's dollars (`usage.DailyCost`) of the customer's keys over the month. A
+  customer with usage but no cost stored (its project's cost not readable, or not synced) has
+  an unknown cost and margin: never shown as 100 %.
+- In the invoice's currency and in US dollars: at the rate the invoice used (cost plus), else
+  the month's rate; a currency without one shows no USD figure (and counts in no total).
+- Usage nobody is billed for (`usage.UnassignedCost`) is the month's loss line.
+- Issued invoices are the month's margin; a draft's margin is shown on its own page.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q, Sum
+
+from usage.models import DailyCost, DailyUsage, UnassignedCost
+from usage.selectors import month_bounds
+
+from .models import Invoice, InvoiceLine
+from .services.fx import rates_on
+
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+
+
+@dataclass
+class MarginRow:
+    invoice_pk: int
+    number: str
+    customer_pk: int
+    customer: str
+    currency: str
+    revenue: Decimal  # net of tax, in the invoice's currency
+    cost_usd: Decimal | None  # None: unknown
+    per_usd: Decimal | None  # the rate used for USD figures; None: none known
+
+    @property
+    def revenue_usd(self) -> Decimal | None:
+        return None if self.per_usd is None else _cents(self.revenue / self.per_usd)
+
+    @property
+    def cost(self) -> Decimal | None:
+        if self.cost_usd is None or self.per_usd is None:
+            return None
+        return _cents(self.cost_usd * self.per_usd)
+
+    @property
+    def margin(self) -> Decimal | None:
+        return None if self.cost is None else self.revenue - self.cost
+
+    @property
+    def margin_usd(self) -> Decimal | None:
+        if self.cost_usd is None or self.revenue_usd is None:
+            return None
+        return self.revenue_usd - _cents(self.cost_usd)
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        if self.margin is None or not self.revenue:
+            return None
+        return _cents(self.margin * 100 / self.revenue)
+
+
+@dataclass
+class MonthMargin:
+    period: date
+    rows: list[MarginRow] = field(default_factory=list)
+    unassigned_usd: Decimal = ZERO
+
+    @property
+    def revenue_usd(self) -> Decimal:
+        return sum((r.revenue_usd for r in self.rows if r.revenue_usd is not None), ZERO)
+
+    @property
+    def cost_usd(self) -> Decimal:
+        known = (r.cost_usd for r in self.rows if r.margin_usd is not None)
+        return _cents(sum(known, ZERO))
+
+    @property
+    def margin_usd(self) -> Decimal:
+        """Known margins, less the unassigned usage's cost."""
+        known = sum((r.margin_usd for r in self.rows if r.margin_usd is not None), ZERO)
+        return known - _cents(self.unassigned_usd)
+
+    @property
+    def unknown(self) -> int:
+        return sum(1 for r in self.rows if r.margin_usd is None)
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def month_margin(period: date, *, invoices=None) -> MonthMargin:
+    """The month's margin per issued invoice (sorted by margin, unknown last), and its loss
+    line. `invoices` narrows it (a draft's page passes its draft). Seven queries."""
+    first, last = month_bounds(period)
+    if invoices is None:
+        invoices = Invoice.objects.issued_invoices().filter(period=first)
+    found = list(
+        invoices.values_list("pk", "number", "customer_id", "customer__name", "currency", "fx_rate")
+    )
+    pks = [row[0] for row in found]
+    revenue = _revenue(pks)
+    customers = {row[2] for row in found}
+    costs = _costs(customers, first, last)
+    used = set(
+        DailyUsage.objects.filter(api_key__customer_id__in=customers, day__range=(first, last))
+        .values_list("api_key__customer_id", flat=True)
+        .distinct()
+    )
+    rates = rates_on({row[4] for row in found}, last)
+    rows = []
+    for pk, number, customer_pk, name, currency, fx_rate in found:
+        cost = costs.get(customer_pk)
+        if cost is None and customer_pk not in used:
+            cost = ZERO  # no usage, no cost
+        rate = fx_rate or (rates[currency].per_usd if currency in rates else None)
+        rows.append(
+            MarginRow(
+                pk,
+                number or "draft",
+                customer_pk,
+                name,
+                currency,
+                revenue.get(pk, ZERO),
+                cost,
+                rate,
+            )
+        )
+    rows.sort(key=lambda r: (r.margin_usd is None, r.margin_usd or ZERO, r.customer))
+    unassigned = UnassignedCost.objects.filter(day__range=(first, last)).aggregate(
+        s=Sum("dollars")
+    )["s"]
+    return MonthMargin(first, rows, unassigned or ZERO)
+
+
+def _revenue(pks: list[int]) -> dict[int, Decimal]:
+    """Per invoice: its lines but those that re-priced another month, plus the lines that
+    re-priced its month since, plus its credit notes (negative)."""
+    revenue: dict[int, Decimal] = defaultdict(Decimal)
+    live = ~Q(invoice__status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+    own = (
+        InvoiceLine.objects.filter(invoice_id__in=pks, corrects__isnull=True)
+        .values_list("invoice_id")
+        .annotate(s=Sum("amount"))
+        .order_by()
+    )
+    later = (
+        InvoiceLine.objects.filter(live, corrects_id__in=pks)
+        .values_list("corrects_id")
+        .annotate(s=Sum("amount"))
+        .order_by()
+    )
+    credits = (
+        Invoice.objects.filter(credits_id__in=pks, kind=Invoice.Kind.CREDIT_NOTE)
+        .exclude(status=Invoice.Status.VOID)
+        .values_list("credits_id")
+        .annotate(s=Sum("subtotal"))
+        .order_by()
+    )
+    for query in (own, later, credits):
+        for pk, amount in query:
+            revenue[pk] += amount or ZERO
+    return revenue
+
+
+def _costs(customers: set[int], first: date, last: date) -> dict[int, Decimal]:
+    return dict(
+        DailyCost.objects.filter(api_key__customer_id__in=customers, day__range=(first, last))
+        .values_list("api_key__customer_id")
+        .annotate(s=Sum("dollars"))
+        .order_by()
+    )
+
+
+def margin_history(last_period: date, months: int = 12) -> list[tuple[date, Decimal]]:
+    """(month, margin in USD) for the `months` months up to `last_period`: the chart."""
+    periods = []
+    period = last_period.replace(day=1)
+    for _ in range(months):
+        periods.append(period)
+        period = (period - date.resolution).replace(day=1)
+    return [(p, month_margin(p).margin_usd) for p in reversed(periods)]
