@@ -168,3 +168,26 @@ def test_a_rerun_a_month_on_issues_nothing_and_logs_nobody_out(sandbox, client, 
     assert "Invoices issued for the portal demo: 0" in again
     assert dict(get_user_model().objects.values_list("username", "password")) == hashes
     assert client.get("/admin/").status_code == 200  # the session still holds
+
+
+@pytest.mark.django_db
+def test_it_shows_each_pricing_mode_on_a_demo_customer(sandbox):
+    from invoices.models import Invoice, PricePlan
+    from invoices.services import previous_month
+
+    seed()
+
+    last = {
+        invoice.customer.name: invoice
+        for invoice in Invoice.objects.filter(period=previous_month()).select_related("customer")
+    }
+    modes = {name: invoice.pricing_mode for name, invoice in last.items()}
+    assert modes == {
+        "Acme Voice Ltd": PricePlan.Mode.HOURLY,
+        "Globex Transcripts": PricePlan.Mode.RATE_CARD,
+        "Initech Calls": PricePlan.Mode.COST_PLUS,
+    }
+    card_lines = " ".join(last["Globex Transcripts"].lines.values_list("description", flat=True))
+    assert "Aura text to speech" in card_lines and "Voice agent" in card_lines
+    initech = last["Initech Calls"]
+    assert initech.fx_rate is not None and initech.pricing_blockers == [] and initech.subtotal > 0

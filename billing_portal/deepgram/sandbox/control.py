@@ -66,7 +66,7 @@ def answer(server, method: str, path: str, body: bytes) -> Reply:
 
 class ControlClient:
     """The control interface seen from another process (the demo seeder): add a key that was
-    "made in the console", with a creation time in the past."""
+    "made in the console", with a creation time in the past; correct a day's usage."""
 
     def __init__(self, base_url: str, timeout: float = 5.0):
         self.base_url = base_url.rstrip("/") + PREFIX
@@ -96,3 +96,16 @@ class ControlClient:
         )
         with urllib.request.urlopen(request, timeout=self.timeout):  # noqa: S310 - as above
             pass  # urlopen raises HTTPError for a refusal
+
+    def set_usage(self, key_id: str, day: str, **usage) -> None:
+        """Correct one key's usage on one day (as `SandboxServer.set_usage`: a line of an
+        endpoint, method and model with `endpoint` and `model`)."""
+        body = {"key_id": key_id, "day": day, **usage}
+        request = urllib.request.Request(  # noqa: S310 - our own sandbox's http URL
+            f"{self.base_url}/usage",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout):  # noqa: S310 - as above
+            pass

@@ -37,7 +37,7 @@ from customers.services import (
 )
 from invoices.documents import invoice_store_pdf
 from invoices.exceptions import InvoicesError
-from invoices.models import BillingTerms, CustomerPlan, Invoice, PricePlan, PriceTier
+from invoices.models import BillingTerms, CustomerPlan, ExchangeRate, Invoice, PricePlan
 from invoices.services import (
     invoice_approve,
     invoice_generate_drafts,
@@ -56,6 +56,15 @@ DEMO_STAFF = [
     ("admin", None, "demo-admin-pass"),
 ]
 DEMO_PORTAL_USER = ("portal@acme.example", "demo-portal-pass")
+
+# The rate card of the demo's voice agent customer: (entry, endpoint, method, model, unit, price).
+DEMO_CARD = [
+    ("Nova-3, streaming", "listen", "streaming", "nova-3*", "audio_minutes", "0.0077"),
+    ("Speech to text", "listen", "*", "*", "audio_minutes", "0.0050"),
+    ("Aura text to speech", "speak", "*", "aura*", "characters_1k", "0.030"),
+    ("Voice agent", "agent", "*", "*", "agent_hours", "4.50"),
+    ("Audio intelligence", "read", "*", "*", "tokens_1m", "1.50"),
+]
 
 DEMO_CUSTOMERS = [
     {
@@ -228,34 +237,47 @@ class Command(BaseCommand):
         return made
 
     def _plans(self, customers: list[Customer]) -> int:
-        """A plan and billing terms per demo customer (idempotent)."""
-        standard = {
-            "rate_per_hour": "0.258",
-            "rate_streaming": "0.462",
-            "included_hours": "10",
-            "platform_fee": "49.00",
-        }
-        specs = {  # currency: plan name, details, tiers, tax rate, reverse charge
-            "GBP": ("Standard GBP", {**standard, "monthly_minimum": "25.00"}, [], "20.00", False),
-            "USD": ("Standard USD", standard, [], "0.00", False),
+        """A plan and billing terms per demo customer, one in each pricing mode (idempotent):
+        Acme hourly (GBP), Globex by a rate card with text to speech and a voice agent (USD),
+        Initech at Deepgram's cost plus 25 % (EUR, at demo exchange rates)."""
+        specs = {  # currency: plan name, fields, tax rate, reverse charge
+            "GBP": (
+                "Standard GBP",
+                {
+                    "rate_per_hour": "0.258",
+                    "rate_streaming": "0.462",
+                    "included_hours": "10",
+                    "platform_fee": "49.00",
+                    "monthly_minimum": "25.00",
+                },
+                "20.00",
+                False,
+            ),
+            "USD": (
+                "Voice agent card USD",
+                {"mode": PricePlan.Mode.RATE_CARD, "included_hours": "5", "platform_fee": "49.00"},
+                "0.00",
+                False,
+            ),
             "EUR": (
-                "Volume EUR",
-                {"rate_per_hour": "0.30", "platform_fee": "99.00"},
-                [("100", "0.30"), ("500", "0.24"), (None, "0.18")],
+                "Cost plus EUR",
+                {"mode": PricePlan.Mode.COST_PLUS, "markup_percent": "25", "platform_fee": "99.00",
+                 "minimum_per_minute": "0.004"},
                 "19.00",
                 True,
             ),
-        }
+        }  # fmt: skip
         for customer in customers:
-            name, details, tiers, tax, reverse = specs[customer.currency]
+            name, details, tax, reverse = specs[customer.currency]
             plan, created = PricePlan.objects.get_or_create(
                 name=name, defaults={"currency": customer.currency, **details}
             )
-            if created:
-                PriceTier.objects.bulk_create(
-                    PriceTier(plan=plan, up_to_hours=up_to, rate_per_hour=rate)
-                    for up_to, rate in tiers
-                )
+            if created and plan.mode == PricePlan.Mode.RATE_CARD:
+                for position, (entry, endpoint, method, model, unit, price) in enumerate(DEMO_CARD):
+                    plan.card_entries.create(
+                        position=position, name=entry, endpoint=endpoint, method=method,
+                        model=model, unit=unit, unit_price=price,
+                    )  # fmt: skip
             # From the start of the year of the oldest month the demo bills; once only, so a
             # re-run in a new year assigns nothing new.
             if not CustomerPlan.objects.filter(customer=customer).exists():
@@ -264,7 +286,25 @@ class Command(BaseCommand):
             BillingTerms.objects.get_or_create(
                 customer=customer, defaults={"tax_rate": tax, "reverse_charge": reverse}
             )
+        self._demo_rates()
         return PricePlan.objects.count()
+
+    def _demo_rates(self) -> None:
+        """Euro rates for the demo's months (the ECB's file is for real ones: import_fx_rates),
+        on each month's last day and today; once (a later month uses the last of them)."""
+        if ExchangeRate.objects.filter(currency="EUR").exists():
+            return
+        today = utc_today()
+        day, days = today, {today}
+        for _ in range(4):
+            day = day.replace(day=1) - timedelta(days=1)
+            days.add(day)
+        for day in days:
+            ExchangeRate.objects.get_or_create(
+                currency="EUR",
+                day=day,
+                defaults={"per_usd": "0.92", "source": "seed_demo (a demo rate, not the ECB's)"},
+            )
 
     def _history_keys(self, customers: list[Customer], project) -> None:
         """Sandbox only: an older console-made key per customer, imported without a secret."""
@@ -282,6 +322,23 @@ class Command(BaseCommand):
                 scopes=["usage:write"],
             )
             api_key_import(project=project, key_id=key_id, customer=customer, actor=support)
+            if customer.currency == "USD":  # the rate card's customer: a voice agent app
+                self._voice_agent_usage(key_id, created)
+
+    def _voice_agent_usage(self, key_id: str, since) -> None:
+        """Text to speech and voice agent sessions every third day (the sandbox's own mix
+        may give a key neither)."""
+        control = ControlClient(settings.DEEPGRAM_API_URL)
+        for offset in range(0, HISTORY_DAYS, 3):
+            day = (since + timedelta(days=offset)).isoformat()
+            control.set_usage(
+                key_id, day, endpoint="speak", method="sync", model="aura-2", requests=40,
+                hours=0, tts_characters=180_000 + offset * 1_000,
+            )  # fmt: skip
+            control.set_usage(
+                key_id, day, endpoint="agent", model="voice-agent", requests=12, hours=0,
+                agent_hours=str(2 + offset % 5),
+            )  # fmt: skip
 
     @contextlib.contextmanager
     def _deepgram(self):
