@@ -190,13 +190,12 @@ def _seed_line_items(keys, now) -> int:
 
 def _margin_page():
     from django.db import models
-    from django.test import Client
-
-    from invoices.models import Invoice
-
     from django.db.models import Value
     from django.db.models.functions import Cast, Concat
+    from django.test import Client
     from django.utils import timezone
+
+    from invoices.models import Invoice
 
     # As approved (the numbers and dates of an issued invoice), without the approvals' cost.
     Invoice.objects.filter(period=PERIOD).update(
@@ -310,7 +309,6 @@ def _generate(mode: str = "hourly"):
 
 def _admin_list(total: int):
     from django.contrib.auth import get_user_model
-    from django.db import models
     from django.test import Client
 
     from customers.models import Customer
