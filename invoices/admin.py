@@ -254,6 +254,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
         "generate/": admin_views.generate_drafts,
         "export/": admin_views.export_csv,
         "margin/": admin_margin.margin_page,
+        "unpriced/": admin_margin.unpriced_page,
         "<int:invoice_id>/void/": admin_views.void_invoice,
         "<int:invoice_id>/credit/": admin_views.credit_invoice,
         "<int:invoice_id>/mark-paid/": admin_views.mark_paid,

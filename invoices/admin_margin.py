@@ -1,6 +1,7 @@
 """Finance's Margin page: a month's issued invoices against Deepgram's cost of the same keys
 and days (`invoices.margin`), sorted by margin, with totals, the unassigned usage's cost as a
-loss, the last 12 months as a chart, and a CSV. Never shown to customers."""
+loss, the last 12 months as a chart, and a CSV; never shown to customers. And the Unpriced
+usage page: what no rate card prices, across customers (`invoices.unpriced`)."""
 
 import csv
 from datetime import timedelta
@@ -14,6 +15,7 @@ from billing_portal.admin_mixins import admin_page, require
 from .forms import PeriodForm
 from .margin import margin_history, month_margin
 from .models import Invoice
+from .unpriced import unpriced_usage
 
 CSV_COLUMNS = [
     "invoice",
@@ -111,3 +113,22 @@ def draft_margin(invoice):
     if row.margin < 0:
         return format_html('<strong class="errornote">Negative margin: {}</strong>', text)
     return text
+
+
+def unpriced_page(request, model_admin):
+    """Usage no rate card prices, across every customer of a month: priced once, on the plan."""
+    require(request, "invoices.view_invoice")
+    last_month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    form = PeriodForm(request.GET if "period" in request.GET else None)
+    period = form.cleaned_data["period"] if form.is_valid() else last_month
+    if not form.is_bound:
+        form = PeriodForm(initial={"period": f"{period:%Y-%m}"})
+    return admin_page(
+        request,
+        model_admin,
+        "admin/invoices/invoice/unpriced.html",
+        f"Unpriced usage, {period:%B %Y}",
+        form=form,
+        period=period,
+        groups=unpriced_usage(period),
+    )

@@ -201,6 +201,11 @@ def price_rate_card(
     return CardPricing(lines, notes, unpriced)
 
 
+def unpriced_of(entries: tuple[Entry, ...], usage: list[LineUsage]) -> list[Unpriced]:
+    """The measures of `usage` no entry of the card prices."""
+    return _match(entries, usage)[1]
+
+
 def _match(entries, usage):
     """{entry index: {(key pk, key label): quantity in the entry's unit}}, and what is left."""
     per_entry: dict[int, dict[tuple[int, str], Decimal]] = defaultdict(lambda: defaultdict(Decimal))

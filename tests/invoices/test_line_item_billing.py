@@ -250,3 +250,45 @@ def test_a_month_billed_in_another_currency_is_not_re_priced_on_this_draft(
     assert list(repriced) == []
     assert repriced.blockers[0].startswith("Re-priced October 2026 (days 30) differs by")
     assert october.number in repriced.blockers[0]
+
+
+def test_a_late_cost_re_prices_at_the_rate_the_month_used_and_its_pdf_stays(
+    line_item_month, sandbox, finance_user
+):
+    import hashlib
+
+    from invoices.documents import invoice_store_pdf
+
+    key = line_item_month["Costco"]
+    assign(key, cost_plus_plan())
+    rate = ExchangeRate.objects.create(day=date(2026, 10, 30), currency="EUR", per_usd=D("0.9"))
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        october = invoice_store_pdf(
+            invoice=invoice_approve(invoice=draft_of(key), actor=finance_user)
+        )
+    stored = october.pdf.open("rb").read()
+    billed_costs = truth_costs(key)
+    # October's rate is corrected afterwards, and Deepgram bills more agent time on 30 October.
+    rate.per_usd = D("0.95")
+    rate.save()
+    sandbox.set_usage(
+        key.key_id, "2026-10-30", endpoint="agent", model="voice-agent", requests=5, hours=0,
+        agent_hours="11.5",
+    )  # fmt: skip
+    with at("2026-11-02 03:00Z"):
+        assert usage_sync_key(
+            api_key=key, client=client_from_settings(), today=date(2026, 11, 2)
+        ).ok
+        invoice_generate_drafts(period=NOVEMBER)
+
+    [line] = Invoice.objects.get(customer=key.customer, period=NOVEMBER).lines.filter(
+        kind=InvoiceLine.Kind.ADJUSTMENT
+    )
+    rule, plan = CostPlus(D(20)), Plan("EUR", D(0))
+    now, _ = price_cost_plus(plan, rule, truth_costs(key), D("0.9"), "October 2026")  # not 0.95
+    then, _ = price_cost_plus(plan, rule, billed_costs, D("0.9"), "October 2026")
+    assert line.amount == sum(x.amount for x in now) - sum(x.amount for x in then) > 0
+    october.refresh_from_db()
+    assert october.pdf.open("rb").read() == stored
+    assert hashlib.sha256(stored).hexdigest() == october.pdf_sha256

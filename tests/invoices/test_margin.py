@@ -123,3 +123,27 @@ def test_the_draft_page_shows_its_margin_and_warns_when_negative(
         page = client.get(reverse("admin:invoices_invoice_change", args=[draft_of(key).pk]))
 
     assert "Negative margin:" in page.content.decode()
+
+
+def test_unpriced_usage_is_listed_once_for_every_customer_on_the_plan(
+    line_item_month, client, finance_user
+):
+    plan = rate_card_plan(skip=("Aura text to speech", "Voice agent"))
+    for key in line_item_month.values():
+        assign(key, plan)
+    client.force_login(finance_user)
+
+    page = client.get(reverse("admin:invoices_invoice_unpriced"), {"period": "2026-10"})
+
+    groups = {(g.endpoint, g.method, g.model, g.measure): g for g in page.context["groups"]}
+    assert {(endpoint, measure) for endpoint, _, _, measure in groups} == {
+        ("speak", "characters"),
+        ("agent", "agent"),
+    }
+    # Both keys used Aura-2 and the voice agent on 5 October: one row each, both customers.
+    for where in (
+        ("speak", "sync", "aura-2", "characters"),
+        ("agent", "streaming", "voice-agent", "agent"),
+    ):
+        assert groups[where].customers == {"Cardco", "Costco"} and groups[where].plan == plan
+    assert "Unpriced usage, October 2026" in page.content.decode()
