@@ -112,10 +112,15 @@ def month_margin(period: date, *, invoices=None) -> MonthMargin:
     revenue = _revenue(pks)
     customers = {row[2] for row in found}
     costs = _costs(customers, first, last)
+    # Whether a customer without cost had usage (its cost unknown) or none (nothing to cost):
+    # asked only of those, usually none.
+    costless = customers - set(costs)
     used = set(
-        DailyUsage.objects.filter(api_key__customer_id__in=customers, day__range=(first, last))
+        DailyUsage.objects.filter(api_key__customer_id__in=costless, day__range=(first, last))
         .values_list("api_key__customer_id", flat=True)
         .distinct()
+        if costless
+        else ()
     )
     rates = rates_on({row[4] for row in found}, last)
     rows = []
@@ -174,12 +179,11 @@ def _revenue(pks: list[int]) -> dict[int, Decimal]:
 
 
 def _costs(customers: set[int], first: date, last: date) -> dict[int, Decimal]:
-    return dict(
-        DailyCost.objects.filter(api_key__customer_id__in=customers, day__range=(first, last))
-        .values_list("api_key__customer_id")
-        .annotate(s=Sum("dollars"))
-        .order_by()
-    )
+    rows = DailyCost.objects.filter(day__range=(first, last))
+    if len(customers) < 1000:  # else the month as a whole is cheaper than naming them
+        rows = rows.filter(api_key__customer_id__ids_in=list(customers))
+    summed = rows.values_list("api_key__customer_id").annotate(s=Sum("dollars")).order_by()
+    return {customer: amount for customer, amount in summed if customer in customers}
 
 
 def margin_history(last_period: date, months: int = 12) -> list[tuple[date, Decimal]]:

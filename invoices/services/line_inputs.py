@@ -5,9 +5,9 @@ month's exchange rate of each cost-plus currency.
 Rules:
 - Only the customers whose plan needs them are read (hourly plans read none of this).
 - Usage and cost are summed per key by the database over the month's UTC days, as stored.
-- A cost line's minutes (for a minimum per minute) are its speech-to-text usage in the plan's
-  billed quantity, mapped to line items by finance's mapping (`usage.line_items`); a line item
-  without speech to text has none.
+- A cost line's minutes (for a minimum per minute, and read only then) are its speech-to-text
+  usage in the plan's billed quantity, mapped to line items by finance's mapping
+  (`usage.line_items`); a line item without speech to text has none.
 - A cost-plus plan in a currency other than USD takes the month's rate (the last on or before
   its last day); none is none: the draft says so and approval waits.
 """
@@ -58,7 +58,10 @@ def line_inputs_of(plans: dict[int, PricePlan], period: date) -> LineInputs:
         ).values_list("pk", "customer_id", "key_id")
     }
     first, last = month_bounds(period)
-    rows = _usage_rows(keys, first, last)
+    # Usage by line item is read for rate cards, and for cost plus only where a minimum per
+    # minute needs it.
+    minimum = {c for c in costed if plans[c].minimum_per_minute is not None}
+    rows = _usage_rows({k: v for k, v in keys.items() if v[0] in carded | minimum}, first, last)
     inputs = LineInputs()
     for row in rows:
         customer_pk = keys[row.key_pk][0]
