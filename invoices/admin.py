@@ -129,7 +129,8 @@ class BillingTermsAdmin(admin.ModelAdmin):
 class InvoiceLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InvoiceLine
     fk_name = "invoice"
-    fields = ["kind", "description", "key", "method", "quantity", "unit_price", "amount", "added"]
+    fields = ["kind", "description", "key", "method", "quantity", "unit", "unit_price"]
+    fields += ["amount", "added"]
     readonly_fields = fields
     verbose_name_plural = "Lines"
 
