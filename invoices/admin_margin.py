@@ -41,7 +41,7 @@ def margin_page(request, model_admin):
     report = month_margin(period)
     if request.GET.get("format") == "csv":
         return _csv(report)
-    history = margin_history(period)
+    history = margin_history(period, known=report)
     peak = max((abs(m) for _, m in history), default=0) or 1
     bars = [(p, m, int(abs(m) * 100 / peak), m < 0) for p, m in history]
     return admin_page(

@@ -186,11 +186,15 @@ def _costs(customers: set[int], first: date, last: date) -> dict[int, Decimal]:
     return {customer: amount for customer, amount in summed if customer in customers}
 
 
-def margin_history(last_period: date, months: int = 12) -> list[tuple[date, Decimal]]:
-    """(month, margin in USD) for the `months` months up to `last_period`: the chart."""
+def margin_history(
+    last_period: date, months: int = 12, known: MonthMargin | None = None
+) -> list[tuple[date, Decimal]]:
+    """(month, margin in USD) for the `months` months up to `last_period`: the chart (`known`:
+    the last month's, already read)."""
     periods = []
     period = last_period.replace(day=1)
     for _ in range(months):
         periods.append(period)
         period = (period - date.resolution).replace(day=1)
-    return [(p, month_margin(p).margin_usd) for p in reversed(periods)]
+    reports = {known.period: known} if known else {}
+    return [(p, (reports.get(p) or month_margin(p)).margin_usd) for p in reversed(periods)]
