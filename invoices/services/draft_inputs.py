@@ -28,7 +28,7 @@ from .adjustments import UsageDelta, pending_deltas
 from .fx import Rate
 from .line_inputs import LineInputs, line_inputs_of
 from .plans import plans_for
-from .repricing import pending_repricing
+from .repricing import Repriced, pending_repricing
 from .usage_rows import BILLED_METHOD, summed_per_method
 
 __all__ = ["DraftInputs", "MonthInputs", "inputs_for_draft", "manual_lines_of", "read_month"]
@@ -66,8 +66,11 @@ class MonthInputs:
     invoiced: set[int]  # customers with a live invoice for the month when it was read
     lines: LineInputs = field(default_factory=LineInputs)
 
-    def inputs_for(self, customer_pk: int, deltas=(), manual=(), repriced=()) -> DraftInputs:
-        """One customer's draft inputs out of the month's (`repriced`: a `Repriced`)."""
+    def inputs_for(
+        self, customer_pk: int, deltas=(), manual=(), repriced: Repriced | None = None
+    ) -> DraftInputs:
+        """One customer's draft inputs out of the month's."""
+        repriced = repriced or Repriced()
         plan = self.plans[customer_pk]
         return DraftInputs(
             plan=plan,
@@ -78,8 +81,8 @@ class MonthInputs:
             line_usage=self.lines.usage.get(customer_pk, []),
             costs=self.lines.costs.get(customer_pk, []),
             rate=self.lines.rate_for(plan),
-            repriced=list(repriced),
-            repricing_blockers=list(getattr(repriced, "blockers", ())),
+            repriced=repriced.lines,
+            repricing_blockers=repriced.blockers,
         )
 
 
@@ -161,7 +164,7 @@ def inputs_for_draft(invoice: Invoice, plan: PricePlan) -> DraftInputs:
     lines = line_inputs_of({invoice.customer_id: plan}, invoice.period)
     repriced = pending_repricing(
         [invoice.customer_id], before=first, currencies={invoice.customer_id: plan.currency}
-    ).get(invoice.customer_id, [])
+    ).get(invoice.customer_id, Repriced())
     return DraftInputs(
         plan=plan,
         usage=usage,
@@ -171,6 +174,6 @@ def inputs_for_draft(invoice: Invoice, plan: PricePlan) -> DraftInputs:
         line_usage=lines.usage.get(invoice.customer_id, []),
         costs=lines.costs.get(invoice.customer_id, []),
         rate=lines.rate_for(plan),
-        repriced=list(repriced),
-        repricing_blockers=list(getattr(repriced, "blockers", ())),
+        repriced=repriced.lines,
+        repricing_blockers=repriced.blockers,
     )

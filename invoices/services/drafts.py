@@ -209,8 +209,8 @@ def _price_batch(
     for customer_pk in batch.customer_pks:
         plan, invoice = month.plans[customer_pk], batch.existing.get(customer_pk)
         deltas = batch.deltas.get(customer_pk, [])
-        repriced = batch.repriced.get(customer_pk, ())
-        untouched = invoice is None and not deltas and customer_pk not in batch.repriced
+        repriced = batch.repriced.get(customer_pk)
+        untouched = invoice is None and not deltas and repriced is None
         priced = ahead.get(customer_pk) if untouched else None
         if priced is None:
             manual = batch.manual.get(invoice.pk, []) if invoice else []

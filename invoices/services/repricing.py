@@ -16,13 +16,14 @@ Rules:
 """
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import DateField, Exists, OuterRef, Q, Sum
+from django.db.models.functions import TruncMonth
 
 from usage.models import DailyCost, DailyUsage
-from usage.selectors import month_bounds
 
 from .. import pricing
 from ..line_pricing import price_line_items
@@ -43,29 +44,33 @@ BILLED_KINDS = [
 ]
 
 
-class Repriced(list):
+@dataclass
+class Repriced:
     """A customer's re-priced months: adjustment lines, and `blockers` for the ones the draft
     cannot take (another currency)."""
 
-    blockers: list[str]
-
-    def __init__(self):
-        super().__init__()
-        self.blockers = []
+    lines: list[pricing.Line] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
 
 
 def pending_repricing(customer_pks, *, before: date, currencies: dict) -> dict[int, Repriced]:
     """By customer: the re-priced months before `before` with a difference (`currencies`:
-    each customer's draft currency)."""
-    found: dict[int, Repriced] = defaultdict(Repriced)
-    candidates = (
+    each customer's draft currency). One query when none of them was billed by line item,
+    four when nothing changed since; then a few for each month that did."""
+    billed = (
         Invoice.objects.issued_invoices()
         .filter(customer_id__in=customer_pks, period__lt=before)
         .exclude(pricing_mode=PricePlan.Mode.HOURLY)
-        .order_by("period")
     )
-    for invoice in candidates:
-        days = _changed_days(invoice)
+    if not billed.exists():
+        return {}
+    changed = _changed_days(customer_pks, before)
+    if not changed:
+        return {}
+    found: dict[int, Repriced] = defaultdict(Repriced)
+    months = billed.filter(period__in={month for _, month in changed}).order_by("period")
+    for invoice in months:
+        days = changed.get((invoice.customer_id, invoice.period))
         if not days:
             continue
         difference = _repriced_total(invoice) - _billed_for(invoice)
@@ -78,7 +83,7 @@ def pending_repricing(customer_pks, *, before: date, currencies: dict) -> dict[i
                 "this draft is in another currency: bill it on a draft of its own by hand."
             )
             continue
-        found[invoice.customer_id].append(
+        found[invoice.customer_id].lines.append(
             pricing.Line(
                 kind="adjustment",
                 description=f"{what}: usage changed after {invoice.number}",
@@ -92,17 +97,27 @@ def pending_repricing(customer_pks, *, before: date, currencies: dict) -> dict[i
     return dict(found)
 
 
-def _changed_days(invoice: Invoice) -> list[date]:
-    first, last = month_bounds(invoice.period)
-    late = Q(changed_at__gt=invoice.approved_at) | Q(first_seen_at__gt=invoice.approved_at)
-    days = set()
+def _changed_days(customer_pks, before: date) -> dict[tuple[int, date], list[date]]:
+    """{(customer pk, month): days} of usage or cost stored or changed after the month's
+    line-item invoice was approved: one query a table, for every customer at once."""
+    late = Invoice.objects.issued_invoices().filter(
+        ~Q(pricing_mode=PricePlan.Mode.HOURLY),
+        customer_id=OuterRef("api_key__customer_id"),
+        period=OuterRef("month"),
+        approved_at__lt=OuterRef("changed_at"),  # a row first seen later changed later too
+    )
+    days: dict[tuple[int, date], set[date]] = defaultdict(set)
     for model in (DailyUsage, DailyCost):
-        days |= set(
-            model.objects.filter(
-                late, api_key__customer_id=invoice.customer_id, day__range=(first, last)
-            ).values_list("day", flat=True)
+        rows = (
+            model.objects.filter(api_key__customer_id__in=customer_pks, day__lt=before)
+            .annotate(month=TruncMonth("day", output_field=DateField()))
+            .filter(Exists(late))
+            .values_list("api_key__customer_id", "month", "day")
+            .distinct()
         )
-    return sorted(days)
+        for customer_pk, month, day in rows:
+            days[(customer_pk, month)].add(day)
+    return {where: sorted(found) for where, found in days.items()}
 
 
 def _repriced_total(invoice: Invoice) -> Decimal:
