@@ -4,10 +4,9 @@ loss, the last 12 months as a chart, and a CSV; never shown to customers. And th
 usage page: what no rate card prices, across customers (`invoices.unpriced`)."""
 
 import csv
-from datetime import timedelta
+from datetime import date
 
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from billing_portal.admin_mixins import admin_page, require
@@ -15,6 +14,7 @@ from billing_portal.admin_mixins import admin_page, require
 from .forms import PeriodForm
 from .margin import margin_history, month_margin
 from .models import Invoice
+from .services.plans import previous_month
 from .unpriced import unpriced_usage
 
 CSV_COLUMNS = [
@@ -33,11 +33,7 @@ CSV_COLUMNS = [
 
 def margin_page(request, model_admin):
     require(request, "invoices.view_invoice")
-    last_month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
-    form = PeriodForm(request.GET if "period" in request.GET else None)
-    period = form.cleaned_data["period"] if form.is_valid() else last_month
-    if not form.is_bound:
-        form = PeriodForm(initial={"period": f"{period:%Y-%m}"})
+    form, period = _month_asked(request)
     report = month_margin(period)
     if request.GET.get("format") == "csv":
         return _csv(report)
@@ -118,11 +114,7 @@ def draft_margin(invoice):
 def unpriced_page(request, model_admin):
     """Usage no rate card prices, across every customer of a month: priced once, on the plan."""
     require(request, "invoices.view_invoice")
-    last_month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
-    form = PeriodForm(request.GET if "period" in request.GET else None)
-    period = form.cleaned_data["period"] if form.is_valid() else last_month
-    if not form.is_bound:
-        form = PeriodForm(initial={"period": f"{period:%Y-%m}"})
+    form, period = _month_asked(request)
     return admin_page(
         request,
         model_admin,
@@ -132,3 +124,13 @@ def unpriced_page(request, model_admin):
         period=period,
         groups=unpriced_usage(period),
     )
+
+
+def _month_asked(request) -> tuple[PeriodForm, date]:
+    """The month a page was asked for (`?period=YYYY-MM`), else last month (`previous_month`);
+    a month it cannot read shows last month with the form's error."""
+    form = PeriodForm(request.GET if "period" in request.GET else None)
+    if form.is_valid():
+        return form, form.cleaned_data["period"]
+    period = previous_month()
+    return (form if form.is_bound else PeriodForm(initial={"period": f"{period:%Y-%m}"})), period
