@@ -121,30 +121,38 @@ def ladder_problems(ladder: Ladder, what: str = "The ladder") -> list[str]:
             f"{what}'s package size is {ladder.package_size}: a package holds more than 0 units."
         )
     if ladder.model in ("graduated", "volume"):
-        problems += _step_problems(ladder.steps, what)
+        if not ladder.steps:
+            return [*problems, f"{what} has no tiers."]
+        problems += step_problems(ladder.steps, tier=f"{what}'s tier", last=f"{what}'s last tier")
     return problems
 
 
-def _step_problems(steps: tuple[Step, ...], what: str) -> list[str]:
-    if not steps:
-        return [f"{what} has no tiers."]
+def step_problems(
+    steps, *, tier: str = "Tier", last: str = "The last tier", unit: str = "", units="units"
+) -> list[str]:
+    """What is wrong with cumulative steps (a ladder's, or an hourly plan's tiers): each upper
+    bound above the one before (the first above 0), only the last one open, no negative price
+    or flat amount. `tier` and `last` name them in the words ("Tier", "Entry 1's tier"); `unit`
+    follows a bound (" h") and `units` says what would go unbilled ("hours")."""
     problems, floor = [], ZERO
     for n, step in enumerate(steps, start=1):
-        if step.unit_price < 0 or step.flat < 0:
-            problems.append(f"{what}'s tier {n} has a negative price or flat amount.")
+        if step.unit_price < 0:
+            problems.append(f"{tier} {n}'s rate is negative ({step.unit_price}).")
+        if step.flat < 0:
+            problems.append(f"{tier} {n}'s flat amount is negative ({step.flat}).")
         if step.up_to is None:
             if n < len(steps):
-                problems.append(f"{what}'s tier {n} is open (no upper bound) but not the last.")
+                problems.append(f"{tier} {n} is open (no upper bound) but is not the last one.")
             continue
         if step.up_to <= floor:
             problems.append(
-                f"{what}'s tier {n} ends at {step.up_to}: tiers must rise strictly, each above "
-                f"the one before (here above {floor}); tiers that overlap price nothing."
+                f"{tier} {n} ends at {step.up_to}{unit}: tiers must rise strictly, each above "
+                f"the one before (here above {floor}{unit}); tiers that overlap price nothing."
             )
         floor = max(floor, step.up_to)
-    if steps[-1].up_to is not None:
+    if steps and steps[-1].up_to is not None:
         problems.append(
-            f"{what}'s last tier ends at {steps[-1].up_to}: it must be open (no upper bound), "
-            "or the units above it would not be billed."
+            f"{last} ends at {steps[-1].up_to}{unit}: it must be open (no upper bound), or the "
+            f"{units} above it would not be billed."
         )
     return problems

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from usage.units import quantize_hours
 
+from .ladders import Step, step_problems
 from .money import currency_problem, quantize_money
 
 ZERO = Decimal(0)
@@ -147,28 +148,10 @@ def plan_problems(plan: Plan) -> list[str]:
 
 
 def tier_problems(tiers: "list[Tier] | tuple[Tier, ...]") -> list[str]:
-    """What is wrong with graduated tiers (none at all is fine): each tier's upper bound above
-    the one before (the first above 0), only the last one open, no negative rate."""
-    problems, floor = [], ZERO
-    for n, tier in enumerate(tiers, start=1):
-        if tier.rate_per_hour < 0:
-            problems.append(f"Tier {n}'s rate is negative ({tier.rate_per_hour}).")
-        if tier.up_to_hours is None:
-            if n < len(tiers):
-                problems.append(f"Tier {n} is open (no upper bound) but is not the last one.")
-            continue
-        if tier.up_to_hours <= floor:
-            problems.append(
-                f"Tier {n} ends at {tier.up_to_hours} h: tiers must rise strictly, "
-                f"each above the one before (here above {floor} h)."
-            )
-        floor = max(floor, tier.up_to_hours)
-    if tiers and tiers[-1].up_to_hours is not None:
-        problems.append(
-            f"The last tier ends at {tiers[-1].up_to_hours} h: it must be open (no upper "
-            "bound), or the hours above it would not be billed."
-        )
-    return problems
+    """What is wrong with graduated tiers (none at all is fine): as any ladder's steps
+    (`ladders.step_problems`), in hours."""
+    steps = [Step(t.up_to_hours, t.rate_per_hour) for t in tiers]
+    return step_problems(steps, unit=" h", units="hours")
 
 
 def _usage_lines(plan: Plan, usage: list[Usage], *, priced: bool) -> list[Line]:
