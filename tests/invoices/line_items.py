@@ -142,3 +142,16 @@ def cost_plus_plan(currency="EUR", markup="20") -> PricePlan:
         mode=PricePlan.Mode.COST_PLUS,
         markup_percent=D(markup),
     )
+
+
+def late_agent_hours(sandbox, key) -> None:
+    """Deepgram corrects the agent hours of 30 October (11.5 h) after October was billed, and
+    the sync of 2 November reads it (inside the settlement window)."""
+    sandbox.set_usage(
+        key.key_id, "2026-10-30", endpoint="agent", model="voice-agent", requests=5, hours=0,
+        agent_hours="11.5",
+    )  # fmt: skip
+    with at("2026-11-02 03:00Z"):
+        assert usage_sync_key(
+            api_key=key, client=client_from_settings(), today=date(2026, 11, 2)
+        ).ok

@@ -8,7 +8,6 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing_portal.deepgram import client_from_settings
 from invoices.cost_plus import CostPlus, price_cost_plus
 from invoices.exceptions import ApprovalRefused
 from invoices.models import (
@@ -22,7 +21,6 @@ from invoices.rate_cards import price_rate_card
 from invoices.services import invoice_approve, invoice_generate_drafts
 from invoices.services.plans import card_of
 from invoices.services.repricing import pending_repricing
-from usage.services import usage_sync_key
 
 from .line_items import (
     NOVEMBER,
@@ -31,6 +29,7 @@ from .line_items import (
     at,
     cost_plus_plan,
     draft_of,
+    late_agent_hours,
     pdf_text,
     rate_card_plan,
     truth_costs,
@@ -153,19 +152,8 @@ def test_a_late_change_re_prices_the_month_with_its_own_plan_once(
     entry = plan.card_entries.get(name="Voice agent")
     entry.unit_price = D("9.00")
     entry.save()
-    sandbox.set_usage(
-        key.key_id,
-        "2026-10-30",
-        endpoint="agent",
-        model="voice-agent",
-        requests=5,
-        hours=0,
-        agent_hours="11.5",
-    )
+    late_agent_hours(sandbox, key)
     with at("2026-11-02 03:00Z"):
-        assert usage_sync_key(
-            api_key=key, client=client_from_settings(), today=date(2026, 11, 2)
-        ).ok
         invoice_generate_drafts(period=NOVEMBER)
 
     november = Invoice.objects.get(customer=key.customer, period=NOVEMBER)
@@ -203,19 +191,7 @@ def test_a_voided_month_is_billed_by_its_new_invoice_never_re_priced(
         invoice_generate_drafts(period=OCTOBER)
         october = invoice_approve(invoice=draft_of(key), actor=finance_user)
         invoice_void(invoice=october, actor=finance_user, reason="Wrong plan")
-    sandbox.set_usage(
-        key.key_id,
-        "2026-10-30",
-        endpoint="agent",
-        model="voice-agent",
-        requests=5,
-        hours=0,
-        agent_hours="11.5",
-    )
-    with at("2026-11-02 03:00Z"):
-        assert usage_sync_key(
-            api_key=key, client=client_from_settings(), today=date(2026, 11, 2)
-        ).ok
+    late_agent_hours(sandbox, key)
 
     customer = key.customer_id
     assert pending_repricing([customer], before=NOVEMBER, currencies={customer: "USD"}) == {}
@@ -229,19 +205,7 @@ def test_a_month_billed_in_another_currency_is_not_re_priced_on_this_draft(
     with at("2026-11-01 04:00Z"):
         invoice_generate_drafts(period=OCTOBER)
         october = invoice_approve(invoice=draft_of(key), actor=finance_user)
-    sandbox.set_usage(
-        key.key_id,
-        "2026-10-30",
-        endpoint="agent",
-        model="voice-agent",
-        requests=5,
-        hours=0,
-        agent_hours="11.5",
-    )
-    with at("2026-11-02 03:00Z"):
-        assert usage_sync_key(
-            api_key=key, client=client_from_settings(), today=date(2026, 11, 2)
-        ).ok
+    late_agent_hours(sandbox, key)
 
     customer = key.customer_id
     [repriced] = pending_repricing(
@@ -272,14 +236,8 @@ def test_a_late_cost_re_prices_at_the_rate_the_month_used_and_its_pdf_stays(
     # October's rate is corrected afterwards, and Deepgram bills more agent time on 30 October.
     rate.per_usd = D("0.95")
     rate.save()
-    sandbox.set_usage(
-        key.key_id, "2026-10-30", endpoint="agent", model="voice-agent", requests=5, hours=0,
-        agent_hours="11.5",
-    )  # fmt: skip
+    late_agent_hours(sandbox, key)
     with at("2026-11-02 03:00Z"):
-        assert usage_sync_key(
-            api_key=key, client=client_from_settings(), today=date(2026, 11, 2)
-        ).ok
         invoice_generate_drafts(period=NOVEMBER)
 
     [line] = Invoice.objects.get(customer=key.customer, period=NOVEMBER).lines.filter(
