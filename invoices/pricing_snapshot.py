@@ -1,12 +1,15 @@
 """A plan's pure pricing form as JSON, and back: what an issued invoice keeps of the plan that
-priced it (its rate card or cost rule, allowances, minimum and fee), so that re-pricing its
-month later uses that plan as it was, never today's. Pure: no database."""
+priced it (its hourly rates and tiers, rate card or cost rule, allowances, minimum and fee), so
+that re-pricing its month later uses that plan as it was, never today's. Pure: no database.
+
+A snapshot taken before hourly plans were kept (rate cards and cost plus only) reads back
+with no hourly rates: those modes never use them."""
 
 from decimal import Decimal
 
 from .cost_plus import CostPlus
 from .ladders import Ladder, Step
-from .pricing import Plan
+from .pricing import Plan, Tier
 from .rate_cards import Entry
 
 
@@ -24,6 +27,10 @@ def snapshot_of(
     return {
         "mode": mode,
         "currency": plan.currency,
+        "rate_per_hour": _d(plan.rate_per_hour),
+        "method_rates": {method: _d(rate) for method, rate in plan.method_rates.items()},
+        "tiers": [[_d(t.up_to_hours), _d(t.rate_per_hour)] for t in plan.tiers],
+        "included_hours": _d(plan.included_hours),
         "monthly_minimum": _d(plan.monthly_minimum),
         "platform_fee": _d(plan.platform_fee),
         "platform_fee_label": plan.platform_fee_label,
@@ -54,7 +61,10 @@ def snapshot_of(
 def from_snapshot(data: dict) -> tuple[str, Plan, tuple[Entry, ...], CostPlus, dict]:
     plan = Plan(
         currency=data["currency"],
-        rate_per_hour=Decimal(0),
+        rate_per_hour=Decimal(data.get("rate_per_hour", 0)),
+        method_rates={m: Decimal(r) for m, r in data.get("method_rates", {}).items()},
+        tiers=tuple(Tier(_dec(up_to), Decimal(rate)) for up_to, rate in data.get("tiers", [])),
+        included_hours=Decimal(data.get("included_hours", 0)),
         monthly_minimum=Decimal(data["monthly_minimum"]),
         platform_fee=Decimal(data["platform_fee"]),
         platform_fee_label=data["platform_fee_label"],

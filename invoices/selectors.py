@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from billing_portal.csv_cells import text_cell
 from customers.models import country_problem, currency_fault
@@ -85,10 +85,13 @@ def approval_blockers(invoice: Invoice) -> list[str]:
         )
     blockers += [str(blocker) for blocker in invoice.pricing_blockers or ()]
     if invoice.total < 0:
-        blockers.append(
-            f"Its total is {invoice.total} {invoice.currency}, below zero: an invoice is "
-            "never negative; give the customer a credit note instead."
-        )
+        own = invoice.lines.exclude(kind=InvoiceLine.Kind.ADJUSTMENT).aggregate(s=Sum("amount"))
+        if (own["s"] or 0) < 0:  # late credits alone are issued as a credit note
+            blockers.append(
+                f"Its total is {invoice.total} {invoice.currency}, below zero, and still "
+                "below zero without its late credits: an invoice is never negative; give "
+                "the customer a credit note instead."
+            )
     return blockers
 
 

@@ -7,15 +7,15 @@ call Deepgram.
 - `draft_pricing`: a draft's lines and totals from its inputs.
 - `drafts`: generate and refresh the drafts of a month.
 - `drafts_bulk`: what only makes generation fast (pricing ahead on a thread, COPY writes).
-- `adjustments`: late usage, billed once on the next draft.
-- `billed_usage`: what an issued invoice billed (written at approval; adjustments compare).
+- `billed_usage`: what an issued hourly invoice billed of its month, day by day.
 - `numbering`: gap-free document numbers.
 - `snapshots`: the seller's and buyer's details an issued document keeps.
 - `issuing`: approve, void, mark paid, manual lines.
 - `credit_notes`: credit an issued invoice in whole or in parts.
 - `fx`: exchange rates: a month's rate of a currency; `fx_import`: importing a file of them.
 - `line_inputs`: what the line-item modes (rate card, cost plus) price from.
-- `repricing`: a late change to a month billed by line item, priced again as a whole.
+- `month_usage`: a month's usage per key and method, as hourly pricing takes it.
+- `repricing`: late usage: a billed month priced again as a whole, the difference billed once.
 """
 
 from .credit_notes import credit_left, credit_note_create

@@ -14,22 +14,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from billing_portal.bulk import memory_to_group
-from customers.models import ApiKey
-from usage.models import DailyUsage
-from usage.selectors import month_bounds
-from usage.units import quantize_hours
+from django.db.models import Q
 
 from .. import pricing
 from ..cost_plus import CostUsage
 from ..models import BillingTerms, Invoice, InvoiceLine, PricePlan
 from ..rate_cards import LineUsage
-from .adjustments import UsageDelta, pending_deltas
 from .fx import Rate
 from .line_inputs import LineInputs, line_inputs_of
+from .month_usage import usage_of
 from .plans import plans_for
 from .repricing import Repriced, pending_repricing
-from .usage_rows import BILLED_METHOD, summed_per_method
 
 __all__ = ["DraftInputs", "MonthInputs", "inputs_for_draft", "manual_lines_of", "read_month"]
 
@@ -44,7 +39,6 @@ class DraftInputs:
     plan: PricePlan
     usage: list[pricing.Usage]
     terms: BillingTerms | None
-    deltas: list[UsageDelta]
     manual: list[InvoiceLine]
     line_usage: list[LineUsage] = field(default_factory=list)  # rate-card plans
     costs: list[CostUsage] = field(default_factory=list)  # cost-plus plans
@@ -56,7 +50,8 @@ class DraftInputs:
 @dataclass
 class MonthInputs:
     """What a generation reads once, before its batches: plans, usage and tax terms, and
-    whether any month before it was invoiced (else there is nothing to adjust)."""
+    whether any month before it was invoiced or the month itself voided (else there is
+    nothing to adjust)."""
 
     period: date
     plans: dict[int, PricePlan]
@@ -67,7 +62,7 @@ class MonthInputs:
     lines: LineInputs = field(default_factory=LineInputs)
 
     def inputs_for(
-        self, customer_pk: int, deltas=(), manual=(), repriced: Repriced | None = None
+        self, customer_pk: int, manual=(), repriced: Repriced | None = None
     ) -> DraftInputs:
         """One customer's draft inputs out of the month's."""
         repriced = repriced or Repriced()
@@ -76,7 +71,6 @@ class MonthInputs:
             plan=plan,
             usage=self.usage.get(customer_pk, []),
             terms=self.terms.get(customer_pk),
-            deltas=list(deltas),
             manual=list(manual),
             line_usage=self.lines.usage.get(customer_pk, []),
             costs=self.lines.costs.get(customer_pk, []),
@@ -96,7 +90,10 @@ def read_month(period: date, customers, *, everyone: bool = False) -> MonthInput
         plans=plans,
         usage=usage_of(plans, period, everyone=everyone),
         terms={t.customer_id: t for t in BillingTerms.objects.filter(customer_id__in=customers)},
-        billed_before=Invoice.objects.issued_invoices().filter(period__lt=period).exists(),
+        billed_before=Invoice.objects.filter(
+            Q(period__lt=period, status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID])
+            | Q(period=period, status=Invoice.Status.VOID)
+        ).exists(),
         invoiced=set(
             Invoice.objects.live_invoices()
             .filter(customer_id__in=customers, period=period)
@@ -104,47 +101,6 @@ def read_month(period: date, customers, *, everyone: bool = False) -> MonthInput
         ),
         lines=line_inputs_of(plans, period),
     )
-
-
-def usage_of(
-    plans: dict[int, PricePlan], period: date, *, everyone: bool = False
-) -> dict[int, list[pricing.Usage]]:
-    """The month's usage of the customers in `plans`, in each plan's quantity: summed per key
-    and method by the database, then labelled and grouped by customer from the keys. With
-    `everyone`, the whole month is summed and the keys of customers without a plan dropped:
-    cheaper than naming thousands of customers."""
-    if not plans:
-        return {}
-    first, last = month_bounds(period)
-    keys, rows = ApiKey.objects.all(), DailyUsage.objects.filter(day__range=(first, last))
-    if not everyone:
-        keys = keys.filter(customer_id__in=plans)
-        rows = rows.filter(api_key__customer_id__in=plans)
-    keys = list(keys.values_list("pk", "customer_id", "key_id"))
-    owners = {
-        key_pk: (customer_pk, label) for key_pk, customer_pk, label in keys if customer_pk in plans
-    }
-    quantities = sorted({plan.billed_quantity for plan in plans.values()})
-    sums = [f"sum_{quantity}" for quantity in quantities]
-    rows = summed_per_method(rows, "api_key_id").values_list("api_key_id", BILLED_METHOD, *sums)
-    with memory_to_group(len(keys)):
-        rows = list(rows)
-    usage = defaultdict(list)
-    for key_pk, method, *summed in rows:
-        if key_pk not in owners:
-            continue
-        customer_pk, label = owners[key_pk]
-        quantity = summed[quantities.index(plans[customer_pk].billed_quantity)]
-        usage[customer_pk].append(
-            pricing.Usage(key_pk, label, method, quantize_hours(quantity or ZERO))
-        )
-    for items in usage.values():
-        items.sort(key=_by_key_and_method)
-    return usage
-
-
-def _by_key_and_method(usage: pricing.Usage):
-    return usage.key_pk, usage.method
 
 
 def manual_lines_of(drafts: list[Invoice]) -> dict[int, list[InvoiceLine]]:
@@ -159,17 +115,16 @@ def manual_lines_of(drafts: list[Invoice]) -> dict[int, list[InvoiceLine]]:
 def inputs_for_draft(invoice: Invoice, plan: PricePlan) -> DraftInputs:
     """One draft's inputs, read afresh (the approval's staleness check)."""
     usage = usage_of({invoice.customer_id: plan}, invoice.period).get(invoice.customer_id, [])
-    first, _ = month_bounds(invoice.period)
-    deltas = pending_deltas([invoice.customer_id], before=first)
     lines = line_inputs_of({invoice.customer_id: plan}, invoice.period)
     repriced = pending_repricing(
-        [invoice.customer_id], before=first, currencies={invoice.customer_id: plan.currency}
+        [invoice.customer_id],
+        period=invoice.period,
+        currencies={invoice.customer_id: plan.currency},
     ).get(invoice.customer_id, Repriced())
     return DraftInputs(
         plan=plan,
         usage=usage,
         terms=BillingTerms.objects.filter(customer_id=invoice.customer_id).first(),
-        deltas=deltas.get(invoice.customer_id, []),
         manual=list(invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL)),
         line_usage=lines.usage.get(invoice.customer_id, []),
         costs=lines.costs.get(invoice.customer_id, []),

@@ -16,7 +16,6 @@ from .. import pricing
 from ..line_pricing import price_line_items
 from ..models import InvoiceLine, PricePlan
 from ..pricing_snapshot import snapshot_of
-from .adjustments import UsageDelta
 from .draft_inputs import DraftInputs
 from .fingerprint import DraftBasis, draft_basis
 from .fx import Rate
@@ -37,7 +36,6 @@ class PricedDraft:
     tax_rate: Decimal
     tax_note: str
     fingerprint: str
-    deltas: list[UsageDelta]
     manual: list[InvoiceLine]
     blockers: list[str] = field(default_factory=list)  # what pricing could not do
     rate: Rate | None = None  # the exchange rate Deepgram's cost was converted at
@@ -60,7 +58,6 @@ def price_on_basis(inputs: DraftInputs, basis: DraftBasis, period: date) -> Pric
         basis.tax_rate,
         basis.tax_note,
         basis.fingerprint,
-        inputs.deltas,
         inputs.manual,
         blockers,
         rate,
@@ -104,9 +101,7 @@ def draft_totals(plan: PricePlan, priced: PricedDraft, now) -> dict:
         "pricing_notes": priced.notes,
         "pricing_blockers": priced.blockers,
         "pricing_mode": plan.mode,
-        "pricing_snapshot": {}
-        if plan.mode == PricePlan.Mode.HOURLY
-        else snapshot_of(
+        "pricing_snapshot": snapshot_of(
             plan.mode,
             pricing_plan_of(plan),
             card_of(plan),

@@ -25,11 +25,9 @@ from django.utils import timezone
 
 from billing_portal.cycles import cycle_collector_paused
 from customers.models import Customer
-from usage.selectors import month_bounds
 
 from ..exceptions import InvalidPlan, NoPlan
 from ..models import Invoice, InvoiceLine
-from .adjustments import UsageDelta, pending_deltas
 from .draft_inputs import MonthInputs, manual_lines_of, read_month
 from .draft_pricing import PricedDraft, draft_totals, price_on_basis
 from .drafts_bulk import PricedAhead, write_drafts
@@ -149,7 +147,6 @@ class _DraftBatch:
     customer_pks: list[int]
     existing: dict[int, Invoice]  # live invoices, locked
     manual: dict[int, list[InvoiceLine]]
-    deltas: dict[int, list[UsageDelta]]
     repriced: dict[int, Repriced]
     now: datetime
     new: list[tuple[dict, PricedDraft]] = field(default_factory=list)  # (its fields, priced)
@@ -166,7 +163,6 @@ def _generate_batch(
 ) -> None:
     """One transaction: lock the batch's live invoices, read their manual lines and what is
     left to adjust, price, write; then have the next batch priced ahead while it commits."""
-    first, _ = month_bounds(month.period)
     with transaction.atomic():
         existing = {
             inv.customer_id: inv
@@ -180,10 +176,9 @@ def _generate_batch(
             customer_pks=open_pks,
             existing=existing,
             manual=manual_lines_of([inv for inv in existing.values() if inv.is_draft]),
-            deltas=pending_deltas(open_pks, before=first) if month.billed_before else {},
             repriced=pending_repricing(
                 open_pks,
-                before=first,
+                period=month.period,
                 currencies={pk: month.plans[pk].currency for pk in open_pks},
             )
             if month.billed_before
@@ -208,13 +203,12 @@ def _price_batch(
     customers it covers that have no invoice and nothing to adjust."""
     for customer_pk in batch.customer_pks:
         plan, invoice = month.plans[customer_pk], batch.existing.get(customer_pk)
-        deltas = batch.deltas.get(customer_pk, [])
         repriced = batch.repriced.get(customer_pk)
-        untouched = invoice is None and not deltas and repriced is None
+        untouched = invoice is None and repriced is None
         priced = ahead.get(customer_pk) if untouched else None
         if priced is None:
             manual = batch.manual.get(invoice.pk, []) if invoice else []
-            inputs = month.inputs_for(customer_pk, deltas, manual, repriced)
+            inputs = month.inputs_for(customer_pk, manual, repriced)
             basis = draft_basis(inputs)
             if invoice is not None and invoice.usage_fingerprint == basis.fingerprint:
                 report.unchanged.append(invoice)  # same inputs, same lines: no need to price

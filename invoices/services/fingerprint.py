@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from .. import pricing
 from ..models import Invoice, PricePlan
-from .adjustments import adjustment_lines
 from .draft_inputs import DraftInputs, inputs_for_draft
 from .plans import plan_for
 
@@ -47,7 +46,7 @@ def draft_basis(inputs: DraftInputs) -> DraftBasis:
     terms, the month's usage per key and method, the adjustments and the manual lines. Cheap
     next to pricing, so an unchanged draft is recognised before it is priced."""
     plan = inputs.plan
-    adjustments = adjustment_lines(inputs.deltas, plan.currency) + inputs.repriced
+    adjustments = inputs.repriced
     terms = inputs.terms
     reverse = bool(terms and terms.reverse_charge)
     tax_rate = ZERO if reverse or terms is None else terms.tax_rate
@@ -59,7 +58,8 @@ def draft_basis(inputs: DraftInputs) -> DraftBasis:
         tax_note,
         *plan_tiers,
         *(f"{u.key_pk}/{u.method}/{u.quantity}" for u in inputs.usage),
-        *(f"{a.key_pk}/{a.method}/{a.quantity}/{a.unit_price}" for a in adjustments),
+        *(f"{a.key_pk}/{a.method}/{a.quantity}/{a.unit_price}/{a.amount}/{a.corrects}"
+          for a in adjustments),
         *(f"rb/{blocker}" for blocker in inputs.repricing_blockers),
         *(f"m/{m.pk}/{m.amount}" for m in inputs.manual),
         *(f"l/{u.key_pk}/{u.endpoint}/{u.method}/{u.model}/{'/'.join(map(str, u[5:]))}"

@@ -5,7 +5,8 @@ Rules:
 - Approval refuses a draft that `selectors.approval_blockers` blocks, with its reasons: its
   month not over yet (the current month is a preview), its customer without billing terms
   (no tax rate would be applied silently), its plan invalid, its currency or buyer's country
-  no ISO code, its total below zero.
+  no ISO code, its total below zero without its late credits. A draft whose late credits
+  take it below zero issues them as a credit note (`late_credits`), the rest as an invoice.
 - Approval refuses a draft that is stale (its inputs changed since it was computed) or that
   was refreshed after the approver reviewed it, and, with `BILLING_FOUR_EYES` on, a draft to
   which the approver added manual lines.
@@ -47,6 +48,7 @@ from ..selectors import approval_blockers
 from .billed_usage import record_billed_usage
 from .drafts import invoice_refresh_draft
 from .fingerprint import current_inputs, draft_basis
+from .late_credits import issue_late_credits
 from .numbering import next_number
 from .snapshots import buyer_snapshot, seller_snapshot
 
@@ -101,8 +103,13 @@ def invoice_approve(*, invoice: Invoice, actor, expected_fingerprint: str | None
             raise FourEyesViolation(
                 "You added manual lines to this draft: another person must approve it."
             )
+        if invoice.total < 0:  # late credits: a credit note, never a negative invoice
+            note, invoice = issue_late_credits(invoice, actor)
+            deliver_on_commit(note.pk)
+            if invoice is None:
+                return note
         _issue(invoice, actor)
-        record_billed_usage(invoice, inputs.deltas)
+        record_billed_usage(invoice)
         InvoiceEvent.record(
             InvoiceEvent.Action.APPROVED,
             invoice=invoice,

@@ -1,29 +1,38 @@
-"""Late usage of a month billed by line item (rate card, cost plus): the month priced again
-as it now stands, with the plan it was billed by (the invoice's snapshot) and its exchange
-rate, and the difference from what was billed for it on the customer's next draft.
+"""Late usage, in every pricing mode: a change to a month an issued invoice billed is billed
+once, on the customer's next draft, by pricing the month again as it now stands and billing
+the difference from what was billed for it. The issued invoice never changes.
 
 Rules:
-- Only issued (not void) invoices of a line-item mode whose month has usage or cost stored or
-  changed after the invoice was approved are priced again: a voided month's usage is billed
-  by its new invoice, never as an adjustment.
-- What was billed for the month is the invoice's computed lines (usage, included, tiers,
-  minimum, fee; not its manual lines, nor the adjustments it carried for older months) plus
-  every issued adjustment that re-priced it since. A credit note is finance's own decision
-  and is never clawed back.
-- The difference is one line naming the month, the days that changed and the invoice; billed
-  in the invoice's currency: a draft in another currency takes none, and says why.
-- Billed once: once the adjustment is issued, pricing the month again finds no difference.
+- A month is priced again when usage (or, under cost plus, Deepgram's cost) of its live
+  (issued, not void) invoice was stored or changed after that invoice was approved: with the
+  plan it was billed by (the invoice's snapshot; an invoice issued before plans were kept
+  with it, by the plan assigned for the month), its billed quantity and its exchange rate.
+- What was billed for a month (`billed`) is its live invoice's computed lines (usage,
+  included, tiers, minimum, fee; not its manual lines, nor the adjustments it carried for
+  older months) plus every adjustment on a live issued document that corrects an invoice of
+  that month, void or not. A credit note is finance's own decision and is never clawed back.
+- The difference is billed per key and method where the rule prices per key (the usage
+  lines), and as one line for the customer-wide parts (included allowances, tiers and
+  ladders across keys, the minimum, the fee); each line names the month, the days that
+  changed and the invoice, and says why. Nothing is billed where nothing differs.
+- A voided month is never priced again: its next invoice bills it whole, less what
+  adjustments on live invoices already billed of it ("re-billed after void").
+- Billed in the currency of the invoice corrected: a draft in another currency takes none
+  and says why (a blocker: finance bills it on a draft of its own).
+- Billed once: once an adjustment is issued, pricing the month again finds no difference.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import DateField, Exists, OuterRef, Q, Sum
+from django.db.models import DateField, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 
+from customers.models import ApiKey
 from usage.models import DailyCost, DailyUsage
+from usage.selectors import month_bounds
 
 from .. import pricing
 from ..line_pricing import price_line_items
@@ -31,10 +40,12 @@ from ..models import Invoice, InvoiceLine, PricePlan
 from ..pricing_snapshot import from_snapshot
 from .fx import Rate
 from .line_inputs import line_inputs_of
+from .month_usage import usage_of
+from .plans import allowances_of, card_of, cost_rule_of, plan_for, pricing_plan_of
 
-__all__ = ["Repriced", "pending_repricing"]
+__all__ = ["BILLED_KINDS", "Repriced", "billed_lines", "pending_repricing"]
 
-ZERO = Decimal(0)
+ZERO, ONE = Decimal(0), Decimal(1)
 BILLED_KINDS = [
     InvoiceLine.Kind.USAGE,
     InvoiceLine.Kind.TIER,
@@ -42,111 +53,310 @@ BILLED_KINDS = [
     InvoiceLine.Kind.MINIMUM,
     InvoiceLine.Kind.PLATFORM_FEE,
 ]
+CUSTOMER_WIDE = ()  # the bucket of every line not priced per key
 
 
 @dataclass
 class Repriced:
-    """A customer's re-priced months: adjustment lines, and `blockers` for the ones the draft
-    cannot take (another currency)."""
+    """A customer's adjustment lines for earlier months, and `blockers` for the ones the
+    draft cannot take (another currency)."""
 
     lines: list[pricing.Line] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
 
 
-def pending_repricing(customer_pks, *, before: date, currencies: dict) -> dict[int, Repriced]:
-    """By customer: the re-priced months before `before` with a difference (`currencies`:
-    each customer's draft currency). One query when none of them was billed by line item,
-    four when nothing changed since; then a few for each month that did."""
-    billed = (
-        Invoice.objects.issued_invoices()
-        .filter(customer_id__in=customer_pks, period__lt=before)
-        .exclude(pricing_mode=PricePlan.Mode.HOURLY)
-    )
-    if not billed.exists():
-        return {}
-    changed = _changed_days(customer_pks, before)
-    if not changed:
-        return {}
+@dataclass
+class _Bucket:
+    """What one bucket (a key and method, or the customer-wide parts) holds."""
+
+    quantity: Decimal = ZERO
+    amount: Decimal = ZERO
+    unit_price: Decimal | None = None
+    units: set = field(default_factory=set)
+
+
+def _bucket_of(kind: str, key_pk: int | None, method: str) -> tuple:
+    if key_pk is not None and kind in (InvoiceLine.Kind.USAGE, InvoiceLine.Kind.ADJUSTMENT):
+        return key_pk, method
+    return CUSTOMER_WIDE
+
+
+def _add(buckets: dict, kind, key_pk, method, quantity, unit_price, amount, unit) -> None:
+    bucket = buckets.setdefault(_bucket_of(kind, key_pk, method), _Bucket())
+    bucket.quantity += quantity
+    bucket.amount += amount
+    bucket.units.add(unit)
+    if kind == InvoiceLine.Kind.USAGE and unit_price:
+        bucket.unit_price = unit_price
+
+
+def pending_repricing(customer_pks, *, period: date, currencies: dict) -> dict[int, Repriced]:
+    """By customer: the adjustment lines of a draft for `period` (`currencies`: each
+    customer's draft currency): earlier months priced again where they differ, and, for a
+    month whose invoice was voided, what live invoices already billed of it. Two queries when
+    nothing changed, one more when a month of `period` was voided; then a few for each month
+    that did change."""
     found: dict[int, Repriced] = defaultdict(Repriced)
-    months = billed.filter(period__in={month for _, month in changed}).order_by("period")
-    for invoice in months:
-        days = changed.get((invoice.customer_id, invoice.period))
-        if not days:
-            continue
-        difference = _repriced_total(invoice) - _billed_for(invoice)
-        if not difference:
-            continue
-        what = f"Re-priced {invoice.period:%B %Y} (days {', '.join(str(d.day) for d in days)})"
-        if currencies.get(invoice.customer_id) != invoice.currency:
-            found[invoice.customer_id].blockers.append(
-                f"{what} differs by {difference} {invoice.currency} from {invoice.number}, but "
-                "this draft is in another currency: bill it on a draft of its own by hand."
-            )
-            continue
-        found[invoice.customer_id].lines.append(
-            pricing.Line(
-                kind="adjustment",
-                description=f"{what}: usage changed after {invoice.number}",
-                quantity=Decimal(1),
-                unit_price=difference,
-                amount=difference,
-                corrects=invoice.pk,
-                unit="each",
-            )
+    changed = _changed_days(customer_pks, period)
+    if changed:
+        months = (
+            Invoice.objects.issued_invoices()
+            .filter(customer_id__in={c for c, _ in changed}, period__in={m for _, m in changed})
+            .select_related("customer")
+            .order_by("period", "customer_id")
         )
-    return dict(found)
+        months = [m for m in months if (m.customer_id, m.period) in changed]
+        already = billed_lines({(m.customer_id, m.period) for m in months})
+        labels = _labels(months)
+        for invoice in months:
+            days = changed[(invoice.customer_id, invoice.period)]
+            difference = _differences(
+                _priced_again(invoice),
+                already.get((invoice.customer_id, invoice.period), {}),
+                labels,
+            )
+            _bill(found[invoice.customer_id], difference, invoice, days, currencies)
+    _rebilled_after_void(customer_pks, period, currencies, found)
+    return {pk: repriced for pk, repriced in found.items() if repriced.lines or repriced.blockers}
 
 
-def _changed_days(customer_pks, before: date) -> dict[tuple[int, date], list[date]]:
-    """{(customer pk, month): days} of usage or cost stored or changed after the month's
-    line-item invoice was approved: one query a table, for every customer at once."""
-    late = Invoice.objects.issued_invoices().filter(
-        ~Q(pricing_mode=PricePlan.Mode.HOURLY),
-        customer_id=OuterRef("api_key__customer_id"),
-        period=OuterRef("month"),
-        approved_at__lt=OuterRef("changed_at"),  # a row first seen later changed later too
-    )
-    days: dict[tuple[int, date], set[date]] = defaultdict(set)
-    for model in (DailyUsage, DailyCost):
+def _bill(repriced: Repriced, lines: list[pricing.Line], invoice, days, currencies) -> None:
+    """Put a month's difference lines on the customer's draft, or say why they cannot be.
+    `days`: the days that changed, by key pk."""
+    if not lines:
+        return
+    if currencies.get(invoice.customer_id) != invoice.currency:
+        total = sum((line.amount for line in lines), ZERO)
+        repriced.blockers.append(
+            f"{_what(invoice, _all_days(days))} differs by {total} {invoice.currency} from "
+            f"{invoice.number}, but this draft is in another currency: bill it on a draft of "
+            "its own by hand."
+        )
+        return
+    reason = f"usage changed after {invoice.number}"
+    for line in lines:
+        what = _what(invoice, days.get(line.key_pk) or _all_days(days))
+        repriced.lines.append(
+            line._replace(description=f"{what}, {line.description}: {reason}", corrects=invoice.pk)
+        )
+
+
+def _what(invoice: Invoice, days) -> str:
+    return f"Re-priced {invoice.period:%B %Y} (days {', '.join(str(d.day) for d in days)})"
+
+
+def _all_days(days: dict) -> list[date]:
+    return sorted(set().union(*days.values()))
+
+
+def _changed_days(customer_pks, period: date) -> dict[tuple[int, date], dict[int, list[date]]]:
+    """{(customer pk, month): {key pk: days}} before `period` of usage (and of cost, for
+    months billed at cost plus) stored or changed after the month's live invoice was
+    approved: one query a table, for every customer at once."""
+    days: dict[tuple[int, date], dict[int, set[date]]] = defaultdict(lambda: defaultdict(set))
+    for model, modes in ((DailyUsage, None), (DailyCost, [PricePlan.Mode.COST_PLUS])):
+        late = Invoice.objects.issued_invoices().filter(
+            Q(pricing_mode__in=modes) if modes else Q(),
+            customer_id=OuterRef("api_key__customer_id"),
+            period=OuterRef("month"),
+            approved_at__lt=OuterRef("changed_at"),  # a row first seen later changed later too
+        )
         rows = (
-            model.objects.filter(api_key__customer_id__in=customer_pks, day__lt=before)
+            model.objects.filter(api_key__customer_id__in=customer_pks, day__lt=period)
             .annotate(month=TruncMonth("day", output_field=DateField()))
             .filter(Exists(late))
-            .values_list("api_key__customer_id", "month", "day")
+            .values_list("api_key__customer_id", "month", "api_key_id", "day")
             .distinct()
         )
-        for customer_pk, month, day in rows:
-            days[(customer_pk, month)].add(day)
-    return {where: sorted(found) for where, found in days.items()}
+        for customer_pk, month, key_pk, day in rows:
+            days[(customer_pk, month)][key_pk].add(day)
+    return {
+        where: {key_pk: sorted(found) for key_pk, found in keys.items()}
+        for where, keys in days.items()
+    }
 
 
-def _repriced_total(invoice: Invoice) -> Decimal:
-    mode, pure, card, rule, allowances = from_snapshot(invoice.pricing_snapshot)
+def billed_lines(months: set[tuple[int, date]]) -> dict[tuple[int, date], dict[tuple, _Bucket]]:
+    """What live issued documents billed for each (customer pk, month), by bucket: the month's
+    own invoice's computed lines and every adjustment that corrects an invoice of the month.
+    One query."""
+    if not months:
+        return {}
+    customers, periods = {c for c, _ in months}, {m for _, m in months}
+    rows = (
+        InvoiceLine.objects.filter(invoice__in=_issued_documents())
+        .filter(invoice__customer_id__in=customers)
+        .filter(
+            Q(invoice__period__in=periods, kind__in=BILLED_KINDS)
+            | Q(corrects__period__in=periods, kind=InvoiceLine.Kind.ADJUSTMENT)
+        )
+        .values_list(
+            "invoice__customer_id",
+            "invoice__period",
+            "corrects__period",
+            "kind",
+            "api_key_id",
+            "method",
+            "quantity",
+            "unit_price",
+            "amount",
+            "unit",
+        )
+    )
+    found: dict[tuple[int, date], dict[tuple, _Bucket]] = defaultdict(dict)
+    for customer_pk, own, corrected, kind, key_pk, method, *priced in rows:
+        month = (customer_pk, corrected if kind == InvoiceLine.Kind.ADJUSTMENT else own)
+        if month in months:
+            _add(found[month], kind, key_pk, method, *priced)
+    return found
+
+
+def _issued_documents():
+    """Issued invoices and credit notes, not void: late credits may be on a credit note
+    (`late_credits`); finance's own credit notes carry credit lines, never counted here."""
+    return Invoice.objects.exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+
+
+def _priced_again(invoice: Invoice) -> dict[tuple, _Bucket]:
+    """The month of `invoice` priced as it now stands, with the plan, billed quantity and
+    exchange rate it was billed by, by bucket."""
+    if invoice.pricing_snapshot:
+        mode, pure, card, rule, allowances = from_snapshot(invoice.pricing_snapshot)
+    else:  # issued before plans were kept with their invoices: the month's plan
+        plan = plan_for(invoice.customer, invoice.period)
+        if plan is None:
+            return {}
+        mode, pure, card = plan.mode, pricing_plan_of(plan), card_of(plan)
+        rule, allowances = cost_rule_of(plan), allowances_of(plan)
+    pure = replace(pure, currency=invoice.currency)
     stand_in = PricePlan(
         mode=mode, currency=invoice.currency, billed_quantity=invoice.billed_quantity
     )
-    inputs = line_inputs_of({invoice.customer_id: stand_in}, invoice.period)
-    rate = Rate(invoice.currency, invoice.fx_rate or Decimal(1), invoice.fx_rate_day)
-    lines, *_ = price_line_items(
-        mode,
-        pure,
-        card,
-        rule,
-        allowances,
-        inputs.usage.get(invoice.customer_id, []),
-        inputs.costs.get(invoice.customer_id, []),
-        rate,
-        f"{invoice.period:%B %Y}",
-    )
-    return sum((line.amount for line in lines), ZERO)
+    label, customer_pk = f"{invoice.period:%B %Y}", invoice.customer_id
+    if mode == PricePlan.Mode.HOURLY:
+        usage = usage_of({customer_pk: stand_in}, invoice.period).get(customer_pk, [])
+        lines, _ = pricing.price_usage(pure, usage, label)
+    else:
+        inputs = line_inputs_of({customer_pk: stand_in}, invoice.period)
+        rate = Rate(invoice.currency, invoice.fx_rate or ONE, invoice.fx_rate_day)
+        lines, *_ = price_line_items(
+            mode,
+            pure,
+            card,
+            rule,
+            allowances,
+            inputs.usage.get(customer_pk, []),
+            inputs.costs.get(customer_pk, []),
+            rate,
+            label,
+        )
+    buckets: dict[tuple, _Bucket] = {}
+    for line in lines:
+        _add(buckets, line.kind, line.key_pk, line.method, *line[2:5], line.unit)
+    return buckets
 
 
-def _billed_for(invoice: Invoice) -> Decimal:
-    own = invoice.lines.filter(kind__in=BILLED_KINDS).aggregate(s=Sum("amount"))["s"] or ZERO
-    since = (
-        InvoiceLine.objects.filter(corrects=invoice)
-        .exclude(invoice__status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
-        .aggregate(s=Sum("amount"))["s"]
-        or ZERO
+def _differences(now: dict, billed: dict, labels: dict) -> list[pricing.Line]:
+    """One line a bucket whose amount differs: a key and method in its unit where it has one
+    (hours), else once; the customer-wide parts once. Description without month or reason."""
+    lines = []
+    for bucket in sorted(set(now) | set(billed), key=lambda b: (b == CUSTOMER_WIDE, b)):
+        new, old = now.get(bucket, _Bucket()), billed.get(bucket, _Bucket())
+        amount = new.amount - old.amount
+        if not amount:
+            continue
+        if bucket == CUSTOMER_WIDE:
+            lines.append(_once("included usage, tiers, minimum and fee", amount))
+            continue
+        key_pk, method = bucket
+        name = METHOD_NAMES.get(method, method)
+        what = f"key {labels.get(key_pk, key_pk)}" + (f", {name}" if name else "")
+        quantity = new.quantity - old.quantity
+        price = new.unit_price if new.unit_price is not None else old.unit_price
+        if (new.units | old.units) != {""} or not quantity or price is None:
+            lines.append(_once(what, amount, key_pk, method))
+            continue
+        lines.append(
+            pricing.Line(
+                "adjustment",
+                f"{what} ({new.quantity} h now, {old.quantity} h billed)",
+                quantity,
+                price,
+                amount,
+                key_pk,
+                method,
+            )
+        )
+    return lines
+
+
+METHOD_NAMES = pricing.METHOD_NAMES
+
+
+def _once(what: str, amount: Decimal, key_pk=None, method="") -> pricing.Line:
+    return pricing.Line("adjustment", what, ONE, amount, amount, key_pk, method, unit="each")
+
+
+def _labels(invoices) -> dict[int, str]:
+    """The Deepgram key ids of the invoices' customers, by key pk: one query."""
+    return dict(
+        ApiKey.objects.filter(customer_id__in={i.customer_id for i in invoices}).values_list(
+            "pk", "key_id"
+        )
     )
-    return own + since
+
+
+def _rebilled_after_void(customer_pks, period: date, currencies, found) -> None:
+    """For customers whose invoice of `period` was voided: what adjustments on live invoices
+    already billed of the month, taken off its new invoice, bucket by bucket."""
+    voided = dict(
+        Invoice.objects.filter(
+            kind=Invoice.Kind.INVOICE,
+            status=Invoice.Status.VOID,
+            customer_id__in=customer_pks,
+            period=period,
+        ).values_list("customer_id", "number")
+    )
+    if not voided:
+        return
+    corrections = (
+        InvoiceLine.objects.filter(
+            invoice__in=_issued_documents(),
+            kind=InvoiceLine.Kind.ADJUSTMENT,
+            corrects__customer_id__in=voided,
+            corrects__period=period,
+        )
+        .select_related("invoice", "corrects")
+        .order_by("invoice__approved_at", "pk")
+    )
+    by_customer = defaultdict(list)
+    for line in corrections:
+        by_customer[line.invoice.customer_id].append(line)
+    first, _ = month_bounds(period)
+    for customer_pk, lines in by_customer.items():
+        _rebill(found[customer_pk], lines, f"{first:%B %Y}", currencies.get(customer_pk))
+
+
+def _rebill(repriced: Repriced, lines: list[InvoiceLine], month: str, currency) -> None:
+    buckets: dict[tuple, list[InvoiceLine]] = defaultdict(list)
+    for line in lines:
+        buckets[_bucket_of(line.kind, line.api_key_id, line.method)].append(line)
+    for bucket, group in buckets.items():
+        amount = -sum((line.amount for line in group), ZERO)
+        if not amount:
+            continue
+        on = ", ".join(sorted({line.invoice.number for line in group}))
+        void = group[-1].corrects
+        what = f"Already billed for {month} by adjustments on {on}"
+        if currency != void.currency:
+            repriced.blockers.append(
+                f"{what} ({-amount} {void.currency}): this draft is in another currency, so "
+                "take it off on a draft of its own by hand."
+            )
+            continue
+        key_pk, method = bucket or (None, "")
+        repriced.lines.append(
+            _once(
+                f"{what}: re-billed after void of {void.number}", amount, key_pk, method
+            )._replace(corrects=void.pk)
+        )

@@ -22,12 +22,16 @@ def test_it_bills_a_late_change_once_on_the_next_invoice(october_draft, put_usag
     november = invoice_generate_drafts(period=date(2026, 11, 1)).created[0]
 
     adjustment = november.lines.get(kind=InvoiceLine.Kind.ADJUSTMENT)
+    # October priced again: 13.5 h at 0.258 is 3.48 (3.483), 12.5 h billed 3.23 (3.225). The
+    # difference of the amounts, not 1 h at 0.258 (0.26), which would bill a cent twice.
     assert (adjustment.quantity, adjustment.unit_price, adjustment.amount) == (
         D("1.000000"),
         D("0.258000"),
-        D("0.26"),
+        D("0.25"),
     )
     assert "October 2026 (days 17)" in adjustment.description
+    assert "13.500000 h now, 12.500000 h billed" in adjustment.description
+    assert adjustment.corrects == issued
     assert issued.number in adjustment.description
     issued.refresh_from_db()
     assert issued.subtotal == D("13.23")  # the issued invoice never changes
@@ -58,8 +62,9 @@ def test_usage_reported_after_approval_for_a_day_without_any_is_billed_next_mont
         line.api_key.key_id: (line.quantity, line.unit_price, line.amount, line.description)
         for line in november.lines.filter(kind=InvoiceLine.Kind.ADJUSTMENT)
     }
-    # At the price October billed that key at; a key October did not bill, at the plan's rate.
-    assert adjustments["acme-key-1"][:3] == (D("2.000000"), D("0.258000"), D("0.52"))
+    # October priced again with its plan: key 1's 14.5 h are 3.74 (3.741), 3.23 billed; key 2,
+    # which October did not bill, 1 h at the plan's rate.
+    assert adjustments["acme-key-1"][:3] == (D("2.000000"), D("0.258000"), D("0.51"))
     assert adjustments["acme-key-2"][:3] == (D("1.000000"), D("0.258000"), D("0.26"))
     assert "October 2026 (days 31)" in adjustments["acme-key-1"][3]
     assert issued.number in adjustments["acme-key-1"][3]

@@ -163,7 +163,8 @@ def test_a_late_change_re_prices_the_month_with_its_own_plan_once(
     assert line.amount == sum(line.amount for line in now.lines) - billed_before != 0
     assert line.corrects_id == october.pk
     assert line.description == (
-        f"Re-priced October 2026 (days 30): usage changed after {october.number}"
+        f"Re-priced October 2026 (days 30), key {key.key_id}: usage changed after "
+        f"{october.number}"
     )
     october.refresh_from_db()
     assert october.subtotal == billed_before
@@ -175,7 +176,7 @@ def test_a_late_change_re_prices_the_month_with_its_own_plan_once(
     # November's adjustment), so December has nothing to adjust (and no usage: no draft).
     customer = key.customer_id
     assert (
-        pending_repricing([customer], before=date(2026, 12, 1), currencies={customer: "USD"}) == {}
+        pending_repricing([customer], period=date(2026, 12, 1), currencies={customer: "USD"}) == {}
     )
     assert not Invoice.objects.filter(customer=key.customer, period=date(2026, 12, 1)).exists()
 
@@ -194,7 +195,7 @@ def test_a_voided_month_is_billed_by_its_new_invoice_never_re_priced(
     late_agent_hours(sandbox, key)
 
     customer = key.customer_id
-    assert pending_repricing([customer], before=NOVEMBER, currencies={customer: "USD"}) == {}
+    assert pending_repricing([customer], period=NOVEMBER, currencies={customer: "USD"}) == {}
 
 
 def test_a_month_billed_in_another_currency_is_not_re_priced_on_this_draft(
@@ -209,7 +210,7 @@ def test_a_month_billed_in_another_currency_is_not_re_priced_on_this_draft(
 
     customer = key.customer_id
     [repriced] = pending_repricing(
-        [customer], before=NOVEMBER, currencies={customer: "EUR"}
+        [customer], period=NOVEMBER, currencies={customer: "EUR"}
     ).values()
     assert repriced.lines == []
     assert repriced.blockers[0].startswith("Re-priced October 2026 (days 30) differs by")
