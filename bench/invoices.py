@@ -1,8 +1,9 @@
 """Invoice generation benchmark (not a test), on PostgreSQL.
 
 Drafts for N customers (3 keys each, 31 days of usage a key), against the floor of one raw SQL
-aggregate over the same rows; then the admin's invoice list with 100,000 invoices and the
-Margin page of the month.
+aggregate over the same rows; then the Margin page of the month (issued), what the next
+month's drafts pay to find late usage (none, then a late day for 1 % of the customers: their
+months priced again), and the admin's invoice list with 100,000 invoices.
 
 With `--mode rate_card` or `--mode cost_plus` every key has 5 line items a day (streaming and
 pre-recorded speech to text, text to speech, a voice agent, audio intelligence) and Deepgram's
@@ -52,6 +53,7 @@ def main() -> None:
     rows_out = [("mode", args.mode, ""), ("daily usage rows", f"{rows:,}", "")]
     rows_out += _generate(args.mode)
     rows_out += _margin_page()
+    rows_out += _late_usage(args.mode)
     rows_out += _admin_list(args.invoices)
     print_table(rows_out)
 
@@ -217,6 +219,50 @@ def _margin_page():
         ("margin page, s", f"{seconds:.2f}", "target < 1 s (with its 12-month chart)"),
         ("margin page, queries", f"{counter['queries']:,}", ""),
     ]
+
+
+LATE_HOURS = (  # a late change to one day of one key of 1 % of the customers
+    "UPDATE usage_dailyusage SET total_hours = total_hours + 1, changed_at = now() "
+    "WHERE day = %s AND api_key_id IN (SELECT min(id) FROM customers_apikey "
+    "GROUP BY customer_id HAVING customer_id %% 100 = 0)"
+)
+LATE_DAY = {
+    "hourly": LATE_HOURS,
+    "rate_card": LATE_HOURS,
+    "cost_plus": (
+        "UPDATE usage_dailycost SET dollars = dollars + 1, changed_at = now() "
+        "WHERE day = %s AND api_key_id IN (SELECT min(id) FROM customers_apikey "
+        "GROUP BY customer_id HAVING customer_id %% 100 = 0)"
+    ),
+}
+
+
+def _late_usage(mode: str):
+    """What finding late usage costs the next month's generation, with the month issued: no
+    late change, then a late day on one key of 1 % of the customers."""
+    from django.db import connection
+
+    from customers.models import Customer
+    from invoices.services.repricing import pending_repricing
+
+    customers = list(Customer.objects.values_list("pk", flat=True))
+    currency = "EUR" if mode == "cost_plus" else "USD"
+    currencies = dict.fromkeys(customers, currency)
+    rows = []
+    for label in ("no late change", "a late day for 1 % of customers"):
+        if label != "no late change":
+            with connection.cursor() as cursor:
+                cursor.execute(LATE_DAY[mode], [PERIOD + timedelta(days=29)])
+        wrapper, counter = _counting()
+        began = time.perf_counter()
+        with wrapper:
+            found = pending_repricing(customers, period=date(2026, 11, 1), currencies=currencies)
+        seconds = time.perf_counter() - began
+        rows += [
+            (f"late usage, {label}, s", f"{seconds:.2f}", f"{len(found):,} customers adjusted"),
+            (f"late usage, {label}, queries", f"{counter['queries']:,}", ""),
+        ]
+    return rows
 
 
 def _finance():

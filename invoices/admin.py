@@ -11,7 +11,7 @@ from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, per
 from customers.models import Customer
 
 from . import admin_actions, admin_fx, admin_margin, admin_views, selectors  # noqa: F401 - admin_fx registers
-from .admin_cards import PriceTierInline, RateCardEntryInline
+from .admin_cards import PlanVersionInline, PriceTierInline, RateCardEntryInline
 from .forms import (
     BillingTermsForm,
     CustomerPlanForm,
@@ -49,7 +49,7 @@ class PricePlanAdmin(admin.ModelAdmin):
     list_filter = ["mode", "currency"]
     search_fields = ["name"]
     readonly_fields = ["updated_at", "problems"]
-    inlines = [PriceTierInline, RateCardEntryInline]
+    inlines = [PriceTierInline, RateCardEntryInline, PlanVersionInline]
     fieldsets = [
         (None, {"fields": ["name", "mode", "currency", "billed_quantity"]}),
         (
@@ -221,7 +221,7 @@ VOID_DATES = ["voided_at", "voider", "void_reason"]
 INVOICE_FIELDSETS = [
     (None, {"fields": ["number_label", "customer", "kind", "status", "period_label", "related"]}),
     ("Amounts", {"fields": ["currency", "subtotal", "tax_rate", "tax", "total", "tax_note"]}),
-    ("Pricing steps", {"fields": ["pricing_steps"]}),
+    ("Pricing steps", {"fields": ["pricing_steps", "plan_version"]}),
     ("Dates and people", {"fields": [*DRAFT_DATES, *ISSUE_DATES, *PAID_DATES, *VOID_DATES]}),
     ("Seller and buyer, as issued", {"fields": ["seller_text", "buyer_text"]}),
     ("Document", {"fields": ["pdf_status", "email_status"]}),
@@ -288,7 +288,12 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
     def get_object(self, request, object_id, from_field=None):
         # The page shows who approved, voided and marked it paid, and what it credits.
         queryset = self.get_queryset(request).select_related(
-            "customer", "credits", "approved_by", "voided_by", "paid_marked_by"
+            "customer",
+            "credits",
+            "approved_by",
+            "voided_by",
+            "paid_marked_by",
+            "plan_version__plan",
         )
         try:
             return queryset.get(pk=int(object_id))

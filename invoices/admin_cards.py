@@ -1,12 +1,13 @@
-"""The price plan's inlines: its hourly tiers, and its rate card (entries in the order they
-match); each entry's tiers on the entry's own page (registered by `admin`)."""
+"""The price plan's inlines: its hourly tiers, its rate card (entries in the order they
+match; each entry's tiers on the entry's own page, registered by `admin`) and its versions."""
 
 from django.contrib import admin
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
 from .forms import PriceTierForm, PriceTierFormSet, RateCardStepFormSet
-from .models import PriceTier, RateCardEntry, RateCardStep
+from .models import PlanVersion, PriceTier, RateCardEntry, RateCardStep
 
 
 class PriceTierInline(admin.TabularInline):
@@ -66,3 +67,43 @@ class RateCardEntryAdmin(admin.ModelAdmin):
     fields = ["plan", *ENTRY_FIELDS, "updated_at"]
     readonly_fields = ["updated_at"]
     inlines = [RateCardStepInline]
+
+
+class PlanVersionInline(admin.TabularInline):
+    """The forms of the plan's pricing that billed months: read only, written at approval."""
+
+    model = PlanVersion
+    fields = ["number", "effective_from", "created_at", "invoices_issued", "pricing"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = (
+        "Versions (each form of this plan that billed a month; an edit applies to the months "
+        "not billed yet, and a billed month is re-priced with its own version)"
+    )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(issued=Count("invoices"))
+
+    @admin.display(description="invoices")
+    def invoices_issued(self, version):
+        return version.issued
+
+    @admin.display(description="pricing")
+    def pricing(self, version):
+        data = version.snapshot
+        parts = [f"{data.get('rate_per_hour', '0')}/h"] if data.get("mode") == "hourly" else []
+        parts += [f"{len(data.get('tiers', []))} tiers"] if data.get("tiers") else []
+        parts += [f"{len(data.get('card', []))} card entries"] if data.get("card") else []
+        parts += [
+            f"{name} {data[key]}"
+            for key, name in (("monthly_minimum", "minimum"), ("platform_fee", "fee"))
+            if data.get(key) not in (None, "0", "0.00")
+        ]
+        return f"{data.get('mode', '')}: {', '.join(parts)}" if parts else data.get("mode", "")

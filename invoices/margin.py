@@ -2,9 +2,9 @@
 against what Deepgram charged for the same keys and days. Reads only.
 
 Rules:
-- Revenue is an invoice's lines net of tax, less its credit notes; an adjustment that
-  re-priced an earlier month counts in the month it corrects, not in the invoice carrying it
-  (an hourly adjustment, which names its month only in words, counts where it is billed).
+- Revenue is an invoice's lines net of tax, less finance's credit notes of it; an adjustment
+  that re-priced an earlier month counts in the month it corrects, not in the document
+  carrying it (an invoice, or the credit note late credits were issued as).
 - Cost is Deepgram's dollars (`usage.DailyCost`) of the customer's keys over the month. A
   customer with usage but no cost stored (its project's cost not readable, or not synced) has
   an unknown cost and margin: never shown as 100 %.
@@ -154,7 +154,8 @@ def month_margin(period: date, *, invoices=None) -> MonthMargin:
 
 def _revenue(pks: list[int]) -> dict[int, Decimal]:
     """Per invoice: its lines but those that re-priced another month, plus the lines that
-    re-priced its month since, plus its credit notes (negative)."""
+    re-priced its month since, plus finance's credit notes of it (negative; late credits
+    issued as a credit note count as the adjustments they are)."""
     revenue: dict[int, Decimal] = defaultdict(Decimal)
     live = ~Q(invoice__status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
     own = (
@@ -170,10 +171,14 @@ def _revenue(pks: list[int]) -> dict[int, Decimal]:
         .order_by()
     )
     credits = (
-        Invoice.objects.filter(credits_id__in=pks, kind=Invoice.Kind.CREDIT_NOTE)
-        .exclude(status=Invoice.Status.VOID)
-        .values_list("credits_id")
-        .annotate(s=Sum("subtotal"))
+        InvoiceLine.objects.filter(
+            invoice__credits_id__in=pks,
+            invoice__kind=Invoice.Kind.CREDIT_NOTE,
+            kind=InvoiceLine.Kind.CREDIT,
+        )
+        .exclude(invoice__status=Invoice.Status.VOID)
+        .values_list("invoice__credits_id")
+        .annotate(s=Sum("amount"))
         .order_by()
     )
     for query in (own, later, credits):

@@ -274,8 +274,11 @@ class Invoice(models.Model):
     pricing_snapshot = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Line-item modes: the plan as it priced this month (its rate card or cost "
+        help_text="The plan as it priced this month (its rates, tiers, rate card or cost "
         "rule, allowances, minimum and fee): a late change re-prices the month with it.",
+    )
+    plan_version = models.ForeignKey(
+        "PlanVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
     )
     usage_fingerprint = models.CharField(max_length=64, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
@@ -439,3 +442,4 @@ class InvoiceEvent(AuditEvent):
 
 
 from .models_cards import RateCardEntry, RateCardStep  # noqa: E402, F401 - models of this app
+from .models_versions import PlanVersion  # noqa: E402, F401 - a model of this app

@@ -50,6 +50,7 @@ from .drafts import invoice_refresh_draft
 from .fingerprint import current_inputs, draft_basis
 from .late_credits import issue_late_credits
 from .numbering import next_number
+from .plan_versions import plan_version_of
 from .snapshots import buyer_snapshot, seller_snapshot
 
 __all__ = [
@@ -70,6 +71,7 @@ _ISSUED_FIELDS = [
     "approved_by",
     "seller",
     "buyer",
+    "plan_version",
 ]
 
 
@@ -131,6 +133,7 @@ def _issue(invoice: Invoice, actor) -> None:
     invoice.approved_at, invoice.approved_by = timezone.now(), actor
     invoice.seller = seller_snapshot()
     invoice.buyer = buyer_snapshot(invoice.customer)
+    invoice.plan_version = plan_version_of(invoice)
     invoice.save(update_fields=_ISSUED_FIELDS)
 
 

@@ -1,5 +1,5 @@
-"""Late usage (invoices.services.adjustments): billed once, on the next draft, at the price
-of the invoice that billed the day."""
+"""Late usage of an hourly month (invoices.services.repricing): the month priced again with
+its own plan, the difference billed once on the next draft."""
 
 from datetime import date
 from decimal import Decimal as D

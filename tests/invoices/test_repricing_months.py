@@ -306,3 +306,25 @@ def test_late_credits_larger_than_the_month_go_on_a_credit_note_beside_the_invoi
     note = Invoice.objects.get(customer=customer, kind=Invoice.Kind.CREDIT_NOTE)
     assert (note.total, note.credits, note.period) == (D("-20.00"), september, OCTOBER)
     assert billed_for(customer, SEPTEMBER) == D("5.00")  # the fee only, as priced now
+
+
+def test_late_hourly_adjustments_and_late_credit_notes_count_in_the_month_they_correct(
+    make_customer, key_of, put_usage, finance_user
+):
+    from invoices.margin import month_margin
+
+    customer = customer_on(make_customer, hourly_plan(rate="2.000000"))
+    key = key_of(customer)
+    put_usage(key, date(2026, 8, 3), "10.000000")
+    issue(customer, date(2026, 8, 1), finance_user)
+    put_usage(key, date(2026, 8, 3), "12.000000")
+    put_usage(key, date(2026, 9, 3), "1.000000")
+    issue(customer, SEPTEMBER, finance_user)  # 2.00 of its own, 4.00 for August
+    put_usage(key, date(2026, 8, 3), "7.000000")
+    issue(customer, OCTOBER, finance_user)  # nothing of its own: a credit note of -10.00
+
+    def revenue(month):
+        return {row.customer_pk: row.revenue for row in month_margin(month).rows}[customer.pk]
+
+    assert revenue(date(2026, 8, 1)) == D("14.00") == billed_for(customer, date(2026, 8, 1))
+    assert revenue(SEPTEMBER) == D("2.00")
