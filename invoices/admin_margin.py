@@ -6,6 +6,7 @@ usage page: what no rate card prices, across customers (`invoices.unpriced`)."""
 import csv
 from datetime import date
 
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.utils.html import format_html
 
@@ -17,6 +18,7 @@ from .models import Invoice
 from .services.plans import previous_month
 from .unpriced import unpriced_usage
 
+ROWS_A_PAGE = 100  # the lowest margins first; the totals and the CSV hold every invoice
 CSV_COLUMNS = [
     "invoice",
     "customer",
@@ -47,6 +49,7 @@ def margin_page(request, model_admin):
         f"Margin, {period:%B %Y}",
         form=form,
         report=report,
+        page=Paginator(report.rows, ROWS_A_PAGE).get_page(request.GET.get("page")),
         period=period,
         bars=bars,
     )

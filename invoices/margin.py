@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 
 from customers.models import ApiKey
 from usage.models import DailyCost, DailyUsage, UnassignedCost
+from usage.month_costs import month_costs
 from usage.selectors import month_bounds
 
 from .models import Invoice, InvoiceLine
@@ -105,7 +106,8 @@ def month_margin(period: date, *, invoices=None) -> MonthMargin:
     line. `invoices` narrows it (a draft's page passes its draft). Eight queries at most, two
     for a month without invoices."""
     first, last = month_bounds(period)
-    if invoices is None:
+    whole_month = invoices is None
+    if whole_month:
         invoices = Invoice.objects.issued_invoices().filter(period=first)
     found = list(
         invoices.values_list("pk", "number", "customer_id", "customer__name", "currency", "fx_rate")
@@ -118,13 +120,15 @@ def month_margin(period: date, *, invoices=None) -> MonthMargin:
     pks = [row[0] for row in found]
     revenue = _revenue(pks)
     customers = {row[2] for row in found}
-    costs = _costs(customers, first, last)
+    costs = _costs(customers, first, last, whole_month=whole_month)
     # Whether a customer without cost had usage (its cost unknown) or none (nothing to cost):
     # asked only of those, usually none.
     costless = customers - set(costs)
     used = set(
-        DailyUsage.objects.filter(api_key__customer_id__in=costless, day__range=(first, last))
-        .values_list("api_key__customer_id", flat=True)
+        ApiKey.objects.filter(customer_id__ids_in=list(costless))
+        .filter(Exists(DailyUsage.objects.filter(api_key=OuterRef("pk"), day__range=(first, last))))
+        .values_list("customer_id", flat=True)
+        .order_by()
         .distinct()
         if costless
         else ()
@@ -159,20 +163,20 @@ def _revenue(pks: list[int]) -> dict[int, Decimal]:
     revenue: dict[int, Decimal] = defaultdict(Decimal)
     live = ~Q(invoice__status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
     own = (
-        InvoiceLine.objects.filter(invoice_id__in=pks, corrects__isnull=True)
+        InvoiceLine.objects.filter(invoice_id__ids_in=pks, corrects__isnull=True)
         .values_list("invoice_id")
         .annotate(s=Sum("amount"))
         .order_by()
     )
     later = (
-        InvoiceLine.objects.filter(live, corrects_id__in=pks)
+        InvoiceLine.objects.filter(live, corrects_id__ids_in=pks)
         .values_list("corrects_id")
         .annotate(s=Sum("amount"))
         .order_by()
     )
     credits = (
         InvoiceLine.objects.filter(
-            invoice__credits_id__in=pks,
+            invoice__credits_id__ids_in=pks,
             invoice__kind=Invoice.Kind.CREDIT_NOTE,
             kind=InvoiceLine.Kind.CREDIT,
         )
@@ -187,17 +191,26 @@ def _revenue(pks: list[int]) -> dict[int, Decimal]:
     return revenue
 
 
-def _costs(customers: set[int], first: date, last: date) -> dict[int, Decimal]:
-    """Deepgram's dollars of each customer's keys over the month: summed per key by the
-    database (no join: the month's cost rows are millions), then per customer here."""
+def _costs(
+    customers: set[int], first: date, last: date, *, whole_month: bool
+) -> dict[int, Decimal]:
+    """Deepgram's dollars of each customer's keys over the month: per key (for the whole
+    month, its kept sums, `usage.month_costs`; for a draft's page, its keys' rows summed
+    now), then per customer here."""
     owners = dict(
         ApiKey.objects.filter(customer_id__ids_in=list(customers)).values_list("pk", "customer_id")
     )
-    rows = DailyCost.objects.filter(day__range=(first, last))
-    if len(owners) < 3000:  # else the month as a whole is cheaper than naming the keys
-        rows = rows.filter(api_key_id__ids_in=list(owners))
+    if not whole_month:
+        sums = (
+            DailyCost.objects.filter(day__range=(first, last), api_key_id__ids_in=list(owners))
+            .values_list("api_key_id")
+            .annotate(s=Sum("dollars"))
+            .order_by()
+        )
+    else:
+        sums = month_costs(first, last).items()
     costs: dict[int, Decimal] = defaultdict(Decimal)
-    for key_pk, amount in rows.values_list("api_key_id").annotate(s=Sum("dollars")).order_by():
+    for key_pk, amount in sums:
         if key_pk in owners:
             costs[owners[key_pk]] += amount
     return dict(costs)

@@ -170,10 +170,39 @@ class DailyCost(CostRow):
                 fields=["api_key", "day", "line_item"], name="one_cost_row_per_key_day_item"
             )
         ]
-        indexes = [models.Index(fields=["day"])]
+        indexes = [models.Index(fields=["day"]), models.Index(fields=["changed_at"])]
 
     def __str__(self) -> str:
         return f"{self.api_key.key_id} {self.day} {self.line_item}"
+
+
+class MonthlyCost(models.Model):
+    """Deepgram's dollars of one key over one month, summed from `DailyCost` as of its
+    month's `CostMonth.summed_at` (`usage.month_costs`): what a month of thousands of keys
+    is read from."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    dollars = models.DecimalField(max_digits=18, decimal_places=6)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "api_key"], name="one_monthly_cost_a_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} {self.month:%Y-%m}: {self.dollars} USD"
+
+
+class CostMonth(models.Model):
+    """A month whose `MonthlyCost` sums hold every daily cost row changed before
+    `summed_at`."""
+
+    month = models.DateField(primary_key=True)
+    summed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} summed as of {self.summed_at:%Y-%m-%d %H:%M}"
 
 
 class CostCorrectionValues(models.Model):

@@ -166,6 +166,7 @@ def _changed_days(customer_pks, period: date) -> dict[tuple[int, date], dict[int
             .annotate(month=TruncMonth("day", output_field=DateField()))
             .filter(Exists(late))
             .values_list("api_key__customer_id", "month", "api_key_id", "day")
+            .order_by()  # no ordering columns in the DISTINCT
             .distinct()
         )
         for customer_pk, month, key_pk, day in rows:

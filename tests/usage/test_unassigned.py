@@ -229,6 +229,19 @@ def test_it_bills_the_moved_usage_on_the_customers_next_draft(console, imported,
     assert draft.subtotal == D("2.58")
 
 
+def test_moved_cost_counts_in_the_months_kept_sums(console, imported, support_user):
+    from usage.month_costs import month_costs
+
+    put(console, {date(2026, 10, 3): "1.000000"}, {date(2026, 10, 3): "0.387000"})
+    october = (OCTOBER, date(2026, 10, 31))
+    assert month_costs(*october) == {}  # summed before the move
+
+    accessor_assign(accessor=console, api_key=imported, from_day=OCTOBER, user=support_user)
+
+    # The moved row keeps its older change time: the month is summed again, whole.
+    assert month_costs(*october) == {imported.pk: D("0.387")}
+
+
 # --- Refusals -------------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from django.dispatch import Signal
 from customers.models import ApiKey, DeepgramProject
 
 from ..models import AccessorEvent, UnassignedAccessor
+from ..month_costs import forget_key
 from .storing import KEY_COST, KEY_USAGE, UNASSIGNED_COST, UNASSIGNED_USAGE, DayTable
 
 # Sent with `customer` and `since` (a month's first day); a receiver returns the months (first
@@ -63,6 +64,8 @@ def accessor_assign(
         _refuse(accessor, api_key, from_day)
         usage, kept_usage = _move(UNASSIGNED_USAGE, KEY_USAGE, accessor, api_key, from_day)
         cost, kept_cost = _move(UNASSIGNED_COST, KEY_COST, accessor, api_key, from_day)
+        if cost:
+            forget_key(api_key.pk, from_day)  # moved rows keep their older `changed_at`
         accessor.assigned_key, accessor.assigned_from = api_key, from_day
         accessor.save(update_fields=["assigned_key", "assigned_from"])
         done = Assignment(usage_rows=usage, cost_rows=cost, kept=kept_usage + kept_cost)
