@@ -237,7 +237,8 @@ def _margin_page():
 
 
 LATE_HOURS = (  # a late change to one day of one key of 1 % of the customers
-    "UPDATE usage_dailyusage SET total_hours = total_hours + 1, changed_at = now() "
+    "UPDATE usage_dailyusage SET hours = hours + 1, total_hours = total_hours + 1, "
+    "changed_at = now() "
     "WHERE day = %s AND api_key_id IN (SELECT min(id) FROM customers_apikey "
     "GROUP BY customer_id HAVING customer_id %% 100 = 0)"
 )

@@ -212,6 +212,7 @@ class CustomerFilter(admin.SimpleListFilter):
 
 
 DRAFT_DATES = ["computed_at"]
+LATE_CREDITS = " Its late credits take it below zero: approving issues them as a credit note."
 DRAFT_APPROVAL = ("Approval", {"fields": ["approval_blockers", "margin"]})
 ISSUE_DATES = ["issued_on", "due_on", "approved_at", "approver"]
 PAID_DATES = ["paid_on", "payment_reference", "paid_marker"]
@@ -337,7 +338,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
     def approval_blockers(self, obj):
         blockers = selectors.approval_blockers(obj)
         if not blockers:
-            return "Nothing: it can be approved once reviewed."
+            return "Nothing: it can be approved once reviewed." + LATE_CREDITS * (obj.total < 0)
         return format_html(
             '<ul class="approval-blockers">{}</ul>',
             format_html_join("", "<li>{}</li>", ((b,) for b in blockers)),

@@ -33,6 +33,7 @@ from django.db.models.functions import TruncMonth
 from customers.models import ApiKey
 from usage.models import DailyCost, DailyUsage
 from usage.selectors import month_bounds
+from usage.units import quantize_hours
 
 from .. import pricing
 from ..line_pricing import price_line_items
@@ -73,6 +74,7 @@ class _Bucket:
     amount: Decimal = ZERO
     unit_price: Decimal | None = None
     units: set = field(default_factory=set)
+    by_kind: dict = field(default_factory=lambda: defaultdict(Decimal))  # amounts, by kind
 
 
 def _bucket_of(kind: str, key_pk: int | None, method: str) -> tuple:
@@ -86,6 +88,7 @@ def _add(buckets: dict, kind, key_pk, method, quantity, unit_price, amount, unit
     bucket.quantity += quantity
     bucket.amount += amount
     bucket.units.add(unit)
+    bucket.by_kind[kind] += amount
     if kind == InvoiceLine.Kind.USAGE and unit_price:
         bucket.unit_price = unit_price
 
@@ -267,7 +270,7 @@ def _differences(now: dict, billed: dict, labels: dict) -> list[pricing.Line]:
         if not amount:
             continue
         if bucket == CUSTOMER_WIDE:
-            lines.append(_once("included usage, tiers, minimum and fee", amount))
+            lines.append(_once(_parts_changed(new, old), amount))
             continue
         key_pk, method = bucket
         name = METHOD_NAMES.get(method, method)
@@ -277,10 +280,11 @@ def _differences(now: dict, billed: dict, labels: dict) -> list[pricing.Line]:
         if (new.units | old.units) != {""} or not quantity or price is None:
             lines.append(_once(what, amount, key_pk, method))
             continue
+        now_h, billed_h = quantize_hours(new.quantity), quantize_hours(old.quantity)
         lines.append(
             pricing.Line(
                 "adjustment",
-                f"{what} ({new.quantity} h now, {old.quantity} h billed)",
+                f"{what} ({now_h} h now, {billed_h} h billed)",
                 quantity,
                 price,
                 amount,
@@ -292,6 +296,19 @@ def _differences(now: dict, billed: dict, labels: dict) -> list[pricing.Line]:
 
 
 METHOD_NAMES = pricing.METHOD_NAMES
+PART_NAMES = {
+    InvoiceLine.Kind.FREE_HOURS: "included usage",
+    InvoiceLine.Kind.TIER: "tiers",
+    InvoiceLine.Kind.MINIMUM: "monthly minimum",
+    InvoiceLine.Kind.PLATFORM_FEE: "platform fee",
+}
+
+
+def _parts_changed(new: _Bucket, old: _Bucket) -> str:
+    """The customer-wide parts whose amount differs from what the month's invoice billed of
+    them (earlier adjustments of the month name no part: then every part is named)."""
+    parts = [name for kind, name in PART_NAMES.items() if new.by_kind[kind] != old.by_kind[kind]]
+    return ", ".join(parts or PART_NAMES.values())
 
 
 def _once(what: str, amount: Decimal, key_pk=None, method="") -> pricing.Line:
@@ -348,6 +365,7 @@ def _rebill(repriced: Repriced, lines: list[InvoiceLine], month: str, currency) 
             continue
         on = ", ".join(sorted({line.invoice.number for line in group}))
         void = group[-1].corrects
+        voids = ", ".join(sorted({line.corrects.number for line in group}))
         what = f"Already billed for {month} by adjustments on {on}"
         if currency != void.currency:
             repriced.blockers.append(
@@ -357,7 +375,7 @@ def _rebill(repriced: Repriced, lines: list[InvoiceLine], month: str, currency) 
             continue
         key_pk, method = bucket or (None, "")
         repriced.lines.append(
-            _once(
-                f"{what}: re-billed after void of {void.number}", amount, key_pk, method
-            )._replace(corrects=void.pk)
+            _once(f"{what}: re-billed after void of {voids}", amount, key_pk, method)._replace(
+                corrects=void.pk
+            )
         )

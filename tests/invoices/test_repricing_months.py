@@ -81,8 +81,7 @@ def test_a_late_decrease_under_tiers_is_credited_across_the_tiers_it_leaves(
     # 479.3343 h are 100.00 + 303.47: 6.70 less, not 10 h at the top rate (5.00).
     assert line.amount == D("-6.70")
     assert line.description == (
-        "Re-priced October 2026 (days 4), included usage, tiers, minimum and fee: usage "
-        f"changed after {october.number}"
+        f"Re-priced October 2026 (days 4), tiers: usage changed after {october.number}"
     )
     assert line.corrects == october
 
@@ -104,6 +103,7 @@ def test_late_hours_fill_the_included_hours_left_before_they_are_billed(
     assert (usage.quantity, usage.unit_price, usage.amount) == (D(3), D("1.2"), D("3.60"))
     assert usage.api_key == key and "(days 20)" in usage.description
     assert included.amount == D("-0.79")  # the 0.6595 h of allowance left, at 1.20
+    assert "(days 20), included usage: usage changed after" in included.description
     assert usage.amount + included.amount == D("2.81")
 
 
@@ -169,6 +169,7 @@ def test_a_month_re_priced_once_is_not_billed_again(make_customer, key_of, put_u
 
     usage, minimum = adjustments_of(october)
     assert (usage.amount, minimum.amount) == (D("20.00"), D("-15.00"))
+    assert "monthly minimum: usage changed" in minimum.description
     assert billed_for(customer, SEPTEMBER) == D("25.00")
     [november] = invoice_generate_drafts(period=NOVEMBER, customers=[customer]).created
     assert adjustments_of(november) == []  # its own minimum only
