@@ -11,13 +11,8 @@ from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, per
 from customers.models import Customer
 
 from . import admin_actions, admin_fx, admin_margin, admin_views, selectors  # noqa: F401 - admin_fx registers
-from .admin_cards import PlanVersionInline, PriceTierInline, RateCardEntryInline
-from .forms import (
-    BillingTermsForm,
-    CustomerPlanForm,
-    PricePlanForm,
-    parse_period,
-)
+from .admin_cards import PriceTierInline, RateCardEntryInline, versions_table
+from .forms import BillingTermsForm, CustomerPlanForm, PricePlanForm, parse_period
 from .models import (
     BillingTerms,
     CustomerPlan,
@@ -48,8 +43,8 @@ class PricePlanAdmin(admin.ModelAdmin):
     ]
     list_filter = ["mode", "currency"]
     search_fields = ["name"]
-    readonly_fields = ["updated_at", "problems"]
-    inlines = [PriceTierInline, RateCardEntryInline, PlanVersionInline]
+    readonly_fields = ["updated_at", "problems", "versions"]
+    inlines = [PriceTierInline, RateCardEntryInline]
     fieldsets = [
         (None, {"fields": ["name", "mode", "currency", "billed_quantity"]}),
         (
@@ -82,15 +77,20 @@ class PricePlanAdmin(admin.ModelAdmin):
         (
             "Record",
             {
-                "fields": ["problems", "updated_at"],
+                "fields": ["problems", "updated_at", "versions"],
                 "description": "A change makes the drafts this plan priced stale: refresh "
-                "them before approving.",
+                "them before approving. Months already billed keep the version they were "
+                "billed by (a late change re-prices them with it).",
             },
         ),
     ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tiers", "card_entries__steps")
+
+    @admin.display(description="Versions")
+    def versions(self, obj):
+        return versions_table(obj)
 
     @admin.display(description="Problems")
     def problems(self, obj):

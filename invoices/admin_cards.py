@@ -1,10 +1,11 @@
 """The price plan's inlines: its hourly tiers, its rate card (entries in the order they
-match; each entry's tiers on the entry's own page, registered by `admin`) and its versions."""
+match; each entry's tiers on the entry's own page, registered by `admin`), and the table of
+its versions."""
 
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from .forms import PriceTierForm, PriceTierFormSet, RateCardStepFormSet
 from .models import PlanVersion, PriceTier, RateCardEntry, RateCardStep
@@ -69,41 +70,37 @@ class RateCardEntryAdmin(admin.ModelAdmin):
     inlines = [RateCardStepInline]
 
 
-class PlanVersionInline(admin.TabularInline):
-    """The forms of the plan's pricing that billed months: read only, written at approval."""
-
-    model = PlanVersion
-    fields = ["number", "effective_from", "created_at", "invoices_issued", "pricing"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = (
-        "Versions (each form of this plan that billed a month; an edit applies to the months "
-        "not billed yet, and a billed month is re-priced with its own version)"
+def versions_table(plan) -> str:
+    """The forms of the plan's pricing that billed months (written at approval, read only):
+    number, the first month it billed, its invoices and its rates."""
+    if plan is None or plan.pk is None:
+        return "-"
+    versions = PlanVersion.objects.filter(plan=plan).annotate(issued=Count("invoices"))
+    if not versions:
+        return "None yet: the first invoice issued under this plan records version 1."
+    return format_html(
+        '<table class="plan-versions"><tr><th>Version</th><th>From</th><th>Invoices</th>'
+        "<th>Pricing</th></tr>{}</table>",
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (v.number, f"{v.effective_from:%B %Y}", v.issued, _pricing_text(v.snapshot))
+                for v in versions
+            ),
+        ),
     )
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(issued=Count("invoices"))
-
-    @admin.display(description="invoices")
-    def invoices_issued(self, version):
-        return version.issued
-
-    @admin.display(description="pricing")
-    def pricing(self, version):
-        data = version.snapshot
-        parts = [f"{data.get('rate_per_hour', '0')}/h"] if data.get("mode") == "hourly" else []
-        parts += [f"{len(data.get('tiers', []))} tiers"] if data.get("tiers") else []
-        parts += [f"{len(data.get('card', []))} card entries"] if data.get("card") else []
-        parts += [
-            f"{name} {data[key]}"
-            for key, name in (("monthly_minimum", "minimum"), ("platform_fee", "fee"))
-            if data.get(key) not in (None, "0", "0.00")
-        ]
-        return f"{data.get('mode', '')}: {', '.join(parts)}" if parts else data.get("mode", "")
+def _pricing_text(data: dict) -> str:
+    parts = [f"{data.get('rate_per_hour', '0')}/h"] if data.get("mode") == "hourly" else []
+    parts += [f"{len(data['tiers'])} tiers"] if data.get("tiers") else []
+    parts += [f"{len(data['card'])} card entries"] if data.get("card") else []
+    if data.get("mode") == "cost_plus":
+        parts.append(f"markup {data['cost_plus']['markup_percent']} %")
+    parts += [
+        f"{name} {data[key]}"
+        for key, name in (("monthly_minimum", "minimum"), ("platform_fee", "fee"))
+        if data.get(key) not in (None, "0", "0.00")
+    ]
+    return f"{data.get('mode', '')}: {', '.join(parts)}" if parts else data.get("mode", "")

@@ -194,6 +194,26 @@ class MonthlyCost(models.Model):
         return f"{self.api_key_id} {self.month:%Y-%m}: {self.dollars} USD"
 
 
+class MonthlyChange(models.Model):
+    """When a key's usage and cost rows of a month last changed (stored, or changed by a late
+    correction): kept by database triggers on `DailyUsage` and `DailyCost` (migration 0013),
+    so whatever writes the rows (the sync's COPY and bulk updates included) keeps it. A
+    billed month changed after its invoice is found here without reading its rows."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    usage_changed_at = models.DateTimeField(null=True)
+    cost_changed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "month"], name="one_change_a_key_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} {self.month:%Y-%m}"
+
+
 class CostMonth(models.Model):
     """A month whose `MonthlyCost` sums hold every daily cost row changed before
     `summed_at`."""

@@ -101,18 +101,23 @@ def draft_totals(plan: PricePlan, priced: PricedDraft, now) -> dict:
         "pricing_notes": priced.notes,
         "pricing_blockers": priced.blockers,
         "pricing_mode": plan.mode,
-        "pricing_snapshot": snapshot_of(
-            plan.mode,
-            pricing_plan_of(plan),
-            card_of(plan),
-            cost_rule_of(plan),
-            allowances_of(plan),
-        ),
+        "pricing_snapshot": _snapshot(plan),
         "fx_rate": priced.rate.per_usd if priced.rate and priced.rate.day else None,
         "fx_rate_day": priced.rate.day if priced.rate else None,
         "usage_fingerprint": priced.fingerprint,
         "computed_at": now,
     }
+
+
+def _snapshot(plan: PricePlan) -> dict:
+    """The plan's pricing form as an invoice keeps it: built once a plan instance (many
+    customers share one in a generation; never changed once built)."""
+    cached = getattr(plan, "_snapshot", None)
+    if cached is None:
+        cached = plan._snapshot = snapshot_of(
+            plan.mode, pricing_plan_of(plan), card_of(plan), cost_rule_of(plan), allowances_of(plan)
+        )
+    return cached
 
 
 DRAFT_TOTALS_FIELDS = [  # what `draft_totals` sets

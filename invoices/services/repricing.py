@@ -24,14 +24,14 @@ Rules:
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import DateField, Exists, OuterRef, Q
+from django.db.models import DateField, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncMonth
 
 from customers.models import ApiKey
-from usage.models import DailyCost, DailyUsage
+from usage.models import DailyCost, DailyUsage, MonthlyChange
 from usage.selectors import month_bounds
 from usage.units import quantize_hours
 
@@ -155,19 +155,41 @@ def _all_days(days: dict) -> list[date]:
 def _changed_days(customer_pks, period: date) -> dict[tuple[int, date], dict[int, list[date]]]:
     """{(customer pk, month): {key pk: days}} before `period` of usage (and of cost, for
     months billed at cost plus) stored or changed after the month's live invoice was
-    approved: one query a table, for every customer at once."""
-    days: dict[tuple[int, date], dict[int, set[date]]] = defaultdict(lambda: defaultdict(set))
-    for model, modes in ((DailyUsage, None), (DailyCost, [PricePlan.Mode.COST_PLUS])):
-        late = Invoice.objects.issued_invoices().filter(
+    approved. The keys and months are found in `usage.MonthlyChange` (one query, for every
+    customer at once, however long the history); their days then read from those keys' rows
+    of those months only (one query a table, none when nothing changed)."""
+    late = {
+        column: Invoice.objects.issued_invoices().filter(
             Q(pricing_mode__in=modes) if modes else Q(),
             customer_id=OuterRef("api_key__customer_id"),
             period=OuterRef("month"),
-            approved_at__lt=OuterRef("changed_at"),  # a row first seen later changed later too
+            approved_at__lt=OuterRef(column),  # a row first seen later changed later too
         )
+        for column, modes in (
+            ("usage_changed_at", None),
+            ("cost_changed_at", [PricePlan.Mode.COST_PLUS]),
+        )
+    }
+    changed = list(
+        MonthlyChange.objects.filter(api_key__customer_id__in=customer_pks, month__lt=period)
+        .filter(Exists(late["usage_changed_at"]) | Exists(late["cost_changed_at"]))
+        .values_list("api_key_id", "month")
+    )
+    if not changed:
+        return {}
+    keys, months = {key for key, _ in changed}, {month for _, month in changed}
+    days: dict[tuple[int, date], dict[int, set[date]]] = defaultdict(lambda: defaultdict(set))
+    for model, column in ((DailyUsage, "usage_changed_at"), (DailyCost, "cost_changed_at")):
         rows = (
-            model.objects.filter(api_key__customer_id__in=customer_pks, day__lt=period)
-            .annotate(month=TruncMonth("day", output_field=DateField()))
-            .filter(Exists(late))
+            model.objects.filter(
+                api_key_id__ids_in=list(keys),
+                day__gte=min(months),
+                day__lt=min(period, max(months) + timedelta(days=31)),
+            )
+            .annotate(
+                month=TruncMonth("day", output_field=DateField()), **{column: F("changed_at")}
+            )
+            .filter(Exists(late[column]))
             .values_list("api_key__customer_id", "month", "api_key_id", "day")
             .order_by()  # no ordering columns in the DISTINCT
             .distinct()
@@ -175,8 +197,8 @@ def _changed_days(customer_pks, period: date) -> dict[tuple[int, date], dict[int
         for customer_pk, month, key_pk, day in rows:
             days[(customer_pk, month)][key_pk].add(day)
     return {
-        where: {key_pk: sorted(found) for key_pk, found in keys.items()}
-        for where, keys in days.items()
+        where: {key_pk: sorted(found) for key_pk, found in keys_days.items()}
+        for where, keys_days in days.items()
     }
 
 

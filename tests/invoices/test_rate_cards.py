@@ -187,6 +187,15 @@ def test_yen_round_to_whole_yen_once_a_line():
     assert pricing.lines[0].amount == D(1111)  # 1,234.5 min x 0.9 = 1,111.05 yen
 
 
+def test_a_three_decimal_currency_rounds_to_its_fils_once_a_line():
+    plan = Plan(currency="KWD", rate_per_hour=D(0))
+    entry = Entry("Nova-3", "audio_minutes", per("0.0019"), "listen")
+
+    pricing = price_rate_card(plan, (entry,), MONTH[:1], "October 2026")
+
+    assert pricing.lines[0].amount == D("2.346")  # 1,234.5 min x 0.0019 = 2.34555 KWD
+
+
 def test_a_card_with_a_bad_entry_says_which():
     bad = (
         Entry("Old", "furlongs", per("1")),

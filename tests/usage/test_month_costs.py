@@ -56,9 +56,7 @@ def test_a_month_is_summed_whole_once_then_only_the_keys_changed_since(
     assert MonthlyCost.objects.filter(month=OCTOBER[0]).count() == 2
 
 
-def test_rows_stored_with_an_older_change_time_are_seen_once_the_month_is_forgotten(
-    keys, put_cost
-):
+def test_rows_stored_with_an_older_change_time_are_seen_once_the_month_is_forgotten(keys, put_cost):
     one, two = keys
     put_cost(one, date(2026, 10, 3), "1.000000")
     month_costs(*OCTOBER)
