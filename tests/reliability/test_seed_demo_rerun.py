@@ -19,6 +19,7 @@ SYNC_BOOKKEEPING = {"usage.SyncRun", "usage.KeySyncState"}
 NEW_USAGE = {
     "usage.DailyUsage",
     "usage.DailyCost",
+    "usage.MonthlyChange",  # the months the new days are in: kept by triggers
     "usage.UnassignedAccessor",
     "usage.UnassignedUsage",
     "usage.UnassignedCost",

@@ -123,6 +123,7 @@ def test_an_ordinary_correction_applies_at_once(keys, sandbox, stored_state, cut
     assert changed_tables(before, stored_state()) == {
         "usage.DailyUsage",
         "usage.DailyCost",
+        "usage.MonthlyChange",
         "usage.KeySyncState",
         "usage.SyncRun",
         "usage.UsageCorrection",

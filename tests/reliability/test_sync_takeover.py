@@ -40,6 +40,7 @@ CREATED = datetime(2026, 11, 20, tzinfo=UTC)
 SYNC_TABLES = {
     "usage.DailyUsage",
     "usage.DailyCost",
+    "usage.MonthlyChange",  # when each key's month last changed: kept by triggers
     "usage.UnassignedAccessor",
     "usage.UnassignedUsage",
     "usage.UnassignedCost",
