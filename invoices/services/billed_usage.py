@@ -25,8 +25,10 @@ def record_billed_usage(invoice: Invoice) -> None:
     if invoice.pricing_mode != PricePlan.Mode.HOURLY:
         return
     first, last = month_bounds(invoice.period)
+    # Under tiers usage lines carry no price: the rate of the highest tier the month reached.
+    top = invoice.lines.filter(kind=InvoiceLine.Kind.TIER).order_by("-position").first()
     prices = {
-        (line.api_key_id, line.method): _effective_unit_price(invoice, line)
+        (line.api_key_id, line.method): line.unit_price or (top.unit_price if top else ZERO)
         for line in invoice.lines.filter(kind=InvoiceLine.Kind.USAGE)
     }
     rows = summed_per_method(
@@ -46,12 +48,3 @@ def record_billed_usage(invoice: Invoice) -> None:
         for row in rows
     ]
     BilledUsage.objects.bulk_create(billed, batch_size=1000)
-
-
-def _effective_unit_price(invoice: Invoice, line: InvoiceLine) -> Decimal:
-    """A usage line's own rate; under tiers (where usage lines carry no price) the rate of the
-    highest tier the month reached."""
-    if line.unit_price:
-        return line.unit_price
-    top = invoice.lines.filter(kind=InvoiceLine.Kind.TIER).order_by("-position").first()
-    return ZERO if top is None else top.unit_price

@@ -32,7 +32,6 @@ from django.db.models.functions import TruncMonth
 
 from customers.models import ApiKey
 from usage.models import DailyCost, DailyUsage, MonthlyChange
-from usage.selectors import month_bounds
 from usage.units import quantize_hours
 
 from .. import pricing
@@ -372,9 +371,8 @@ def _rebilled_after_void(customer_pks, period: date, currencies, found) -> None:
     by_customer = defaultdict(list)
     for line in corrections:
         by_customer[line.invoice.customer_id].append(line)
-    first, _ = month_bounds(period)
     for customer_pk, lines in by_customer.items():
-        _rebill(found[customer_pk], lines, f"{first:%B %Y}", currencies.get(customer_pk))
+        _rebill(found[customer_pk], lines, f"{period:%B %Y}", currencies.get(customer_pk))
 
 
 def _rebill(repriced: Repriced, lines: list[InvoiceLine], month: str, currency) -> None:
