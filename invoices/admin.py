@@ -219,8 +219,9 @@ PAID_DATES = ["paid_on", "payment_reference", "paid_marker"]
 VOID_DATES = ["voided_at", "voider", "void_reason"]
 
 
+HEAD = ["number_label", "customer", "kind", "adjusts_only", "status", "period_label", "related"]
 INVOICE_FIELDSETS = [
-    (None, {"fields": ["number_label", "customer", "kind", "status", "period_label", "related"]}),
+    (None, {"fields": HEAD}),
     ("Amounts", {"fields": ["currency", "subtotal", "tax_rate", "tax", "total", "tax_note"]}),
     ("Pricing steps", {"fields": ["pricing_steps", "plan_version"]}),
     ("Dates and people", {"fields": [*DRAFT_DATES, *ISSUE_DATES, *PAID_DATES, *VOID_DATES]}),

@@ -205,9 +205,12 @@ def pdf_upload_path(invoice: "Invoice", filename: str) -> str:
 
 class InvoiceQuerySet(models.QuerySet):
     def live_invoices(self) -> "InvoiceQuerySet":
-        """Invoices (not credit notes) that are not void: at most one a customer and month
+        """The month's invoices (not credit notes, nor late adjustments in another currency)
+        that are not void: at most one a customer and month
         (`one_live_invoice_per_customer_month`), draft or issued."""
-        return self.filter(kind=Invoice.Kind.INVOICE).exclude(status=Invoice.Status.VOID)
+        return self.filter(kind=Invoice.Kind.INVOICE, adjusts_only=False).exclude(
+            status=Invoice.Status.VOID
+        )
 
     def issued_invoices(self) -> "InvoiceQuerySet":
         """Live invoices past their draft: issued or paid."""
@@ -234,6 +237,13 @@ class Invoice(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
     kind = models.CharField(max_length=12, choices=Kind, default=Kind.INVOICE)
+    adjusts_only = models.BooleanField(
+        "late adjustments only",
+        default=False,
+        db_default=False,
+        help_text="Bills only late changes to months invoiced in its currency, beside the "
+        "month's invoice in another (the plan's currency changed since).",
+    )
     status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT, db_index=True)
     period = models.DateField(help_text="First day of the billed month (UTC).")
     number = models.CharField(max_length=32, unique=True, null=True, blank=True)
@@ -317,8 +327,13 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "period"],
-                condition=Q(kind="invoice") & ~Q(status="void"),
+                condition=Q(kind="invoice", adjusts_only=False) & ~Q(status="void"),
                 name="one_live_invoice_per_customer_month",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "period", "currency"],
+                condition=Q(kind="invoice", adjusts_only=True) & ~Q(status="void"),
+                name="one_adjustments_invoice_per_currency_month",
             ),
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(number__isnull=False), name="issued_has_number"
@@ -401,20 +416,6 @@ class BilledUsage(models.Model):
         return f"{self.api_key_id} {self.day} {self.method}: {self.quantity}"
 
 
-class InvoiceCounter(models.Model):
-    """The last number used in a series and year; locked while a number is taken."""
-
-    series = models.CharField(max_length=16)
-    year = models.PositiveIntegerField()
-    last_number = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["series", "year"], name="one_counter")]
-
-    def __str__(self) -> str:
-        return f"{self.series}-{self.year}: {self.last_number}"
-
-
 class InvoiceEvent(AuditEvent):
     """Audit trail: who did what to an invoice, and when."""
 
@@ -442,4 +443,5 @@ class InvoiceEvent(AuditEvent):
 
 
 from .models_cards import RateCardEntry, RateCardStep  # noqa: E402, F401 - models of this app
+from .models_numbers import InvoiceCounter  # noqa: E402, F401 - a model of this app
 from .models_versions import PlanVersion  # noqa: E402, F401 - a model of this app

@@ -7,6 +7,7 @@ call Deepgram.
 - `draft_pricing`: a draft's lines and totals from its inputs.
 - `drafts`: generate and refresh the drafts of a month.
 - `drafts_bulk`: what only makes generation fast (pricing ahead on a thread, COPY writes).
+- `adjustment_drafts`: late adjustments in another currency than the draft's, on their own.
 - `billed_usage`: what an issued hourly invoice billed of its month, day by day.
 - `numbering`: gap-free document numbers.
 - `snapshots`: the seller's and buyer's details an issued document keeps.

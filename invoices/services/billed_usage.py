@@ -4,7 +4,7 @@ key, day and method) in the plan's billed quantity (hours or total hours) at the
 price; under tiers, where usage lines carry no price, at the rate of the highest tier the
 month reached. It is the record of the days an invoice billed (its PDF's daily chart); late
 usage is priced again as a whole month (`repricing`), not from these rows. A month billed by
-line item (rate card, cost plus) records none.
+line item (rate card, cost plus), or one of late adjustments only, records none.
 """
 
 from decimal import Decimal
@@ -22,7 +22,7 @@ ZERO = Decimal(0)
 
 def record_billed_usage(invoice: Invoice) -> None:
     """What this hourly invoice billed of its month, per key, day and method."""
-    if invoice.pricing_mode != PricePlan.Mode.HOURLY:
+    if invoice.pricing_mode != PricePlan.Mode.HOURLY or invoice.adjusts_only:
         return
     first, last = month_bounds(invoice.period)
     # Under tiers usage lines carry no price: the rate of the highest tier the month reached.

@@ -43,8 +43,7 @@ class DraftInputs:
     line_usage: list[LineUsage] = field(default_factory=list)  # rate-card plans
     costs: list[CostUsage] = field(default_factory=list)  # cost-plus plans
     rate: Rate | None = None  # cost-plus plans: the month's exchange rate
-    repriced: list[pricing.Line] = field(default_factory=list)  # earlier line-item months
-    repricing_blockers: list[str] = field(default_factory=list)
+    repriced: list[pricing.Line] = field(default_factory=list)  # earlier months' changes
 
 
 @dataclass
@@ -60,6 +59,7 @@ class MonthInputs:
     billed_before: bool
     invoiced: set[int]  # customers with a live invoice for the month when it was read
     lines: LineInputs = field(default_factory=LineInputs)
+    adjusting: set[int] = field(default_factory=set)  # with late adjustments in another currency
 
     def inputs_for(
         self, customer_pk: int, manual=(), repriced: Repriced | None = None
@@ -76,7 +76,6 @@ class MonthInputs:
             costs=self.lines.costs.get(customer_pk, []),
             rate=self.lines.rate_for(plan),
             repriced=repriced.lines,
-            repricing_blockers=repriced.blockers,
         )
 
 
@@ -85,15 +84,27 @@ def read_month(period: date, customers, *, everyone: bool = False) -> MonthInput
     transaction: a draft computed from inputs that change meanwhile is refused at approval
     (its fingerprint no longer matches) and refreshed after the next sync."""
     plans = plans_for(customers, period)
+    billed_before = Invoice.objects.filter(
+        Q(period__lt=period, status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID])
+        | Q(period=period, status=Invoice.Status.VOID)
+    ).exists()
     return MonthInputs(
         period=period,
         plans=plans,
         usage=usage_of(plans, period, everyone=everyone),
         terms={t.customer_id: t for t in BillingTerms.objects.filter(customer_id__in=customers)},
-        billed_before=Invoice.objects.filter(
-            Q(period__lt=period, status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID])
-            | Q(period=period, status=Invoice.Status.VOID)
-        ).exists(),
+        billed_before=billed_before,
+        adjusting=set(
+            Invoice.objects.filter(
+                kind=Invoice.Kind.INVOICE,
+                adjusts_only=True,
+                status=Invoice.Status.DRAFT,
+                customer_id__in=customers,
+                period=period,
+            ).values_list("customer_id", flat=True)
+        )
+        if billed_before
+        else set(),
         invoiced=set(
             Invoice.objects.live_invoices()
             .filter(customer_id__in=customers, period=period)
@@ -130,5 +141,4 @@ def inputs_for_draft(invoice: Invoice, plan: PricePlan) -> DraftInputs:
         costs=lines.costs.get(invoice.customer_id, []),
         rate=lines.rate_for(plan),
         repriced=repriced.lines,
-        repricing_blockers=repriced.blockers,
     )

@@ -51,7 +51,6 @@ def price_on_basis(inputs: DraftInputs, basis: DraftBasis, period: date) -> Pric
     """`price_draft` with the basis already taken (a generation takes it first, to skip the
     drafts that did not change)."""
     lines, notes, blockers, rate = _priced_usage(inputs, f"{period:%B %Y}")
-    blockers = blockers + inputs.repricing_blockers
     return PricedDraft(
         lines + basis.adjustments,
         notes,

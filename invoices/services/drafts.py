@@ -3,7 +3,9 @@
 Rules:
 - Every active customer with a plan for the month gets one draft; a customer whose month is
   issued is skipped (late usage goes to the next draft as an adjustment); a customer with
-  nothing to bill gets no draft unless a fee or a minimum applies.
+  nothing to bill gets no draft unless a fee or a minimum applies. Late changes to months
+  invoiced in another currency than the draft's get a draft of their own
+  (`adjustment_drafts`).
 - Idempotent: a draft whose inputs did not change (same fingerprint) is left as it is; one
   whose inputs changed is refreshed: its computed lines replaced, its manual lines kept.
 - After every usage sync all open drafts are refreshed, one generation a month that has any.
@@ -28,6 +30,7 @@ from customers.models import Customer
 
 from ..exceptions import InvalidPlan, NoPlan
 from ..models import Invoice, InvoiceLine
+from .adjustment_drafts import write_adjustment_drafts
 from .draft_inputs import MonthInputs, manual_lines_of, read_month
 from .draft_pricing import PricedDraft, draft_totals, price_on_basis
 from .drafts_bulk import PricedAhead, write_drafts
@@ -188,6 +191,16 @@ def _generate_batch(
         _price_batch(batch, month, report, ahead.results(customer_pks))
         created_ids, refreshed = write_drafts(
             new=batch.new, changed=batch.changed, period=month.period, actor=actor, now=batch.now
+        )
+        report.created_ids += created_ids
+        report.refreshed += refreshed
+        created_ids, refreshed = write_adjustment_drafts(  # in other currencies, if any
+            batch.repriced,
+            month.adjusting.intersection(open_pks),
+            period=month.period,
+            terms=month.terms,
+            actor=actor,
+            now=batch.now,
         )
         report.created_ids += created_ids
         report.refreshed += refreshed

@@ -16,16 +16,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .. import pricing
-from ..models import Invoice, PricePlan
+from ..models import BillingTerms, Invoice, InvoiceLine, PricePlan
 from .draft_inputs import DraftInputs, inputs_for_draft
 from .plans import plan_for
+from .repricing import Repriced, pending_repricing
 
 __all__ = [
     "DraftBasis",
+    "adjustments_fingerprint",
+    "current_fingerprint",
     "current_inputs",
     "draft_basis",
     "invoice_is_stale",
     "plan_fingerprint_basis",
+    "tax_terms",
 ]
 
 ZERO = Decimal(0)
@@ -47,10 +51,7 @@ def draft_basis(inputs: DraftInputs) -> DraftBasis:
     next to pricing, so an unchanged draft is recognised before it is priced."""
     plan = inputs.plan
     adjustments = inputs.repriced
-    terms = inputs.terms
-    reverse = bool(terms and terms.reverse_charge)
-    tax_rate = ZERO if reverse or terms is None else terms.tax_rate
-    tax_note = terms.reverse_charge_note if reverse else ""
+    tax_rate, tax_note = tax_terms(inputs.terms)
     plan_head, plan_tiers = plan_fingerprint_basis(plan)
     basis = [
         *plan_head,
@@ -60,7 +61,6 @@ def draft_basis(inputs: DraftInputs) -> DraftBasis:
         *(f"{u.key_pk}/{u.method}/{u.quantity}" for u in inputs.usage),
         *(f"{a.key_pk}/{a.method}/{a.quantity}/{a.unit_price}/{a.amount}/{a.corrects}"
           for a in adjustments),
-        *(f"rb/{blocker}" for blocker in inputs.repricing_blockers),
         *(f"m/{m.pk}/{m.amount}" for m in inputs.manual),
         *(f"l/{u.key_pk}/{u.endpoint}/{u.method}/{u.model}/{'/'.join(map(str, u[5:]))}"
           for u in inputs.line_usage),
@@ -69,6 +69,29 @@ def draft_basis(inputs: DraftInputs) -> DraftBasis:
     ]  # fmt: skip
     fingerprint = hashlib.sha256("|".join(map(str, basis)).encode()).hexdigest()
     return DraftBasis(tax_rate, tax_note, adjustments, fingerprint)
+
+
+def tax_terms(terms: BillingTerms | None) -> tuple[Decimal, str]:
+    """The tax rate and note of a draft under `terms` (0 and the note under reverse charge;
+    0 without terms, which approval refuses anyway)."""
+    reverse = bool(terms and terms.reverse_charge)
+    tax_rate = ZERO if reverse or terms is None else terms.tax_rate
+    return tax_rate, terms.reverse_charge_note if reverse else ""
+
+
+def adjustments_fingerprint(lines: list[pricing.Line], terms, manual) -> str:
+    """The fingerprint of a draft of late adjustments only (`adjusts_only`): its lines (as
+    described: the days they name), its tax terms and its manual lines."""
+    tax_rate, tax_note = tax_terms(terms)
+    basis = [
+        "adjusts-only",
+        str(tax_rate),
+        tax_note,
+        *(f"{a.key_pk}/{a.method}/{a.quantity}/{a.unit_price}/{a.amount}/{a.corrects}/"
+          f"{a.description}" for a in lines),
+        *(f"m/{m.pk}/{m.amount}" for m in manual),
+    ]  # fmt: skip
+    return hashlib.sha256("|".join(basis).encode()).hexdigest()
 
 
 def plan_fingerprint_basis(plan: PricePlan) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -100,10 +123,29 @@ def current_inputs(invoice: Invoice) -> DraftInputs | None:
     return None if plan is None else inputs_for_draft(invoice, plan)
 
 
+def current_fingerprint(invoice: Invoice) -> str | None:
+    """The fingerprint of a draft's inputs as they are now, read afresh (None: no plan
+    covers its month)."""
+    if invoice.adjusts_only:
+        plan = plan_for(invoice.customer, invoice.period)
+        repriced = pending_repricing(
+            [invoice.customer_id],
+            period=invoice.period,
+            currencies={invoice.customer_id: plan.currency if plan else None},
+        ).get(invoice.customer_id, Repriced())
+        return adjustments_fingerprint(
+            repriced.elsewhere.get(invoice.currency, []),
+            BillingTerms.objects.filter(customer_id=invoice.customer_id).first(),
+            list(invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL)),
+        )
+    inputs = current_inputs(invoice)
+    return None if inputs is None else draft_basis(inputs).fingerprint
+
+
 def invoice_is_stale(*, invoice: Invoice) -> bool:
     """Whether a draft no longer matches its inputs (usage, prices, terms): approving it
     would be refused. Reads only."""
     if not invoice.is_draft:
         return False
-    inputs = current_inputs(invoice)
-    return inputs is None or draft_basis(inputs).fingerprint != invoice.usage_fingerprint
+    fingerprint = current_fingerprint(invoice)
+    return fingerprint is None or fingerprint != invoice.usage_fingerprint

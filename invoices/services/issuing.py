@@ -47,7 +47,7 @@ from ..money import MAX_AMOUNT, fits_money_column, quantize_money
 from ..selectors import approval_blockers
 from .billed_usage import record_billed_usage
 from .drafts import invoice_refresh_draft
-from .fingerprint import current_inputs, draft_basis
+from .fingerprint import current_fingerprint
 from .late_credits import issue_late_credits
 from .numbering import next_number
 from .plan_versions import plan_version_of
@@ -92,8 +92,7 @@ def invoice_approve(*, invoice: Invoice, actor, expected_fingerprint: str | None
                 f"The draft for {invoice.customer} was refreshed after it was "
                 "reviewed. Check it again."
             )
-        inputs = current_inputs(invoice)
-        if inputs is None or draft_basis(inputs).fingerprint != invoice.usage_fingerprint:
+        if current_fingerprint(invoice) != invoice.usage_fingerprint:
             raise StaleDraft(
                 f"The draft for {invoice.customer} changed since it was computed "
                 "(usage, prices or terms). Refresh it and check it again."

@@ -17,8 +17,8 @@ Rules:
   changed and the invoice, and says why. Nothing is billed where nothing differs.
 - A voided month is never priced again: its next invoice bills it whole, less what
   adjustments on live invoices already billed of it ("re-billed after void").
-- Billed in the currency of the invoice corrected: a draft in another currency takes none
-  and says why (a blocker: finance bills it on a draft of its own).
+- Billed in the currency of the invoice corrected: what a draft in another currency cannot
+  take is kept apart by currency (`elsewhere`), for a draft of its own (`adjustment_drafts`).
 - Billed once: once an adjustment is issued, pricing the month again finds no difference.
 """
 
@@ -58,11 +58,11 @@ CUSTOMER_WIDE = ()  # the bucket of every line not priced per key
 
 @dataclass
 class Repriced:
-    """A customer's adjustment lines for earlier months, and `blockers` for the ones the
-    draft cannot take (another currency)."""
+    """A customer's adjustment lines for earlier months in the draft's currency, and those
+    in other currencies (`elsewhere`, by currency), which the draft cannot take."""
 
     lines: list[pricing.Line] = field(default_factory=list)
-    blockers: list[str] = field(default_factory=list)
+    elsewhere: dict[str, list[pricing.Line]] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,28 +119,26 @@ def pending_repricing(customer_pks, *, period: date, currencies: dict) -> dict[i
             )
             _bill(found[invoice.customer_id], difference, invoice, days, currencies)
     _rebilled_after_void(customer_pks, period, currencies, found)
-    return {pk: repriced for pk, repriced in found.items() if repriced.lines or repriced.blockers}
+    return {pk: repriced for pk, repriced in found.items() if repriced.lines or repriced.elsewhere}
 
 
 def _bill(repriced: Repriced, lines: list[pricing.Line], invoice, days, currencies) -> None:
-    """Put a month's difference lines on the customer's draft, or say why they cannot be.
-    `days`: the days that changed, by key pk."""
-    if not lines:
-        return
-    if currencies.get(invoice.customer_id) != invoice.currency:
-        total = sum((line.amount for line in lines), ZERO)
-        repriced.blockers.append(
-            f"{_what(invoice, _all_days(days))} differs by {total} {invoice.currency} from "
-            f"{invoice.number}, but this draft is in another currency: bill it on a draft of "
-            "its own by hand."
-        )
-        return
+    """Put a month's difference lines on the customer's draft, or apart in the corrected
+    invoice's currency when the draft is in another. `days`: the days that changed, by key
+    pk."""
     reason = f"usage changed after {invoice.number}"
     for line in lines:
         what = _what(invoice, days.get(line.key_pk) or _all_days(days))
-        repriced.lines.append(
+        _lines_for(repriced, invoice.currency, currencies.get(invoice.customer_id)).append(
             line._replace(description=f"{what}, {line.description}: {reason}", corrects=invoice.pk)
         )
+
+
+def _lines_for(repriced: Repriced, currency: str, draft_currency: str | None) -> list:
+    """Where lines in `currency` go for a draft in `draft_currency`."""
+    if currency == draft_currency:
+        return repriced.lines
+    return repriced.elsewhere.setdefault(currency, [])
 
 
 def _what(invoice: Invoice, days) -> str:
@@ -387,14 +385,8 @@ def _rebill(repriced: Repriced, lines: list[InvoiceLine], month: str, currency) 
         void = group[-1].corrects
         voids = ", ".join(sorted({line.corrects.number for line in group}))
         what = f"Already billed for {month} by adjustments on {on}"
-        if currency != void.currency:
-            repriced.blockers.append(
-                f"{what} ({-amount} {void.currency}): this draft is in another currency, so "
-                "take it off on a draft of its own by hand."
-            )
-            continue
         key_pk, method = bucket or (None, "")
-        repriced.lines.append(
+        _lines_for(repriced, void.currency, currency).append(
             _once(f"{what}: re-billed after void of {voids}", amount, key_pk, method)._replace(
                 corrects=void.pk
             )

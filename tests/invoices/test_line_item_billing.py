@@ -197,7 +197,7 @@ def test_a_voided_month_is_billed_by_its_new_invoice_never_re_priced(
     assert pending_repricing([customer], period=NOVEMBER, currencies={customer: "USD"}) == {}
 
 
-def test_a_month_billed_in_another_currency_is_not_re_priced_on_this_draft(
+def test_a_month_billed_in_another_currency_is_re_priced_apart_in_its_own(
     line_item_month, sandbox, finance_user
 ):
     key = line_item_month["Cardco"]
@@ -211,9 +211,11 @@ def test_a_month_billed_in_another_currency_is_not_re_priced_on_this_draft(
     [repriced] = pending_repricing(
         [customer], period=NOVEMBER, currencies={customer: "EUR"}
     ).values()
-    assert repriced.lines == []
-    assert repriced.blockers[0].startswith("Re-priced October 2026 (days 30) differs by")
-    assert october.number in repriced.blockers[0]
+    assert repriced.lines == []  # for a draft in EUR: kept apart, in USD
+    [line] = repriced.elsewhere["USD"]
+    assert line.description.startswith("Re-priced October 2026 (days 30)")
+    assert line.corrects == october.pk and october.number in line.description
+    assert line.amount > 0
 
 
 def test_a_late_cost_re_prices_at_the_rate_the_month_used_and_its_pdf_stays(
