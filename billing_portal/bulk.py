@@ -167,7 +167,10 @@ class IdsIn(Lookup):
     """`field__ids_in=[...]`: the field is one of these integer ids, without Django preparing
     each id (a sync range names ten thousand keys a query; `__in` prepares them one by one,
     and PostgreSQL then parses ten thousand placeholders). On PostgreSQL it is one array
-    parameter, `= ANY(%s)`; elsewhere the same `IN (...)` as `__in`. No ids: no row."""
+    parameter of the column's own type, `= ANY(%s::bigint[])`: psycopg would send small ids
+    as a `smallint[]`, and a comparison across types is not hashed, so each row would be
+    compared with every id (0.75 s instead of 0.03 s for 70,000 lines against 10,000
+    invoices); elsewhere the same `IN (...)` as `__in`. No ids: no row."""
 
     lookup_name = "ids_in"
     prepare_rhs = False
@@ -180,7 +183,8 @@ class IdsIn(Lookup):
         if not self.rhs:
             raise EmptyResultSet
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*params, self.rhs]
+            array = f"{self.lhs.output_field.cast_db_type(connection)}[]"
+            return f"{lhs} = ANY(%s::{array})", [*params, self.rhs]
         return f"{lhs} IN ({', '.join(['%s'] * len(self.rhs))})", [*params, *self.rhs]
 
 

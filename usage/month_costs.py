@@ -10,6 +10,9 @@ Rules:
   sync transaction that took its time before it committed is still seen on the next read.
 - Rows moved in from unassigned usage keep their own `changed_at`: the months from the move
   on are forgotten (`forget_key`) and summed again, whole, on their next read.
+- Kept warm: a finished sync has the worker read the current and the previous month once the
+  sync's rows have settled (`sum_synced_months`, `SETTLE` and a minute after the sync), so
+  that finance's first view of the Margin page after a sync sums nothing again.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -20,8 +23,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from .models import CostMonth, DailyCost, MonthlyCost
+from .selectors import month_bounds
 
-__all__ = ["NEVER", "SETTLE", "forget_key", "month_costs"]
+__all__ = ["NEVER", "SETTLE", "forget_key", "month_costs", "sum_synced_months"]
 
 SETTLE = timedelta(minutes=5)
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # a month not summed yet: every row is newer
@@ -65,3 +69,14 @@ def forget_key(key_pk: int, from_day: date) -> None:
     """The months from `from_day`'s on are summed again, whole, on their next read (rows
     moved in from unassigned usage keep their older `changed_at`)."""
     CostMonth.objects.filter(month__gte=from_day.replace(day=1)).update(summed_at=NEVER)
+
+
+def sum_synced_months(today: date | None = None) -> dict[str, int]:
+    """Bring the kept sums of the current and the previous month up to date (what the Margin
+    page reads); how many keys have cost, by month."""
+    today = today or timezone.now().date()
+    previous = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return {
+        f"{first:%Y-%m}": len(month_costs(*month_bounds(first)))
+        for first in (previous, today.replace(day=1))
+    }

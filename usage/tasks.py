@@ -14,6 +14,9 @@ written, and its lane goes on with the keys left (a new chunk of the run) and th
 chunks; a chunk that fetched nothing stays pending and is resumed by the next takeover.
 
 `sync_report_stale_keys` (beat, daily) tells the operators of keys not synced for 24 h.
+
+`usage_sum_month_costs` runs after every finished sync, once its rows have settled: it brings
+the kept monthly sums of Deepgram's cost up to date, for the Margin page.
 """
 
 import logging
@@ -25,7 +28,7 @@ from django.db import transaction
 
 from billing_portal.task_names import shared_task_renamed
 
-from . import selectors, services
+from . import month_costs, selectors, services
 from .models import SyncRun
 
 logger = logging.getLogger(__name__)
@@ -111,3 +114,9 @@ def sync_report_stale_keys() -> dict:
     """Report the keys whose usage has not synced for 24 h (log and ADMINS e-mail), at most
     once a UTC day."""
     return {"reported": services.sync_report_stale_keys()}
+
+
+@shared_task
+def usage_sum_month_costs() -> dict:
+    """Sum again what changed of the current and the previous month's Deepgram cost."""
+    return month_costs.sum_synced_months()

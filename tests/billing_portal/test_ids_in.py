@@ -44,3 +44,18 @@ def test_thousands_of_ids_are_one_parameter_on_postgresql(customers):
         assert Customer.objects.filter(pk__ids_in=ids).count() == 1
     if connection.vendor == "postgresql":
         assert "= ANY(" in queries[0]["sql"] and " IN (" not in queries[0]["sql"]
+
+
+@pytest.mark.postgres
+def test_the_array_has_the_column_type_so_that_postgresql_can_hash_it(customers, key_of):
+    # psycopg sends small ids as a smallint[]; bigint = smallint is not hashed, so each row
+    # would be compared with every id of the array.
+    from customers.models import ApiKey
+
+    key = key_of(customers[1])
+    many = ApiKey.objects.filter(
+        customer_id__ids_in=[*range(1_000_000, 1_010_000), customers[1].pk]
+    )
+    sql, _ = many.query.sql_with_params()
+    assert sql.count("= ANY(%s::bigint[])") == 1
+    assert list(many) == [key]

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from usage.models import CostMonth, DailyCost, MonthlyCost
-from usage.month_costs import NEVER, SETTLE, forget_key, month_costs
+from usage.month_costs import NEVER, SETTLE, forget_key, month_costs, sum_synced_months
 
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 
@@ -68,3 +68,43 @@ def test_rows_stored_with_an_older_change_time_are_seen_once_the_month_is_forgot
     forget_key(two.pk, date(2026, 10, 5))
     assert CostMonth.objects.get(month=OCTOBER[0]).summed_at == NEVER
     assert month_costs(*OCTOBER) == {one.pk: D("1"), two.pk: D("4")}
+
+
+def test_the_worker_brings_the_current_and_previous_months_up_to_date(
+    keys, put_cost, django_assert_max_num_queries
+):
+    one, two = keys
+    put_cost(one, date(2026, 11, 30), "1.000000")
+    put_cost(two, date(2026, 12, 1), "2.000000")
+    put_cost(two, date(2026, 10, 31), "4.000000")  # two months back: not this task's
+
+    assert sum_synced_months(date(2026, 12, 2)) == {"2026-11": 1, "2026-12": 1}
+
+    assert not CostMonth.objects.filter(month=date(2026, 10, 1)).exists()
+    for first in (date(2026, 11, 1), date(2026, 12, 1)):
+        # Settled since: the Margin page's next read of the month sums nothing again.
+        CostMonth.objects.filter(month=first).update(summed_at=timezone.now())
+        with django_assert_max_num_queries(7):
+            month_costs(first, first.replace(day=30))
+
+
+def test_a_finished_sync_queues_the_sums_for_once_its_rows_have_settled(db):
+    from celery.signals import before_task_publish
+
+    from usage.models import SyncRun
+    from usage.signals import usage_synced
+
+    sent = []
+
+    def seen(sender=None, headers=None, **kwargs):
+        sent.append((sender, headers.get("eta")))
+
+    before_task_publish.connect(seen)
+    try:
+        usage_synced.send(sender=SyncRun, run_id=1)
+    finally:
+        before_task_publish.disconnect(seen)
+
+    [eta] = [e for n, e in sent if n == "usage.tasks.usage_sum_month_costs"]
+    wait = datetime.fromisoformat(eta) - datetime.now(UTC)
+    assert SETTLE < wait <= SETTLE + timedelta(minutes=1)
