@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, person, person_column
 from customers.models import Customer
 
-from . import admin_actions, admin_fx, admin_margin, admin_views, selectors  # noqa: F401 - admin_fx registers
+from . import admin_actions, admin_draft, admin_fx, admin_margin, admin_views, selectors  # noqa: F401 - admin_fx registers
 from .admin_cards import PriceTierInline, RateCardEntryInline, versions_table
 from .forms import BillingTermsForm, CustomerPlanForm, PricePlanForm, parse_period
 from .models import (
@@ -212,14 +212,14 @@ class CustomerFilter(admin.SimpleListFilter):
 
 
 DRAFT_DATES = ["computed_at"]
-LATE_CREDITS = " Its late credits take it below zero: approving issues them as a credit note."
 DRAFT_APPROVAL = ("Approval", {"fields": ["approval_blockers", "margin"]})
 ISSUE_DATES = ["issued_on", "due_on", "approved_at", "approver"]
 PAID_DATES = ["paid_on", "payment_reference", "paid_marker"]
 VOID_DATES = ["voided_at", "voider", "void_reason"]
 
 
-HEAD = ["number_label", "customer", "kind", "adjusts_only", "status", "period_label", "related"]
+HEAD = ["number_label", "customer", "kind_text", "status", "period_label", "related"]
+ADJUSTS_ONLY = ": late adjustments only, to months invoiced in its currency (the plan's changed)"
 INVOICE_FIELDSETS = [
     (None, {"fields": HEAD}),
     ("Amounts", {"fields": ["currency", "subtotal", "tax_rate", "tax", "total", "tax_note"]}),
@@ -258,6 +258,8 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
         "export/": admin_views.export_csv,
         "margin/": admin_margin.margin_page,
         "unpriced/": admin_margin.unpriced_page,
+        "<int:invoice_id>/approve/": admin_draft.approve_draft,
+        "<int:invoice_id>/refresh/": admin_draft.refresh_draft,
         "<int:invoice_id>/void/": admin_views.void_invoice,
         "<int:invoice_id>/credit/": admin_views.credit_invoice,
         "<int:invoice_id>/mark-paid/": admin_views.mark_paid,
@@ -298,9 +300,10 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
             "plan_version__plan",
         )
         try:
-            return queryset.get(pk=int(object_id))
+            invoice = queryset.get(pk=int(object_id))
         except (Invoice.DoesNotExist, ValueError):
             return None
+        return admin_draft.with_blockers(invoice, request.user)  # what refuses its approval
 
     # --- Columns and fields
 
@@ -331,19 +334,17 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
             "<ol>{}</ol>", format_html_join("", "<li>{}</li>", ((n,) for n in obj.pricing_notes))
         )
 
-    @admin.display(description="What blocks approval")
     @admin.display(description="Margin (finance only)")
     def margin(self, obj):
         return admin_margin.draft_margin(obj)
 
+    @admin.display(description="What blocks approval")
     def approval_blockers(self, obj):
-        blockers = selectors.approval_blockers(obj)
-        if not blockers:
-            return "Nothing: it can be approved once reviewed." + LATE_CREDITS * (obj.total < 0)
-        return format_html(
-            '<ul class="approval-blockers">{}</ul>',
-            format_html_join("", "<li>{}</li>", ((b,) for b in blockers)),
-        )
+        return admin_draft.blockers_html(obj)
+
+    @admin.display(description="Kind")
+    def kind_text(self, obj):
+        return obj.get_kind_display() + ADJUSTS_ONLY * obj.adjusts_only
 
     approver = person_column("approved_by", "Approved by")
     paid_marker = person_column("paid_marked_by", "Marked paid by")
