@@ -239,6 +239,12 @@ BILLING_FOUR_EYES = env.bool("BILLING_FOUR_EYES", default=True)
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# consolemail:// prints each message with a line per attachment, not its base64; an
+# EMAIL_BACKEND set names any backend (Django's console one prints the raw message).
+_CONSOLE = "django.core.mail.backends.console.EmailBackend"
+if EMAIL_CONFIG["EMAIL_BACKEND"] == _CONSOLE:
+    EMAIL_CONFIG["EMAIL_BACKEND"] = "billing_portal.mail.ConsoleSummaryBackend"
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing@localhost")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 
@@ -322,10 +328,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"expected_403": {"()": "billing_portal.log_filters.ExpectedForbidden"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A 403 is logged as one warning line, without the PermissionDenied traceback.
+        "django.request": {"filters": ["expected_403"]},
         # WeasyPrint logs each rendering step at INFO; its warnings (say a refused URL) stay.
         "weasyprint.progress": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},

@@ -106,8 +106,7 @@ def _create_note(original: Invoice, net: Decimal, tax: Decimal, actor, reason: s
         seller=seller_snapshot(),
         buyer=original.buyer,
         issued_on=today,
-        due_on=today,
-        approved_at=timezone.now(),
+        approved_at=timezone.now(),  # no due date: nothing is to be paid on a credit note
         approved_by=actor,
         pricing_notes=[f"Credits {original.number}: {reason}"],
     )

@@ -86,7 +86,7 @@ def _issue_note(note: Invoice, credited: Invoice | None, actor) -> None:
     today, now = timezone.now().date(), timezone.now()
     note.kind, note.credits = Invoice.Kind.CREDIT_NOTE, credited
     note.number = next_number(settings.BILLING_CREDIT_NOTE_PREFIX, today.year)
-    note.status, note.issued_on, note.due_on = Invoice.Status.ISSUED, today, today
+    note.status, note.issued_on, note.due_on = Invoice.Status.ISSUED, today, None  # nothing due
     note.approved_at, note.approved_by = now, actor
     note.seller, note.buyer = seller_snapshot(), buyer_snapshot(note.customer)
     _retotal(note, note.lines.all())

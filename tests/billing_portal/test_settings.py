@@ -65,9 +65,15 @@ def test_it_runs_on_embedded_defaults_in_debug():
     assert result.stdout.split() == [
         "django.db.backends.sqlite3",
         "filesystem://",
-        "django.core.mail.backends.console.EmailBackend",
+        "billing_portal.mail.ConsoleSummaryBackend",  # consolemail://, attachments summed up
         "True",
     ]
+
+
+def test_django_s_raw_console_backend_is_still_a_choice():
+    raw = "django.core.mail.backends.console.EmailBackend"
+    result = run_settings("s.EMAIL_BACKEND", DJANGO_DEBUG="1", EMAIL_BACKEND=raw)
+    assert result.stdout.strip() == raw, result.stderr
 
 
 def test_the_embedded_broker_keeps_all_its_files_under_var(tmp_path):

@@ -26,6 +26,7 @@ def test_it_credits_in_full_or_in_part_in_its_own_series(october_draft, finance_
     assert (part.subtotal, part.tax, part.total) == (D("-5.00"), D("-1.00"), D("-6.00"))
     assert rest.subtotal == D("-8.23")
     assert part.credits == issued and part.lines.get().amount == D("-5.00")
+    assert (part.issued_on, part.due_on) == (issued.issued_on, None)  # nothing to pay on it
     with pytest.raises(InvoicesError, match=r"at most 0\.00"):
         credit_note_create(invoice=issued, actor=finance_user, reason="Again")
 
