@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
+from django.views.generic import RedirectView
 
 from invoices import portal as invoice_pages
 from usage import portal as usage_pages
@@ -11,6 +12,7 @@ from . import health
 admin.site.site_header = "Deepgram billing portal"
 admin.site.site_title = "Billing portal"
 admin.site.index_title = "Administration"
+admin.site.site_url = reverse_lazy("portal:home")  # "View site": the customers' portal
 
 portal_auth = [
     path("login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
@@ -64,4 +66,5 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("portal/", include(([*portal_auth, *portal_pages], "portal"))),
+    path("", RedirectView.as_view(pattern_name="portal:home"), name="root"),
 ]

@@ -46,7 +46,7 @@ def approve_drafts(model_admin, request, queryset):
         )
     reviewed = _pairs(request.POST.getlist("reviewed"))
     left_out = _pairs(request.POST.getlist("left_out"))
-    issued, skipped = 0, []
+    issued, skipped = [], []
     for invoice in queryset.select_related("customer").order_by("customer__name", "period", "pk"):
         if invoice.pk not in reviewed:
             reason = SKIP_REASONS.get(left_out.get(invoice.pk, ""), "not reviewed")
@@ -57,15 +57,23 @@ def approve_drafts(model_admin, request, queryset):
             skipped.append(f"{invoice}: it was refreshed after you reviewed it; check it again")
         else:
             try:
-                services.invoice_approve(
+                document = services.invoice_approve(
                     invoice=invoice, actor=request.user, expected_fingerprint=reviewed[invoice.pk]
                 )
             except InvoicesError as exc:
                 skipped.append(f"{invoice}: {exc}")
             else:
-                issued += 1
-    _report(model_admin, request, f"Issued {issued}", skipped)
+                issued.append(document.number)
+    _report(model_admin, request, f"Issued {len(issued)}{_numbers(issued)}", skipped)
     return None
+
+
+def _numbers(numbers: list[str], shown: int = 10) -> str:
+    """ " (INV-2026-000001, INV-2026-000002)": which were issued, the first `shown` of them."""
+    if not numbers:
+        return ""
+    more = f" and {len(numbers) - shown:,} more" if len(numbers) > shown else ""
+    return f" ({', '.join(numbers[:shown])}{more})"
 
 
 def _pairs(values: list[str]) -> dict[int, str]:

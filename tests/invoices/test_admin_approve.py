@@ -100,7 +100,8 @@ def test_it_issues_the_reviewed_drafts_on_confirmation(client, finance_user, dra
     }
     assert Invoice.objects.get(number="INV-2026-000001").approved_by == finance_user
     assert said(response) == [
-        "Issued 2; skipped 1: Draft Initech Speech 2026-10: stale (usage, prices or terms "
+        "Issued 2 (INV-2026-000001, INV-2026-000002); skipped 1: Draft Initech Speech 2026-10: "
+        "stale (usage, prices or terms "
         "changed since it was computed); refresh it first"
     ]
 
@@ -157,7 +158,8 @@ def test_it_leaves_a_draft_with_my_manual_lines_to_another_approver(
     ]
     assert "Another person must approve: will be skipped (1)" in page.text
     assert said(response) == [
-        "Issued 1; skipped 1: Draft Acme Voice Ltd 2026-10: you added manual lines to it: "
+        "Issued 1 (INV-2026-000001); skipped 1: Draft Acme Voice Ltd 2026-10: you added manual "
+        "lines to it: "
         "another person must approve it"
     ]
 
