@@ -8,11 +8,24 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, person, person_column
-from customers.models import Customer
 
-from . import admin_actions, admin_draft, admin_fx, admin_margin, admin_views, selectors  # noqa: F401 - admin_fx registers
+from . import (
+    admin_actions,
+    admin_draft,
+    admin_fx,  # noqa: F401 - registers the exchange rates' admin
+    admin_margin,
+    admin_payments,
+    admin_views,
+)
 from .admin_cards import PriceTierInline, RateCardEntryInline, versions_table
-from .forms import BillingTermsForm, CustomerPlanForm, PricePlanForm, parse_period
+from .admin_filters import (
+    CurrencyFilter,
+    CustomerFilter,
+    PaymentStateFilter,
+    PeriodFilter,
+    with_balances,
+)
+from .forms import BillingTermsForm, CustomerPlanForm, PricePlanForm
 from .models import (
     BillingTerms,
     CustomerPlan,
@@ -163,58 +176,12 @@ class InvoiceEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     who = person_column("actor", "Who", nobody="system")
 
 
-class PeriodFilter(admin.SimpleListFilter):
-    title = "period"
-    parameter_name = "period"
-
-    def lookups(self, request, model_admin):
-        months = Invoice.objects.dates("period", "month", order="DESC")
-        return [(f"{month:%Y-%m}", f"{month:%Y-%m}") for month in months]
-
-    def queryset(self, request, queryset):
-        period = parse_period(self.value() or "")
-        return queryset.filter(period=period) if period else queryset
-
-
-class CurrencyFilter(admin.SimpleListFilter):
-    """The currencies of the price plans (a small table), not a scan of every invoice."""
-
-    title = "currency"
-    parameter_name = "currency"
-
-    def lookups(self, request, model_admin):
-        currencies = PricePlan.objects.order_by("currency").values_list("currency", flat=True)
-        return [(c, c) for c in dict.fromkeys(currencies)]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(currency=self.value()) if self.value() else queryset
-
-
-class CustomerFilter(admin.SimpleListFilter):
-    title = "customer"
-    parameter_name = "customer"
-
-    # Listing thousands of customers would cost more than the page; past this many only the
-    # chosen one is listed (choose by searching, or from the customer's page).
-    MAX_LISTED = 50
-
-    def lookups(self, request, model_admin):
-        customers = Customer.objects.only("pk", "name").order_by("name")
-        listed = list(customers[: self.MAX_LISTED + 1])
-        if len(listed) <= self.MAX_LISTED:
-            return [(c.pk, c.name) for c in listed]
-        chosen = self.value() or ""
-        return [(c.pk, c.name) for c in customers.filter(pk=chosen)] if chosen.isdigit() else []
-
-    def queryset(self, request, queryset):
-        value = self.value() or ""
-        return queryset.filter(customer_id=value) if value.isdigit() else queryset
-
-
 DRAFT_DATES = ["computed_at"]
 DRAFT_APPROVAL = ("Approval", {"fields": ["approval_blockers", "margin"]})
 ISSUE_DATES = ["issued_on", "due_on", "approved_at", "approver"]
 PAID_DATES = ["paid_on", "payment_reference", "paid_marker"]
+PAYMENTS = ("Payments", {"fields": ["payment_state", "payments"]})
+REVERSE_PAYMENT = "<int:invoice_id>/payments/<int:payment_id>/reverse-payment/"
 VOID_DATES = ["voided_at", "voider", "void_reason"]
 
 
@@ -242,11 +209,19 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
         "kind",
         "status",
         "total_label",
+        "payment_state",
         "issued_on",
         "due_on",
     ]
     list_display_links = ["number_label"]
-    list_filter = ["status", "kind", PeriodFilter, CurrencyFilter, CustomerFilter]
+    list_filter = [
+        "status",
+        PaymentStateFilter,
+        "kind",
+        PeriodFilter,
+        CurrencyFilter,
+        CustomerFilter,
+    ]
     list_select_related = ["customer"]
     # Counting every invoice again for "N total" costs a second full count on each page.
     show_full_result_count = False
@@ -263,13 +238,17 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
         "<int:invoice_id>/void/": admin_views.void_invoice,
         "<int:invoice_id>/credit/": admin_views.credit_invoice,
         "<int:invoice_id>/mark-paid/": admin_views.mark_paid,
+        "<int:invoice_id>/record-payment/": admin_payments.record_payment,
+        REVERSE_PAYMENT: admin_payments.reverse_payment,
         "<int:invoice_id>/add-line/": admin_views.add_manual_line,
         "<int:invoice_id>/pdf/": admin_views.stored_pdf,
         "<int:invoice_id>/preview/": admin_views.preview_pdf,
     }
     fieldsets = INVOICE_FIELDSETS
     readonly_fields = [
-        f for _, options in [*INVOICE_FIELDSETS, DRAFT_APPROVAL] for f in options["fields"]
+        f
+        for _, options in [*INVOICE_FIELDSETS, DRAFT_APPROVAL, PAYMENTS]
+        for f in options["fields"]
     ]
 
     def get_fieldsets(self, request, obj=None):
@@ -284,7 +263,9 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
             ]
         dates = ISSUE_DATES + {"paid": PAID_DATES, "void": VOID_DATES}.get(obj.status, [])
         return [
-            *self.fieldsets[:3],
+            *self.fieldsets[:2],
+            *[PAYMENTS] * (obj.kind == Invoice.Kind.INVOICE),
+            self.fieldsets[2],
             ("Dates and people", {"fields": dates}),
             *self.fieldsets[4:],
         ]
@@ -318,6 +299,17 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
     @admin.display(description="Total", ordering="total")
     def total_label(self, obj):
         return f"{obj.total} {obj.currency}"
+
+    @admin.display(description="Payment")
+    def payment_state(self, obj):
+        return admin_payments.state_badge(obj)
+
+    @admin.display(description="Payments")
+    def payments(self, obj):
+        return admin_payments.payments_table(obj)
+
+    def get_queryset(self, request):  # the list's balance, summed by the database
+        return with_balances(super().get_queryset(request))
 
     @admin.display(description="Credits / credited by")
     def related(self, obj):

@@ -63,15 +63,17 @@ def invoice_form_page(
     redirect_to: Callable[[Invoice, Any], Invoice] = lambda invoice, result: invoice,
     error_field: Callable[[dict], str | None] = lambda data: None,
     context: Callable[[Invoice], dict] = lambda invoice: {},
+    initial: Callable[[Invoice], dict] = lambda invoice: {},
 ) -> HttpResponse:
     """A form page about one invoice: check `permission`, bind `form_class`; on a valid POST
     `run(invoice, cleaned_data)` (one service call), then report `success(invoice, result)`
     and go to the change page of `redirect_to(invoice, result)`. A domain error becomes a
     form error (on `error_field(cleaned_data)`, the whole form by default) and the form is
-    shown again. `title` is formatted with `invoice`; `context(invoice)` adds to the page."""
+    shown again. `title` is formatted with `invoice`; `context(invoice)` adds to the page,
+    `initial(invoice)` fills the empty form."""
     require(request, permission)
     invoice = _invoice(invoice_id)
-    form = form_class(request.POST or None)
+    form = form_class(request.POST or None, initial=initial(invoice))
     if request.method == "POST" and form.is_valid():
         try:
             result = run(invoice, form.cleaned_data)

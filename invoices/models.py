@@ -427,6 +427,8 @@ class InvoiceEvent(AuditEvent):
         VOIDED = "voided", "Voided"
         CREDITED = "credited", "Credit note issued"
         PAID = "paid", "Marked paid"
+        PAYMENT = "payment", "Payment recorded"
+        PAYMENT_REVERSED = "payment_reversed", "Payment reversed"
         PDF_STORED = "pdf_stored", "PDF stored"
         EMAILED = "emailed", "E-mailed"
         EMAIL_FAILED = "email_failed", "E-mail failed"
@@ -444,4 +446,5 @@ class InvoiceEvent(AuditEvent):
 
 from .models_cards import RateCardEntry, RateCardStep  # noqa: E402, F401 - models of this app
 from .models_numbers import InvoiceCounter  # noqa: E402, F401 - a model of this app
+from .models_payments import Payment  # noqa: E402, F401 - a model of this app
 from .models_versions import PlanVersion  # noqa: E402, F401 - a model of this app

@@ -15,6 +15,7 @@ from usage.models import Method
 from usage.services import utc_today
 
 from . import documents
+from .balances import balances_of
 from .exceptions import PdfIntegrityError
 from .portal_selectors import portal_invoice, portal_invoices
 
@@ -61,9 +62,13 @@ def dashboard(request):
 @require_safe
 @customer_required
 def invoice_list(request):
-    """The customer's issued, paid and void invoices and credit notes, newest first."""
+    """The customer's issued, paid and void invoices and credit notes, newest first, each
+    invoice with what is left to pay on it and its payment state."""
     paginator = Paginator(portal_invoices(customer=request.customer), INVOICES_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
+    balances = balances_of(page.object_list)  # what is left to pay on each, two queries
+    for invoice in page.object_list:
+        invoice.balance = balances.get(invoice.pk)
     return render(
         request,
         "portal/invoices.html",

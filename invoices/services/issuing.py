@@ -34,6 +34,7 @@ from django.utils import timezone
 from usage.units import quantize_hours
 
 from .. import tasks
+from ..balances import balances_of
 from ..exceptions import (
     ApprovalRefused,
     FourEyesViolation,
@@ -50,6 +51,7 @@ from .drafts import invoice_refresh_draft
 from .fingerprint import current_fingerprint
 from .late_credits import issue_late_credits
 from .numbering import next_number
+from .payments import payment_record
 from .plan_versions import plan_version_of
 from .snapshots import buyer_snapshot, seller_snapshot
 
@@ -162,6 +164,11 @@ def invoice_void(*, invoice: Invoice, actor, reason: str) -> Invoice:
                 f"{invoice} has credit notes ({', '.join(n.number for n in live_notes)}): "
                 "void them first."
             )
+        balance = balances_of([invoice]).get(invoice.pk)  # none for a credit note
+        if balance is not None and balance.paid:
+            raise InvalidTransition(
+                f"{invoice} has payments recorded: reverse them first (or credit it instead)."
+            )
         invoice.status, invoice.void_reason = Invoice.Status.VOID, reason.strip()
         invoice.voided_at, invoice.voided_by = timezone.now(), actor
         invoice.save(update_fields=["status", "void_reason", "voided_at", "voided_by"])
@@ -172,10 +179,10 @@ def invoice_void(*, invoice: Invoice, actor, reason: str) -> Invoice:
 
 
 def invoice_mark_paid(*, invoice: Invoice, actor, paid_on: date, reference: str = "") -> Invoice:
-    """Record the payment of an issued invoice (not with a date in the future)."""
+    """Record that what is left of an issued invoice was paid: one payment of its balance
+    (`payments.payment_record`; not with a date in the future)."""
     if paid_on > timezone.now().date():
         raise InvoicesError("The payment date is in the future.")
-    reference = reference.strip()
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status != Invoice.Status.ISSUED or invoice.kind != Invoice.Kind.INVOICE:
@@ -183,15 +190,13 @@ def invoice_mark_paid(*, invoice: Invoice, actor, paid_on: date, reference: str 
                 f"Only an issued invoice can be marked paid; {invoice} is "
                 f"{invoice.get_status_display().lower()}."
             )
-        invoice.status, invoice.paid_on = Invoice.Status.PAID, paid_on
-        invoice.payment_reference, invoice.paid_marked_by = reference, actor
-        invoice.save(update_fields=["status", "paid_on", "payment_reference", "paid_marked_by"])
-        InvoiceEvent.record(
-            InvoiceEvent.Action.PAID,
-            invoice=invoice,
-            actor=actor,
-            detail=f"Paid on {paid_on}" + (f", {reference}" if reference else ""),
+        left = balances_of([invoice])[invoice.pk].outstanding
+        if left <= 0:
+            raise InvalidTransition(f"Nothing is left to pay on {invoice}: it is credited.")
+        payment_record(
+            invoice=invoice, actor=actor, amount=left, received_on=paid_on, reference=reference
         )
+        invoice.refresh_from_db()
     return invoice
 
 

@@ -88,3 +88,18 @@ def issued(october_draft, finance_user):
     from invoices.services import invoice_approve
 
     return invoice_approve(invoice=october_draft, actor=finance_user)
+
+
+@pytest.fixture
+def fee_invoice(make_customer, finance_user):
+    """INV-2026-000001 of 178.40 USD (a platform fee, no tax), due on 5 December 2026."""
+    from invoices.services import invoice_approve, invoice_generate_drafts
+
+    plan = PricePlan.objects.create(
+        name="Fee", currency="USD", rate_per_hour=D(0), platform_fee=D("178.40")
+    )
+    customer = make_customer()
+    CustomerPlan.objects.create(customer=customer, plan=plan, effective_from=OCTOBER)
+    no_tax_terms(customer)
+    [draft] = invoice_generate_drafts(period=OCTOBER, customers=[customer]).created
+    return invoice_approve(invoice=draft, actor=finance_user)

@@ -75,7 +75,7 @@ def test_it_exports_a_months_documents_exactly(client, finance_user, october):
         "10.00,0.00,10.00,\r\n"
         "INV-2026-000003,invoice,Initech Speech,2026-10,2026-11-05,2026-12-05,void,USD,"
         "10.00,0.00,10.00,\r\n"
-        "CN-2026-000001,credit_note,Acme Voice Ltd,2026-10,2026-11-05,2026-11-05,issued,USD,"
+        "CN-2026-000001,credit_note,Acme Voice Ltd,2026-10,2026-11-05,,issued,USD,"
         "-5.00,-1.00,-6.00,INV-2026-000001\r\n"
     )
 

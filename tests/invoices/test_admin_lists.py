@@ -31,7 +31,7 @@ INVOICE_LIST_QUERIES = 9
 # An invoice's page: the invoice (with customer, credited invoice and the people who acted),
 # its lines (with key and who added them), its timeline (with who acted), its credit notes,
 # and its content type (for the history link).
-INVOICE_PAGE_QUERIES = 9
+INVOICE_PAGE_QUERIES = 10  # and its payments
 
 
 @pytest.fixture(autouse=True)
@@ -143,8 +143,9 @@ def test_it_shows_number_customer_period_kind_status_total_and_dates(client, fin
 
     assert rows_of(response) == [
         ["INV-2026-000001", "Acme Voice Ltd", "2026-10", "Invoice", "Issued", "15.10 USD",
-         "5 Nov 2026", "19 Nov 2026"],
-        ["Draft", "Globex Transcripts", "2026-10", "Invoice", "Draft", "10.00 USD", "-", "-"],
+         "Unpaid", "5 Nov 2026", "19 Nov 2026"],
+        ["Draft", "Globex Transcripts", "2026-10", "Invoice", "Draft", "10.00 USD", "-", "-",
+         "-"],
     ]  # fmt: skip
 
 
@@ -160,6 +161,9 @@ def test_it_shows_number_customer_period_kind_status_total_and_dates(client, fin
         ({"currency": "EUR"}, []),
         ({"q": "INV-2026-000001"}, ["issued"]),
         ({"q": "globex"}, ["draft"]),
+        ({"payment": "unpaid"}, ["issued"]),
+        ({"payment": "paid"}, []),
+        ({"payment": "overdue"}, []),
     ],
 )
 def test_it_filters_and_searches(client, finance_user, month, query, expected):

@@ -261,12 +261,14 @@ CARD_CODES = {  # 0007
     for verb in ("view", "add", "change", "delete")
 }
 VERSION_CODES = {"view_planversion"}  # 0009
+PAYMENT_CODES = {"add_payment", "view_payment"}  # 0012
 FINANCE_CODES = {
     *(f"{verb}_{model}" for model in ("priceplan", "pricetier", "customerplan", "billingterms")
       for verb in ("view", "add", "change")),
     *FX_CODES,
     *CARD_CODES,
     *VERSION_CODES,
+    *PAYMENT_CODES,
     "view_invoice",
     "view_invoiceline",
     "view_invoiceevent",
@@ -318,7 +320,7 @@ def test_it_takes_the_invoice_permissions_back_when_migrated_backwards():
 
     (operation,) = roles.Migration.operations
     operation.reverse_code(apps, None)
-    assert invoice_codes("Finance") == FX_CODES | CARD_CODES | VERSION_CODES  # later grants
+    assert invoice_codes("Finance") == FX_CODES | CARD_CODES | VERSION_CODES | PAYMENT_CODES
     assert invoice_codes("Support") == set()
     operation.code(apps, None)
     assert invoice_codes("Finance") == FINANCE_CODES

@@ -135,7 +135,8 @@ def test_its_query_count_does_not_grow_with_rows(
     client, customer_a_user, finance_user, documents, django_assert_num_queries
 ):
     client.force_login(customer_a_user)
-    with django_assert_num_queries(5):  # session, user, membership, count, page
+    # session, user, membership, count, page; the page's credit notes and payments
+    with django_assert_num_queries(7):
         assert len(numbers_on(client.get(LIST))) == 4
 
     for n in range(6):
@@ -143,5 +144,21 @@ def test_its_query_count_does_not_grow_with_rows(
             invoice=documents["october"], actor=finance_user, reason=f"C{n}", amount=D("0.10")
         )
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):
         assert len(numbers_on(client.get(LIST))) == 10
+
+
+def test_each_invoice_says_what_is_left_to_pay(client, customer_a_user, finance_user, documents):
+    from invoices.services.payments import payment_record
+
+    october, note = documents["october"], documents["note"]
+    payment_record(
+        invoice=october, actor=finance_user, amount=D("1.00"), received_on=date(2026, 11, 3)
+    )
+    client.force_login(customer_a_user)
+
+    page = client.get(LIST).content.decode()
+
+    left = october.total + note.total - D("1.00")  # the note's total is below zero
+    assert f'{left} USD<span class="sub">partly paid</span>' in page
+    assert '<span class="pay-state pay-paid">Paid</span>' in page  # August

@@ -18,6 +18,7 @@ import secrets
 import socket
 import uuid
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -44,6 +45,7 @@ from invoices.services import (
     invoice_mark_paid,
     previous_month,
 )
+from invoices.services.payments import payment_record
 from usage.models import SyncRun
 from usage.services import usage_sync_run, utc_today
 
@@ -150,8 +152,9 @@ class Command(BaseCommand):
 
     def _issue_some(self, customers: list[Customer]) -> int:
         """Issue last month's drafts of all but the last demo customer, and the month before
-        for the first one (then marked paid), so the portal has PDFs to download and the admin
-        still has a draft to approve. By the system (no actor): nobody approved demo data."""
+        for the first one (then marked paid; the second's last month half paid), so the portal
+        has PDFs to download and the admin still has a draft to approve. By the system (no
+        actor): nobody approved demo data."""
         last_month = previous_month()
         month_before = previous_month(last_month)
         invoice_generate_drafts(period=month_before, customers=customers[:1])
@@ -172,6 +175,14 @@ class Command(BaseCommand):
             if period == month_before:
                 invoice_mark_paid(
                     invoice=invoice, actor=None, paid_on=utc_today(), reference="DEMO-PAID"
+                )
+            elif customer == customers[1] and invoice.total > 1:  # a partly paid invoice
+                payment_record(
+                    invoice=invoice,
+                    actor=None,
+                    amount=(invoice.total / 2).quantize(Decimal("0.01")),
+                    received_on=utc_today(),
+                    reference="DEMO-PART",
                 )
             issued += 1
         return issued
