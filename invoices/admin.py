@@ -242,6 +242,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
         REVERSE_PAYMENT: admin_payments.reverse_payment,
         "<int:invoice_id>/add-line/": admin_views.add_manual_line,
         "<int:invoice_id>/pdf/": admin_views.stored_pdf,
+        "<int:invoice_id>/customer-copy/": admin_views.customer_copy,
         "<int:invoice_id>/preview/": admin_views.preview_pdf,
     }
     fieldsets = INVOICE_FIELDSETS
@@ -366,10 +367,13 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
                 'target="_blank">Open the PDF</a> renders and stores it now, once.',
                 url,
             )
+        copy = reverse("admin:invoices_invoice_customer_copy", args=[obj.pk])
         return format_html(
-            '<a href="{}" target="_blank">Open the stored PDF</a><br>'
+            '<a href="{}" target="_blank">The original (stored, as issued)</a> · <a href="{}" '
+            'target="_blank">The customer\'s copy (stamped with its state)</a><br>'
             "Rendered {} with template {}; SHA-256 <code>{}</code>",
             url,
+            copy,
             f"{obj.pdf_rendered_at:%Y-%m-%d %H:%M} UTC",
             obj.pdf_template_version,
             obj.pdf_sha256,

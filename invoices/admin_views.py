@@ -30,6 +30,7 @@ from .exceptions import InvoicesError
 from .forms import CreditNoteForm, ManualLineForm, MarkPaidForm, PeriodForm, VoidForm
 from .models import Invoice
 from .pdf import render_invoice_pdf
+from .stamps import stamped_copy
 
 APPROVE = "invoices.approve_invoice"
 
@@ -264,6 +265,21 @@ def stored_pdf(request, model_admin, invoice_id: int):
         return redirect(reverse("admin:invoices_invoice_preview", args=[invoice.pk]))
     try:
         data = documents.invoice_pdf_bytes(invoice)
+    except InvoicesError as exc:
+        model_admin.message_user(request, str(exc), messages.ERROR)
+        return _to_invoice(invoice)
+    return documents.pdf_response(invoice, data, as_attachment=False)
+
+
+def customer_copy(request, model_admin, invoice_id: int):
+    """The issued document as the customer gets it now: the stored PDF with the stamp of its
+    state (void, paid, credited, partly paid), or the original when none applies."""
+    require(request, "invoices.view_invoice")
+    invoice = _invoice(invoice_id)
+    if invoice.is_draft:
+        return redirect(reverse("admin:invoices_invoice_preview", args=[invoice.pk]))
+    try:
+        data = stamped_copy(invoice, documents.invoice_pdf_bytes(invoice))
     except InvoicesError as exc:
         model_admin.message_user(request, str(exc), messages.ERROR)
         return _to_invoice(invoice)

@@ -25,6 +25,7 @@ from django.utils.text import slugify
 from .exceptions import EmailNotSent, InvalidTransition, PdfIntegrityError
 from .models import Invoice, InvoiceEvent
 from .pdf import TEMPLATE_VERSION, render_invoice_pdf
+from .stamps import stamped_copy
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,8 @@ def invoice_send_email(*, invoice: Invoice) -> Invoice:
         # Delivery goes to today's billing address (fixable after a bounce); the PDF keeps the
         # buyer details as issued.
         recipient = invoice.customer.billing_email
-        message = _message(invoice, recipient, invoice_pdf_bytes(invoice))
+        # Sent again later (a bounce fixed), the copy carries its state now (`stamps`).
+        message = _message(invoice, recipient, stamped_copy(invoice, invoice_pdf_bytes(invoice)))
         invoice.email_attempts += 1
         try:
             message.send()

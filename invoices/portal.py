@@ -18,6 +18,7 @@ from . import documents
 from .balances import balances_of
 from .exceptions import PdfIntegrityError
 from .portal_selectors import portal_invoice, portal_invoices
+from .stamps import stamped_copy
 
 INVOICES_PER_PAGE = 25
 LATEST_INVOICES = 5
@@ -81,8 +82,8 @@ def invoice_list(request):
 def invoice_pdf(request, public_id):
     """The stored PDF of one of the customer's documents, as an attachment."""
     invoice = portal_invoice(customer=request.customer, public_id=public_id)
-    try:
-        data = documents.invoice_pdf_bytes(invoice)
+    try:  # the customer's copy: stamped with its state now (void, paid, credited)
+        data = stamped_copy(invoice, documents.invoice_pdf_bytes(invoice))
     except PdfIntegrityError:  # logged for the operators; the customer gets a page, not a 500
         return render(request, "portal/pdf_unavailable.html", {"invoice": invoice}, status=503)
     return documents.pdf_response(invoice, data, as_attachment=True)

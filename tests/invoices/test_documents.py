@@ -260,7 +260,7 @@ def test_finance_opens_the_stored_pdf_and_the_draft_preview(
     assert hashlib.sha256(response.content).hexdigest() == issued.pdf_sha256
 
     page = client.get(reverse("admin:invoices_invoice_change", args=[issued.pk])).content.decode()
-    assert "Open the stored PDF" in page and issued.pdf_sha256 in page
+    assert "The original (stored, as issued)" in page and issued.pdf_sha256 in page
 
     # The preview of an issued invoice is its stored PDF, never a new rendering.
     preview = client.get(reverse("admin:invoices_invoice_preview", args=[issued.pk]))
