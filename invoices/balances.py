@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from .models import Invoice, Payment
 
-__all__ = ["Balance", "balances_of"]
+__all__ = ["Balance", "CustomerBalance", "balances_of", "customer_balances"]
 
 ZERO = Decimal(0)
 
@@ -68,3 +68,46 @@ def balances_of(invoices) -> dict[int, Balance]:
         for i in invoices
         if i.pk in set(pks)
     }
+
+
+@dataclass(frozen=True)
+class CustomerBalance:
+    """What a customer has left to pay in one currency: the sum of its open invoices'
+    balances (the portal keeps no unapplied credit: overpayments are refused), how much of
+    it is overdue, and the next due date of what is not."""
+
+    currency: str
+    outstanding: Decimal
+    overdue: Decimal
+    open_invoices: int
+    next_due: date | None
+
+
+def customer_balances(customer, today: date | None = None) -> list[CustomerBalance]:
+    """The customer's balance per currency (only currencies with something left), in three
+    queries."""
+    today = today or timezone.now().date()
+    invoices = list(
+        Invoice.objects.filter(
+            customer=customer, kind=Invoice.Kind.INVOICE, status=Invoice.Status.ISSUED
+        ).only("pk", "kind", "status", "total", "currency", "due_on")
+    )
+    found: dict[str, dict] = {}
+    balances = balances_of(invoices)
+    for invoice in invoices:
+        balance = balances[invoice.pk]
+        if balance.outstanding <= 0:
+            continue
+        entry = found.setdefault(
+            invoice.currency, {"outstanding": ZERO, "overdue": ZERO, "open": 0, "next": None}
+        )
+        entry["outstanding"] += balance.outstanding
+        entry["open"] += 1
+        if balance.state(today) == "overdue":
+            entry["overdue"] += balance.outstanding
+        elif invoice.due_on and (entry["next"] is None or invoice.due_on < entry["next"]):
+            entry["next"] = invoice.due_on
+    return [
+        CustomerBalance(cur, e["outstanding"], e["overdue"], e["open"], e["next"])
+        for cur, e in sorted(found.items())
+    ]

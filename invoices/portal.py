@@ -15,7 +15,7 @@ from usage.models import Method
 from usage.services import utc_today
 
 from . import documents
-from .balances import balances_of
+from .balances import balances_of, customer_balances
 from .exceptions import PdfIntegrityError
 from .portal_selectors import portal_invoice, portal_invoices
 from .stamps import stamped_copy
@@ -27,8 +27,9 @@ LATEST_INVOICES = 5
 @require_safe
 @customer_required
 def dashboard(request):
-    """This UTC month's usage so far (total hours per key, per method, per day) and the
-    latest invoices."""
+    """What the customer owes (per currency, what is overdue, the next due date), this UTC
+    month's usage so far (total hours per key, per method, per day) and the latest
+    invoices."""
     customer = request.customer
     today = utc_today()
     first, last = usage_selectors.month_bounds(today)
@@ -56,6 +57,7 @@ def dashboard(request):
             "breakdowns": [("By key", "Key", by_key), ("By method", "Method", by_method)],
             "chart": chart,
             "invoices": portal_invoices(customer=customer)[:LATEST_INVOICES],
+            "balances": customer_balances(customer, today),
         },
     )
 

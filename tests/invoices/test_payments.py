@@ -213,3 +213,21 @@ def test_invoices_marked_paid_before_become_one_payment_each(invoice, finance_us
     )
     assert (payment.reference, payment.recorded_by) == ("OLD-1", finance_user)
     assert balance(invoice).outstanding == 0
+
+
+def test_a_customer_s_balance_is_summed_per_currency_with_what_is_overdue(invoice, finance_user):
+    from invoices.balances import CustomerBalance, customer_balances
+
+    due = invoice.due_on
+    assert customer_balances(invoice.customer) == [
+        CustomerBalance("USD", D("178.40"), D("0"), 1, due)
+    ]
+    payment_record(
+        invoice=invoice, actor=finance_user, amount=D("100"), received_on=date(2026, 11, 1)
+    )
+    late = customer_balances(invoice.customer, today=date(2027, 1, 1))
+    assert late == [CustomerBalance("USD", D("78.40"), D("78.40"), 1, None)]
+    payment_record(
+        invoice=invoice, actor=finance_user, amount=D("78.40"), received_on=date(2026, 11, 2)
+    )
+    assert customer_balances(invoice.customer) == []

@@ -125,8 +125,9 @@ def test_its_query_count_does_not_grow(
     django_assert_num_queries,
 ):
     client.force_login(customer_a_user)
-    # session, user, membership, per key, per method, per day, latest invoices
-    with django_assert_num_queries(7):
+    # session, user, membership, per key, per method, per day, latest invoices; the balance:
+    # open invoices, their credit notes, their payments
+    with django_assert_num_queries(10):
         client.get(HOME)
 
     for n in range(8):
@@ -137,7 +138,33 @@ def test_its_query_count_does_not_grow(
         for day in range(1, 20):
             put_usage(key, date(2026, 11, day), "1.000000")
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(10):
         response = client.get(HOME)
     assert len(response.context["invoices"]) == 5
     assert len(response.context["by_key"]) == 10
+
+
+def test_it_shows_what_is_left_to_pay_and_what_is_overdue(
+    client, customer_a_user, finance_user, acme_october
+):
+    import time_machine
+
+    from invoices.services.payments import payment_record
+
+    payment_record(
+        invoice=acme_october,
+        actor=finance_user,
+        amount=D("1.00"),
+        received_on=acme_october.issued_on,
+    )
+    left = acme_october.total - D("1.00")
+    client.force_login(customer_a_user)
+
+    page = client.get(HOME).content.decode()
+    assert f"{left} USD</span>" in page and "on 1 invoice" in page
+    assert f"next due {acme_october.due_on:%-d %B %Y}" in page
+
+    with time_machine.travel("2027-02-01 09:00Z", tick=False):  # long after its due date
+        client.force_login(customer_a_user)
+        overdue = client.get(HOME).content.decode()
+    assert f"{left} USD overdue." in overdue
