@@ -151,6 +151,34 @@ def invoice_send_email(*, invoice: Invoice) -> Invoice:
     return invoice
 
 
+def invoice_send_void_notice(*, invoice: Invoice) -> bool:
+    """Tell the customer that an invoice they were sent is void, and why, with the customer's
+    copy (stamped VOID) attached; once. Nothing is sent for an invoice voided before its
+    e-mail went out. Returns whether it was sent; a transport failure is raised."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+        sent = invoice.events.filter(action=InvoiceEvent.Action.VOID_EMAILED).exists()
+        if invoice.status != Invoice.Status.VOID or invoice.emailed_at is None or sent:
+            return False
+        recipient = invoice.customer.billing_email
+        context = {
+            "invoice": invoice,
+            "seller": invoice.seller,
+            "buyer": invoice.buyer,
+            "portal_url": settings.BILLING_SITE_URL.rstrip("/") + reverse("portal:invoices"),
+        }
+        subject = render_to_string("invoices/email/voided_subject.txt", context).strip()
+        body = render_to_string("invoices/email/voided.txt", context)
+        message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[recipient])
+        pdf = stamped_copy(invoice, invoice_pdf_bytes(invoice))
+        message.attach(pdf_filename(invoice), pdf, "application/pdf")
+        message.send()
+        InvoiceEvent.record(
+            InvoiceEvent.Action.VOID_EMAILED, invoice=invoice, detail=f"To {recipient}."
+        )
+    return True
+
+
 def _message(invoice: Invoice, recipient: str, pdf: bytes) -> EmailMessage:
     context = {
         "invoice": invoice,

@@ -71,3 +71,9 @@ def deliver_pending_documents() -> int:
     for invoice_id in pending:
         invoice_store_pdf.delay(invoice_id)
     return len(pending)
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=60, max_retries=5)
+def invoice_send_void_notice(invoice_id: int) -> bool:
+    """After a void: tell the customer, once (retried with a growing delay)."""
+    return documents.invoice_send_void_notice(invoice=Invoice.objects.get(pk=invoice_id))

@@ -175,6 +175,8 @@ def invoice_void(*, invoice: Invoice, actor, reason: str) -> Invoice:
         InvoiceEvent.record(
             InvoiceEvent.Action.VOIDED, invoice=invoice, actor=actor, detail=reason.strip()
         )
+        pk = invoice.pk  # the customer is told, with the reason, once it is committed
+        transaction.on_commit(lambda: tasks.invoice_send_void_notice.delay(pk), robust=True)
     return invoice
 
 
