@@ -37,7 +37,7 @@ from .services.snapshots import (
 logger = logging.getLogger(__name__)
 
 # Bump when the template changes what an invoice shows; each stored PDF records the version.
-TEMPLATE_VERSION = "2026.12.1"  # line-item units
+TEMPLATE_VERSION = "2026.12.2"  # hours to a hundredth; the country once; tiers' usage lines
 TEMPLATE = "invoices/pdf/invoice.html"
 STYLESHEET = "invoices/pdf/invoice.css"
 

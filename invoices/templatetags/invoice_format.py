@@ -4,6 +4,7 @@ hours with the 6 decimals they are billed at, unit prices as precise as they are
 import functools
 from decimal import ROUND_HALF_UP, Decimal
 
+import pycountry
 from django import template
 
 from invoices.models import InvoiceLine
@@ -55,6 +56,29 @@ def hours_brief(value) -> str:
     brief = Decimal(value).quantize(Decimal("0.01"))
     text = f"{brief:,.2f}".rstrip("0").rstrip(".")
     return f"{text} h"
+
+
+@register.filter
+@_blank_stays_blank
+def hours_shown(value) -> str:
+    """Hours on a document's line, for reading: to a hundredth (the minutes column beside
+    it, the stored line and the CSV keep the billed 6 decimals): 12.500000 -> '12.50'."""
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+
+
+@register.filter
+def country_line(buyer: dict) -> str:
+    """The buyer's country to print under the address, by name (GB -> 'United Kingdom'),
+    or "" when the address already ends with it (by name or code): it prints once."""
+    code = (buyer.get("country") or "").strip()
+    if not code:
+        return ""
+    found = pycountry.countries.get(alpha_2=code.upper())
+    name = getattr(found, "common_name", None) or getattr(found, "name", code) if found else code
+    last = ((buyer.get("address") or "").strip().splitlines() or [""])[-1].strip().casefold()
+    if last in {code.casefold(), name.casefold()} or last.endswith(name.casefold()):
+        return ""
+    return name
 
 
 @register.filter

@@ -54,7 +54,7 @@ def test_an_issued_invoice_reads_as_one(issued):
     assert "Subtotal 13.23" in text
     assert re.search(r"T ?ax \(20%\) 2\.65", text)  # pypdf may split the kerned "T"
     assert "Total USD 15.88" in text
-    assert "12.500000 750.0" in text  # hours, and minutes
+    assert "12.50 750.0" in text  # hours to a hundredth, and minutes
     assert "0.258/h" in text
     assert f"{issued.due_on:%-d %B %Y}" in text
     assert "Payment terms: 14 days" in text
@@ -375,3 +375,50 @@ def test_a_render_leaves_a_paused_collector_paused(issued):
 )
 def test_hours_for_reading_drop_the_billing_decimals(hours, shown):
     assert hours_brief(D(hours)) == shown
+
+
+@pytest.mark.parametrize(
+    ("country", "address", "printed"),
+    [
+        ("GB", "1 Example Street\nLondon", "United Kingdom"),
+        ("GB", "1 Example Street\nLondon\nUnited Kingdom", ""),  # once, not twice
+        ("DE", "Hauptstr. 1\n10115 Berlin\nDE", ""),
+        ("DE", "Hauptstr. 1\n10115 Berlin, Germany", ""),
+        ("", "Somewhere", ""),
+    ],
+)
+def test_the_buyer_s_country_prints_once_by_name(country, address, printed):
+    from invoices.templatetags.invoice_format import country_line
+
+    assert country_line({"country": country, "address": address}) == printed
+
+
+@pytest.mark.parametrize(
+    ("hours", "shown"), [("12.500000", "12.50"), ("0.004000", "0.00"), ("1234.567890", "1,234.57")]
+)
+def test_a_line_s_hours_read_to_a_hundredth(hours, shown):
+    from invoices.templatetags.invoice_format import hours_shown
+
+    assert hours_shown(D(hours)) == shown
+
+
+def test_a_tiered_invoice_s_usage_lines_say_they_are_priced_in_the_tiers(
+    make_customer, key_of, put_usage, finance_user
+):
+    from invoices.models import CustomerPlan, PricePlan, PriceTier
+
+    from .conftest import no_tax_terms
+
+    plan = PricePlan.objects.create(name="Tiers", currency="USD", rate_per_hour=D(0))
+    PriceTier.objects.create(plan=plan, up_to_hours=D(100), rate_per_hour=D("1.00"))
+    PriceTier.objects.create(plan=plan, up_to_hours=None, rate_per_hour=D("0.50"))
+    customer = make_customer()
+    CustomerPlan.objects.create(customer=customer, plan=plan, effective_from=OCTOBER)
+    no_tax_terms(customer)
+    put_usage(key_of(customer), date(2026, 10, 3), "120.000000")
+    [draft] = invoice_generate_drafts(period=OCTOBER, customers=[customer]).created
+
+    text = flat("\n".join(pdf_pages(render_invoice_pdf(draft))))
+
+    assert "120.00 7,200.0 \u2013 in the tiers" in text  # no price, and no 0.00 amount
+    assert "Total USD 110.00" in text
