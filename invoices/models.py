@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from billing_portal.audit import AuditEvent, user_who_did_it
+from billing_portal.audit import user_who_did_it
 from customers.models import ApiKey, Customer
 
 from .exceptions import InvoiceLocked
@@ -416,36 +416,8 @@ class BilledUsage(models.Model):
         return f"{self.api_key_id} {self.day} {self.method}: {self.quantity}"
 
 
-class InvoiceEvent(AuditEvent):
-    """Audit trail: who did what to an invoice, and when."""
-
-    class Action(models.TextChoices):
-        GENERATED = "generated", "Draft generated"
-        REFRESHED = "refreshed", "Draft refreshed"
-        LINE_ADDED = "line_added", "Manual line added"
-        APPROVED = "approved", "Approved (issued)"
-        VOIDED = "voided", "Voided"
-        CREDITED = "credited", "Credit note issued"
-        PAID = "paid", "Marked paid"
-        PAYMENT = "payment", "Payment recorded"
-        PAYMENT_REVERSED = "payment_reversed", "Payment reversed"
-        PDF_STORED = "pdf_stored", "PDF stored"
-        EMAILED = "emailed", "E-mailed"
-        EMAIL_FAILED = "email_failed", "E-mail failed"
-        EMAIL_REQUEUED = "email_requeued", "E-mail queued again"
-        VOID_EMAILED = "void_emailed", "Void notice e-mailed"
-
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=16, choices=Action)
-
-    class Meta:
-        ordering = ["at", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
-
-
 from .models_cards import RateCardEntry, RateCardStep  # noqa: E402, F401 - models of this app
+from .models_events import InvoiceEvent  # noqa: E402, F401 - a model of this app
 from .models_numbers import InvoiceCounter  # noqa: E402, F401 - a model of this app
 from .models_payments import Payment  # noqa: E402, F401 - a model of this app
 from .models_versions import PlanVersion  # noqa: E402, F401 - a model of this app
