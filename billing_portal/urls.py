@@ -13,6 +13,9 @@ admin.site.site_header = "Deepgram billing portal"
 admin.site.site_title = "Billing portal"
 admin.site.index_title = "Administration"
 admin.site.site_url = reverse_lazy("portal:home")  # "View site": the customers' portal
+# The app list is on the index and in the breadcrumbs; a sidebar on every page took 300 px
+# from the list tables, which then scrolled sideways at 1280 px.
+admin.site.enable_nav_sidebar = False
 
 portal_auth = [
     path("login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
