@@ -109,6 +109,7 @@ class ApiKeyAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
         "expires_at",
         "imported",
         "replaces",
+        "replacement",
         "created_at",
         "creator",
         "revoke_at",
@@ -125,10 +126,19 @@ class ApiKeyAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_note(self, obj):
         if obj.status == ApiKey.Status.ACTIVE and obj.revoke_at:
-            return f"Active, revoked at {obj.revoke_at:%Y-%m-%d %H:%M} UTC"
+            return f"Active until {obj.revoke_at:%Y-%m-%d %H:%M} UTC (then revoked)"
         if obj.status == ApiKey.Status.ACTIVE and obj.expires_at:
             return f"Active, expires {obj.expires_at:%Y-%m-%d}"
         return obj.get_status_display()
+
+    @admin.display(description="Replaced by")
+    def replacement(self, obj):
+        """The key that rotation made to replace this one, linked; "-" when none."""
+        new = ApiKey.objects.filter(replaces=obj).only("pk", "key_id").first()
+        if new is None:
+            return "-"
+        url = reverse("admin:customers_apikey_change", args=[new.pk])
+        return format_html('<a href="{}">{}</a>', url, new.key_id)
 
     @admin.display(description="Scopes")
     def scope_list(self, obj):

@@ -429,3 +429,50 @@ def test_it_reports_that_deepgram_could_not_list_the_keys(
     assert response.status_code == 200
     assert response.context["error"] == ("Deepgram could not list the keys: Internal server error.")
     assert response.context["report"] is None
+
+
+# --- The key's own page -------------------------------------------------------------------
+
+
+def key_page(client, api_key) -> str:
+    return client.get(reverse("admin:customers_apikey_change", args=[api_key.pk])).text
+
+
+def test_a_key_s_page_revokes_it_through_the_confirmed_action(support, sandbox, acme_key):
+    page = key_page(support, acme_key)
+    assert 'class="revoke-key"' in page and f'value="{acme_key.pk}"' in page
+
+    # The page's button posts the list's action: a confirmation first, nothing revoked yet.
+    asked = support.post(
+        reverse("admin:customers_apikey_changelist"),
+        {"action": "revoke_selected", "_selected_action": [acme_key.pk]},
+    )
+    assert asked.status_code == 200 and acme_key.key_id in asked.text
+    assert ApiKey.objects.get(pk=acme_key.pk).status == ApiKey.Status.ACTIVE
+
+    revoke(support, acme_key, confirmed=True)
+
+    acme_key.refresh_from_db()
+    assert acme_key.status == ApiKey.Status.REVOKED and acme_key.key_id not in sandbox.key_ids()
+    assert 'class="revoke-key"' not in key_page(support, acme_key)
+
+
+def test_a_rotated_key_links_to_its_replacement_and_offers_no_rotate(support, sandbox, acme_key):
+    when = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+    support.post(
+        rotate_url(acme_key),
+        rotate_form(support, acme_key, when="later", revoke_at=when.strftime("%Y-%m-%dT%H:%M")),
+    )
+    new = ApiKey.objects.get(replaces=acme_key)
+
+    page = key_page(support, acme_key)
+
+    assert (
+        f'href="{reverse("admin:customers_apikey_change", args=[new.pk])}">{new.key_id}</a>' in page
+    )
+    assert "Rotate key" not in page
+    assert (
+        f"Active until {when:%Y-%m-%d %H:%M} UTC (then revoked)"
+        in support.get(reverse("admin:customers_apikey_changelist")).text
+    )
+    assert "Rotate key" in key_page(support, new)
