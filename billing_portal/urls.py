@@ -42,7 +42,10 @@ portal_auth = [
         "reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
             template_name="portal/password_set.html",
-            success_url=reverse_lazy("portal:password_reset_complete"),
+            # Whoever just set a password from their e-mailed link is logged in at once.
+            post_reset_login=True,
+            post_reset_login_backend="django.contrib.auth.backends.ModelBackend",
+            success_url=reverse_lazy("portal:home"),
         ),
         name="password_reset_confirm",
     ),

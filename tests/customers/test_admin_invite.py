@@ -69,7 +69,7 @@ def test_it_stores_the_address_in_lower_case(support, customer_a):
     assert get_user_model().objects.get(username="carol.jones@acme.example")
 
 
-def test_it_lets_the_invitee_set_a_password_and_log_in(
+def test_it_lets_the_invitee_set_a_password_and_be_logged_in(
     client, support, customer_a, customer_b, mailoutbox
 ):
     invite(support, customer_a)
@@ -82,8 +82,11 @@ def test_it_lets_the_invitee_set_a_password_and_log_in(
     assert set_password.endswith("/set-password/")
     assert client.get(set_password).context["validlink"]
     done = client.post(set_password, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
-    assert done["Location"] == reverse("portal:password_reset_complete")
+    assert done["Location"] == reverse("portal:home")  # logged in at once
+    home = client.get("/portal/")
+    assert home.status_code == 200 and "Acme Voice Ltd" in home.text
 
+    client.logout()  # and the new password logs in
     login = client.post(
         "/portal/login/", {"username": "carol@acme.example", "password": NEW_PASSWORD}
     )
