@@ -7,23 +7,22 @@ action does. Refresh recomputes the draft from current usage, prices and terms. 
 approve permission and a POST; each says what it did, by number.
 """
 
-from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from billing_portal.admin_mixins import require
 
 from . import selectors, services
+from .admin_views import APPROVE, _to_invoice
 from .exceptions import InvoicesError
-from .models import Invoice, InvoiceLine
+from .models import Invoice
 
 __all__ = ["approve_draft", "blockers_html", "refresh_draft", "what_blocks", "with_blockers"]
 
-APPROVE = "invoices.approve_invoice"
 LATE_CREDITS = " Its late credits take it below zero: approving issues them as a credit note."
 
 
@@ -36,10 +35,7 @@ def what_blocks(invoice: Invoice, user) -> list[str]:
             "It is stale: its usage, prices or terms changed since it was computed. Refresh "
             "it, then check it again."
         )
-    if (
-        settings.BILLING_FOUR_EYES
-        and invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL, added_by=user).exists()
-    ):
+    if selectors.needs_other_approver(invoice, user):
         blockers.append("You added manual lines to it: another person must approve it.")
     return blockers
 
@@ -65,15 +61,13 @@ def blockers_html(invoice: Invoice):
 
 
 @never_cache
+@require_POST
 def approve_draft(request, model_admin, invoice_id: int):
     """Finance: issue this draft, as shown (the fingerprint the page carried)."""
     require(request, APPROVE)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     invoice = _draft(invoice_id)
     if invoice is None:
-        messages.error(request, "That draft is gone: it was issued, or removed when refreshed.")
-        return redirect(reverse("admin:invoices_invoice_changelist"))
+        return _gone(request)
     try:
         issued = services.invoice_approve(
             invoice=invoice,
@@ -82,22 +76,20 @@ def approve_draft(request, model_admin, invoice_id: int):
         )
     except InvoicesError as exc:
         messages.error(request, f"{invoice} was not approved: {exc}")
-        return _to(invoice)
+        return _to_invoice(invoice)
     kind = "credit note" if issued.kind == Invoice.Kind.CREDIT_NOTE else "invoice"
     messages.success(request, f"Issued {kind} {issued.number}: {issued.total} {issued.currency}.")
-    return _to(issued)
+    return _to_invoice(issued)
 
 
 @never_cache
+@require_POST
 def refresh_draft(request, model_admin, invoice_id: int):
     """Finance: recompute this draft from current usage, prices and terms."""
     require(request, APPROVE)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     invoice = _draft(invoice_id)
     if invoice is None:
-        messages.error(request, "That draft is gone: it was issued, or removed when refreshed.")
-        return redirect(reverse("admin:invoices_invoice_changelist"))
+        return _gone(request)
     before = invoice.usage_fingerprint
     try:
         services.invoice_refresh_draft(
@@ -105,7 +97,7 @@ def refresh_draft(request, model_admin, invoice_id: int):
         )
     except InvoicesError as exc:
         messages.error(request, f"{invoice} was not refreshed: {exc}")
-        return _to(invoice)
+        return _to_invoice(invoice)
     after = Invoice.objects.filter(pk=invoice.pk).first()
     if after is None:
         messages.warning(request, f"{invoice}: nothing is left to bill on it, so it was removed.")
@@ -114,7 +106,7 @@ def refresh_draft(request, model_admin, invoice_id: int):
         messages.info(request, f"{after}: nothing changed since it was computed.")
     else:
         messages.success(request, f"Refreshed {after}: total {after.total} {after.currency}.")
-    return _to(after)
+    return _to_invoice(after)
 
 
 def _draft(invoice_id: int) -> Invoice | None:
@@ -125,5 +117,6 @@ def _draft(invoice_id: int) -> Invoice | None:
     )
 
 
-def _to(invoice: Invoice):
-    return redirect(reverse("admin:invoices_invoice_change", args=[invoice.pk]))
+def _gone(request):
+    messages.error(request, "That draft is gone: it was issued, or removed when refreshed.")
+    return redirect(reverse("admin:invoices_invoice_changelist"))

@@ -11,6 +11,7 @@ from customers.models import Customer
 
 from .forms import parse_period
 from .models import Invoice, Payment, PricePlan
+from .money import MONEY
 
 __all__ = [
     "CurrencyFilter",
@@ -69,27 +70,24 @@ class CustomerFilter(admin.SimpleListFilter):
         return queryset.filter(customer_id=value) if value.isdigit() else queryset
 
 
-def _summed(queryset, field: str):
-    money = DecimalField(max_digits=14, decimal_places=2)
-    total = (
-        queryset.order_by()
-        .values(field)
-        .annotate(s=Sum("amount" if field == "invoice" else "total"))
-    )
-    return Coalesce(
-        Subquery(total.values("s")[:1], output_field=money), Value(0), output_field=money
-    )
+def _summed(rows, field: str):
+    """The sum of `field` over `rows` (grouped on the `OuterRef("pk")` they match), 0 when
+    none."""
+    money = DecimalField(**MONEY)
+    total = rows.order_by().annotate(s=Sum(field)).values("s")[:1]
+    return Coalesce(Subquery(total, output_field=money), Value(0), output_field=money)
 
 
 def with_balances(queryset):
-    """Invoices annotated with `credited` (their live credit notes, below zero), `paid`
-    (payments less reversals) and `outstanding`."""
+    """Invoices annotated with `credited` (their live credit notes, below zero), `paid_sum`
+    (payments less reversals) and `outstanding`, as `balances.balances_of` reads them."""
     notes = Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE, credits=OuterRef("pk")).exclude(
         status=Invoice.Status.VOID
     )
+    payments = Payment.objects.filter(invoice=OuterRef("pk"))
     return queryset.annotate(
-        credited=_summed(notes, "credits"),
-        paid_sum=_summed(Payment.objects.filter(invoice=OuterRef("pk")), "invoice"),
+        credited=_summed(notes.values("credits"), "total"),
+        paid_sum=_summed(payments.values("invoice"), "amount"),
     ).annotate(outstanding=F("total") + F("credited") - F("paid_sum"))
 
 
@@ -113,10 +111,10 @@ class PaymentStateFilter(admin.SimpleListFilter):
         if self.value() not in dict(self.lookups(request, None)):
             return queryset
         today = timezone.now().date()
-        issued = with_balances(
-            queryset.filter(kind=Invoice.Kind.INVOICE, adjusts_only__in=[False, True]).exclude(
-                status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID]
-            )
+        if "outstanding" not in queryset.query.annotations:  # the admin's list has them
+            queryset = with_balances(queryset)
+        issued = queryset.filter(kind=Invoice.Kind.INVOICE).exclude(
+            status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID]
         )
         left, settled = Q(outstanding__gt=0), Q(outstanding__lte=0)
         not_late = Q(due_on__isnull=True) | Q(due_on__gte=today)

@@ -3,20 +3,19 @@ method), reverse one (with a reason), the payments table on the invoice's page, 
 balance and payment state of the invoice list. Finance only (`invoices.add_payment`);
 payments are never edited or deleted here or anywhere."""
 
+from decimal import Decimal
+
 from django import forms
-from django.contrib import messages
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 
-from billing_portal.admin_mixins import require
-
-from .admin_views import _page, _to_invoice, invoice_form_page
+from .admin_views import invoice_form_page
 from .balances import Balance, balances_of
-from .exceptions import InvoicesError
 from .models import Invoice, Payment
+from .money import MONEY
 from .services.payments import payment_record, payment_reverse
 
 __all__ = ["balance_of", "payments_table", "record_payment", "reverse_payment", "state_badge"]
@@ -32,7 +31,7 @@ BADGES = {  # state: (colour, words)
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0.01)
+    amount = forms.DecimalField(**MONEY, min_value=Decimal("0.01"))
     # A date input reads and shows ISO dates, whatever the language.
     received_on = forms.DateField(
         label="Received on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -100,7 +99,7 @@ def payments_table(invoice: Invoice):
                 action,
             )
         )
-    balance = balances_of([invoice])[invoice.pk]
+    balance = balance_of(invoice)
     return format_html(
         '<table class="payments"><thead><tr><th>Received</th><th>Amount</th><th>Method</th>'
         "<th>Reference</th><th></th><th>Recorded by</th><th></th></tr></thead><tbody>{}</tbody>"
@@ -146,24 +145,18 @@ def _left(invoice: Invoice):
 @never_cache
 def reverse_payment(request, model_admin, invoice_id: int, payment_id: int):
     """Finance: reverse one payment, with a reason."""
-    require(request, PAY)
-    invoice = get_object_or_404(Invoice, pk=invoice_id)
-    payment = get_object_or_404(Payment, pk=payment_id, invoice=invoice)
-    form = ReversalForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            payment_reverse(payment=payment, actor=request.user, reason=form.cleaned_data["reason"])
-        except InvoicesError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"Reversed {payment} of {invoice.number}.")
-            return _to_invoice(invoice)
-    return _page(
+    payment = get_object_or_404(Payment, pk=payment_id, invoice_id=invoice_id)
+    return invoice_form_page(
         request,
         model_admin,
-        "invoice/reverse_payment.html",
-        f"Reverse a payment of {invoice.number}",
-        form=form,
-        invoice=invoice,
-        payment=payment,
+        invoice_id,
+        ReversalForm,
+        permission=PAY,
+        template="invoice/reverse_payment.html",
+        title="Reverse a payment of {invoice}",
+        run=lambda invoice, data: payment_reverse(
+            payment=payment, actor=request.user, reason=data["reason"]
+        ),
+        success=lambda invoice, _: f"Reversed {payment} of {invoice.number}.",
+        context=lambda invoice: {"payment": payment},
     )

@@ -47,7 +47,7 @@ class Balance:
 
 def balances_of(invoices) -> dict[int, Balance]:
     """The balance of each issued invoice among `invoices` (instances): two queries."""
-    pks = [i.pk for i in invoices if i.kind == Invoice.Kind.INVOICE and not i.is_draft]
+    pks = {i.pk for i in invoices if i.kind == Invoice.Kind.INVOICE and not i.is_draft}
     if not pks:
         return {}
     credited = dict(
@@ -66,7 +66,7 @@ def balances_of(invoices) -> dict[int, Balance]:
     return {
         i.pk: Balance(i.total, -(credited.get(i.pk) or ZERO), paid.get(i.pk) or ZERO, i.due_on)
         for i in invoices
-        if i.pk in set(pks)
+        if i.pk in pks
     }
 
 

@@ -161,25 +161,19 @@ def invoice_send_void_notice(*, invoice: Invoice) -> bool:
         if invoice.status != Invoice.Status.VOID or invoice.emailed_at is None or sent:
             return False
         recipient = invoice.customer.billing_email
-        context = {
-            "invoice": invoice,
-            "seller": invoice.seller,
-            "buyer": invoice.buyer,
-            "portal_url": settings.BILLING_SITE_URL.rstrip("/") + reverse("portal:invoices"),
-        }
-        subject = render_to_string("invoices/email/voided_subject.txt", context).strip()
-        body = render_to_string("invoices/email/voided.txt", context)
-        message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[recipient])
         pdf = stamped_copy(invoice, invoice_pdf_bytes(invoice))
-        message.attach(pdf_filename(invoice), pdf, "application/pdf")
-        message.send()
+        _message(invoice, recipient, pdf, template="voided").send()
         InvoiceEvent.record(
             InvoiceEvent.Action.VOID_EMAILED, invoice=invoice, detail=f"To {recipient}."
         )
     return True
 
 
-def _message(invoice: Invoice, recipient: str, pdf: bytes) -> EmailMessage:
+def _message(
+    invoice: Invoice, recipient: str, pdf: bytes, template: str = "issued"
+) -> EmailMessage:
+    """A document's e-mail (`templates/invoices/email/<template>.txt` and its subject) with
+    `pdf` attached."""
     context = {
         "invoice": invoice,
         "is_credit": invoice.kind == Invoice.Kind.CREDIT_NOTE,
@@ -187,8 +181,8 @@ def _message(invoice: Invoice, recipient: str, pdf: bytes) -> EmailMessage:
         "buyer": invoice.buyer,
         "portal_url": settings.BILLING_SITE_URL.rstrip("/") + reverse("portal:invoices"),
     }
-    subject = render_to_string("invoices/email/issued_subject.txt", context).strip()
-    body = render_to_string("invoices/email/issued.txt", context)
+    subject = render_to_string(f"invoices/email/{template}_subject.txt", context).strip()
+    body = render_to_string(f"invoices/email/{template}.txt", context)
     message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[recipient])
     message.attach(pdf_filename(invoice), pdf, "application/pdf")
     return message

@@ -14,9 +14,8 @@ from customers.models import ApiKey, Customer
 from .exceptions import InvoiceLocked
 from .models_fx import ExchangeRate  # noqa: F401 - a model of this app
 from .models_terms import BillingTerms  # noqa: F401 - a model of this app
-from .money import currency_problem
+from .money import MONEY, currency_problem
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 SIX_PLACES = {"max_digits": 16, "decimal_places": 6}
 NOT_NEGATIVE = [MinValueValidator(0, "It cannot be negative.")]
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from billing_portal.audit import user_who_did_it
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from .money import MONEY
 
 
 class Payment(models.Model):

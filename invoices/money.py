@@ -18,6 +18,8 @@ MAX_AMOUNT = Decimal("999999999999.99")
 # The decimals a money column holds: a currency with more (KWD, BHD, OMR: 3; CLF: 4) cannot be
 # stored to its minor unit, so no invoice can be in one.
 COLUMN_PLACES = 2
+# A money column's field options (`models.DecimalField(**MONEY)`).
+MONEY = {"max_digits": 14, "decimal_places": COLUMN_PLACES}
 
 
 @cache

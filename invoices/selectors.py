@@ -95,6 +95,24 @@ def approval_blockers(invoice: Invoice) -> list[str]:
     return blockers
 
 
+def needing_other_approver(invoices, user) -> set[int]:
+    """The ids of the drafts among `invoices` (a queryset or instances) that `user` may not
+    approve under the four-eyes rule (`BILLING_FOUR_EYES`): they added manual lines to them.
+    One query; none with the rule off."""
+    if not settings.BILLING_FOUR_EYES:
+        return set()
+    return set(
+        InvoiceLine.objects.filter(
+            invoice__in=invoices, kind=InvoiceLine.Kind.MANUAL, added_by=user
+        ).values_list("invoice_id", flat=True)
+    )
+
+
+def needs_other_approver(invoice: Invoice, user) -> bool:
+    """Whether the four-eyes rule keeps `user` from approving this draft."""
+    return invoice.pk in needing_other_approver([invoice], user)
+
+
 def approval_preview(invoices: QuerySet, *, user) -> ApprovalPreview:
     """Sort the selected invoices into drafts that can be issued, drafts that cannot be
     approved (`approval_blockers`, with the reasons), stale drafts, drafts the user may not
@@ -102,13 +120,7 @@ def approval_preview(invoices: QuerySet, *, user) -> ApprovalPreview:
     drafts."""
     preview = ApprovalPreview()
     rows = invoices.select_related("customer").order_by("customer__name", "period", "pk")
-    own_manual = set()
-    if settings.BILLING_FOUR_EYES:
-        own_manual = set(
-            InvoiceLine.objects.filter(
-                invoice__in=invoices, kind=InvoiceLine.Kind.MANUAL, added_by=user
-            ).values_list("invoice_id", flat=True)
-        )
+    own_manual = needing_other_approver(invoices, user)
     for invoice in rows:
         if not invoice.is_draft:
             preview.not_drafts.append(invoice)

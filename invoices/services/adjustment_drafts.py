@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from .. import pricing
 from ..models import BillingTerms, Invoice, InvoiceEvent, InvoiceLine
+from .drafts_bulk import insert_lines
 from .fingerprint import adjustments_fingerprint, tax_terms
 from .repricing import Repriced
 
@@ -116,22 +117,7 @@ def _write(invoice, lines: list[pricing.Line], *, customer_pk, currency, period,
             setattr(invoice, name, value)
         invoice.save(update_fields=list(fields))
         invoice.lines.exclude(kind=InvoiceLine.Kind.MANUAL).delete()
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice,
-            position=n,
-            kind=line.kind,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            amount=line.amount,
-            api_key_id=line.key_pk,
-            method=line.method,
-            corrects_id=line.corrects,
-            unit=line.unit,
-        )
-        for n, line in enumerate(lines)
-    )
+    insert_lines([(invoice.pk, lines)])
     InvoiceEvent.record(
         action, invoice=invoice, actor=actor, detail=f"Total {invoice.total} {currency}."
     )

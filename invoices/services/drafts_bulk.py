@@ -22,7 +22,7 @@ from .draft_pricing import DRAFT_TOTALS_FIELDS, PricedDraft, price_draft
 from .fingerprint import plan_fingerprint_basis
 from .plans import pricing_plan_of
 
-__all__ = ["PricedAhead", "write_drafts"]
+__all__ = ["PricedAhead", "insert_lines", "write_drafts"]
 
 
 class PricedAhead:
@@ -79,6 +79,16 @@ _LINE_COLUMNS = (  # a line's row: its invoice, its position, then the `pricing.
 _EVENT_COLUMNS = ("invoice_id", "at", "actor_id", "action", "detail")
 
 
+def insert_lines(drafts) -> None:
+    """Write computed lines in bulk: `drafts` are (invoice id, its `pricing.Line`s), each
+    line at its position in the list."""
+    insert_rows(
+        InvoiceLine._meta.db_table,
+        _LINE_COLUMNS,
+        ((pk, n, *line) for pk, lines in drafts for n, line in enumerate(lines)),
+    )
+
+
 def write_drafts(
     *,
     new: list[tuple[dict, PricedDraft]],
@@ -110,11 +120,7 @@ def write_drafts(
             )
             for inv, priced in changed
         ]
-    insert_rows(
-        InvoiceLine._meta.db_table,
-        _LINE_COLUMNS,
-        ((pk, n, *line) for pk, _, priced, _ in written for n, line in enumerate(priced.lines)),
-    )
+    insert_lines((pk, priced.lines) for pk, _, priced, _ in written)
     actor_pk = actor.pk if actor else None
     insert_rows(
         InvoiceEvent._meta.db_table,

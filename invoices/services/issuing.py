@@ -45,7 +45,7 @@ from ..exceptions import (
 )
 from ..models import BillingTerms, Invoice, InvoiceEvent, InvoiceLine
 from ..money import MAX_AMOUNT, fits_money_column, quantize_money
-from ..selectors import approval_blockers
+from ..selectors import approval_blockers, needs_other_approver
 from .billed_usage import record_billed_usage
 from .drafts import invoice_refresh_draft
 from .fingerprint import current_fingerprint
@@ -99,10 +99,7 @@ def invoice_approve(*, invoice: Invoice, actor, expected_fingerprint: str | None
                 f"The draft for {invoice.customer} changed since it was computed "
                 "(usage, prices or terms). Refresh it and check it again."
             )
-        if (
-            settings.BILLING_FOUR_EYES
-            and invoice.lines.filter(kind=InvoiceLine.Kind.MANUAL, added_by=actor).exists()
-        ):
+        if needs_other_approver(invoice, actor):
             raise FourEyesViolation(
                 "You added manual lines to this draft: another person must approve it."
             )
