@@ -27,6 +27,11 @@ SCHEDULES = {
         "task": "usage.tasks.sync_report_stale_keys",
         "crontab": {"minute": "0", "hour": "7"},
     },
+    # Daily; whether and how often each invoice is reminded is finance's (Finance settings).
+    "E-mail overdue reminders": {
+        "task": "invoices.tasks.invoice_send_overdue_reminders",
+        "crontab": {"minute": "0", "hour": "8"},
+    },
 }
 
 

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from billing_portal.admin_mixins import PagesAdminMixin, ReadOnlyAdminMixin, person, person_column
 
 from . import (
+    admin_accounting,  # noqa: F401 - registers the exports', statements' and settings' admin
     admin_actions,
     admin_draft,
     admin_fx,  # noqa: F401 - registers the exchange rates' admin

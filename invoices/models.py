@@ -417,6 +417,9 @@ class BilledUsage(models.Model):
 
 from .models_cards import RateCardEntry, RateCardStep  # noqa: E402, F401 - models of this app
 from .models_events import InvoiceEvent  # noqa: E402, F401 - a model of this app
+from .models_exports import AccountingExport  # noqa: E402, F401 - a model of this app
 from .models_numbers import InvoiceCounter  # noqa: E402, F401 - a model of this app
 from .models_payments import Payment  # noqa: E402, F401 - a model of this app
+from .models_settings import FinanceSettings  # noqa: E402, F401 - a model of this app
+from .models_statements import StatementSent  # noqa: E402, F401 - a model of this app
 from .models_versions import PlanVersion  # noqa: E402, F401 - a model of this app

@@ -23,6 +23,7 @@ class InvoiceEvent(AuditEvent):
         EMAIL_FAILED = "email_failed", "E-mail failed"
         EMAIL_REQUEUED = "email_requeued", "E-mail queued again"
         VOID_EMAILED = "void_emailed", "Void notice e-mailed"
+        REMINDED = "reminded", "Overdue reminder e-mailed"
 
     invoice = models.ForeignKey("Invoice", on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=16, choices=Action)

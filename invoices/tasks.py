@@ -11,6 +11,7 @@ from billing_portal.task_names import shared_task_renamed
 from . import documents, services
 from .exceptions import EmailNotSent
 from .models import Invoice
+from .services.statements import overdue_reminders_send
 
 logger = logging.getLogger(__name__)
 
@@ -77,3 +78,9 @@ def deliver_pending_documents() -> int:
 def invoice_send_void_notice(invoice_id: int) -> bool:
     """After a void: tell the customer, once (retried with a growing delay)."""
     return documents.invoice_send_void_notice(invoice=Invoice.objects.get(pk=invoice_id))
+
+
+@shared_task
+def invoice_send_overdue_reminders() -> dict:
+    """Daily: e-mail the overdue reminders finance's schedule says are due (none while off)."""
+    return overdue_reminders_send()

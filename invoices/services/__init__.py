@@ -17,6 +17,9 @@ call Deepgram.
 - `line_inputs`: what the line-item modes (rate card, cost plus) price from.
 - `month_usage`: a month's usage per key and method, as hourly pricing takes it.
 - `repricing`: late usage: a billed month priced again as a whole, the difference billed once.
+- `payments`: payments recorded against issued invoices, and their reversals.
+- `statements`: statements of account and overdue reminders e-mailed to customers.
+- `exports`: accounting exports, each recorded with what it held.
 """
 
 from .credit_notes import credit_left, credit_note_create

@@ -51,8 +51,9 @@ KEY_EVENT_LIST_QUERIES = 9
 # Portal users: count, full count, page (with user, customer and inviter).
 CUSTOMER_USER_LIST_QUERIES = 7
 # A customer's page: the customer, its keys, its portal users, its content type (history),
-# and one aggregate for the daily usage chart.
-CUSTOMER_PAGE_QUERIES = 9
+# one aggregate for the daily usage chart, and for Support the billing panel's setup checks
+# (plans, terms, a portal user, an active key; no money).
+CUSTOMER_PAGE_QUERIES = 13
 
 
 def a_customer(n, *, make_customer, key_of, staging_project, support_user):

@@ -103,3 +103,37 @@ def fee_invoice(make_customer, finance_user):
     no_tax_terms(customer)
     [draft] = invoice_generate_drafts(period=OCTOBER, customers=[customer]).created
     return invoice_approve(invoice=draft, actor=finance_user)
+
+
+# The worked example, for the exports, the statement and the customer page: an
+# invoice of 178.40 USD (INV-2026-000001, due 5 December 2026), a payment of 50 on 3 November,
+# a credit note of 24 and a payment of 30 recorded on 4 November and reversed the day the
+# test runs (5 November in its tests): 104.40 left.
+
+
+@pytest.fixture
+def worked_example(fee_invoice, finance_user):
+    from invoices.services import credit_note_create
+    from invoices.services.payments import payment_record, payment_reverse
+
+    invoice = fee_invoice
+    payment_record(
+        invoice=invoice,
+        actor=finance_user,
+        amount=D("50"),
+        received_on=date(2026, 11, 3),
+        reference="BACS 77",
+    )
+    credit = credit_note_create(
+        invoice=invoice, actor=finance_user, reason="Goodwill", amount=D("24")
+    )
+    wrong = payment_record(
+        invoice=invoice,
+        actor=finance_user,
+        amount=D("30"),
+        received_on=date(2026, 11, 4),
+        reference="TX-WRONG",
+    )
+    payment_reverse(payment=wrong, actor=finance_user, reason="Another customer's")
+    invoice.refresh_from_db()
+    return invoice, credit

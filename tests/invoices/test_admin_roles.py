@@ -120,13 +120,16 @@ def test_it_sends_an_anonymous_visitor_to_the_admin_login(client, objects, page)
         (
             "finance_user",
             {
+                "AccountingExport",
                 "BillingTerms",
                 "CustomerPlan",
                 "ExchangeRate",
+                "FinanceSettings",
                 "Invoice",
                 "InvoiceEvent",
                 "PricePlan",
                 "RateCardEntry",
+                "StatementSent",
             },
         ),
     ],
@@ -262,6 +265,14 @@ CARD_CODES = {  # 0007
 }
 VERSION_CODES = {"view_planversion"}  # 0009
 PAYMENT_CODES = {"add_payment", "view_payment"}  # 0012
+ACCOUNTING_CODES = {  # 0015
+    "view_financesettings",
+    "change_financesettings",
+    "add_accountingexport",
+    "view_accountingexport",
+    "add_statementsent",
+    "view_statementsent",
+}
 FINANCE_CODES = {
     *(f"{verb}_{model}" for model in ("priceplan", "pricetier", "customerplan", "billingterms")
       for verb in ("view", "add", "change")),
@@ -269,6 +280,7 @@ FINANCE_CODES = {
     *CARD_CODES,
     *VERSION_CODES,
     *PAYMENT_CODES,
+    *ACCOUNTING_CODES,
     "view_invoice",
     "view_invoiceline",
     "view_invoiceevent",
@@ -320,7 +332,7 @@ def test_it_takes_the_invoice_permissions_back_when_migrated_backwards():
 
     (operation,) = roles.Migration.operations
     operation.reverse_code(apps, None)
-    assert invoice_codes("Finance") == FX_CODES | CARD_CODES | VERSION_CODES | PAYMENT_CODES
+    assert invoice_codes("Finance") == FX_CODES | CARD_CODES | VERSION_CODES | PAYMENT_CODES | ACCOUNTING_CODES
     assert invoice_codes("Support") == set()
     operation.code(apps, None)
     assert invoice_codes("Finance") == FINANCE_CODES
