@@ -228,6 +228,7 @@ class KeySyncStateAdmin(ReadOnlyAdmin):
     ]
     list_filter = [FreshnessFilter, "last_error_kind"]
     list_select_related = ["api_key__customer"]
+    empty_value_display = "never"  # a new key's row, before its first sync: never synced
     search_fields = ["api_key__key_id", "api_key__customer__name"]
 
     @admin.display(description="Key", ordering="api_key__key_id")

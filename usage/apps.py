@@ -10,6 +10,16 @@ class UsageConfig(AppConfig):
 
         usage_synced.connect(_sum_costs_after_sync, dispatch_uid="usage-sum-month-costs")
 
+        from django.db.models.signals import post_save
+
+        from customers.models import ApiKey
+
+        from .receivers import key_sync_state_for_new_key
+
+        post_save.connect(
+            key_sync_state_for_new_key, sender=ApiKey, dispatch_uid="usage-key-sync-state"
+        )
+
 
 def _sum_costs_after_sync(sender, run_id, **kwargs):
     """Once a sync's rows have settled, the worker brings the kept monthly cost sums up to

@@ -6,6 +6,7 @@ until they follow the e-mailed link (Django's reset flow, valid as long as its r
 are). An e-mail failure leaves the user in place, to resend the invitation from the admin.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
@@ -47,17 +48,21 @@ def customer_user_invite(
 
 
 def customer_user_send_invitation(*, membership: CustomerUser, portal_url: str) -> None:
-    """E-mail the password-set link (valid as long as Django's reset tokens are)."""
+    """E-mail the password-set link (valid as long as Django's reset tokens are). The e-mail
+    names the seller's portal (`BILLING_COMPANY_NAME`), whose it is, and the customer whose
+    usage and invoices the person will see there."""
     user = membership.user
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
+    portal = f"{settings.BILLING_COMPANY_NAME} billing portal"
     context = {
         "user": user,
         "customer": membership.customer,
+        "portal": portal,
         "link": f"{portal_url.rstrip('/')}/portal/reset/{uid}/{token}/",
     }
     send_mail(
-        subject=f"Your billing portal account for {membership.customer}",
+        subject=f"Your {portal} account for {membership.customer}",
         message=render_to_string("customers/email/invitation.txt", context),
         from_email=None,
         recipient_list=[user.email],

@@ -90,8 +90,8 @@ def test_it_reports_a_recent_good_sync_as_ok(client):
 @pytest.mark.django_db
 def test_a_partial_run_is_ok_until_its_keys_go_stale(client, customer_a, key_of):
     closed_run(SyncRun.Status.PARTIAL, hours_ago=1)
-    state = KeySyncState.objects.create(
-        api_key=key_of(customer_a), last_success_at=NOW - timedelta(hours=2)
+    state, _ = KeySyncState.objects.update_or_create(
+        api_key=key_of(customer_a), defaults={"last_success_at": NOW - timedelta(hours=2)}
     )
     assert sync_of(client)[1]["status"] == "ok"
 

@@ -48,7 +48,9 @@ def test_it_sends_one_email_with_a_password_link(support, customer_a, mailoutbox
 
     [message] = mailoutbox
     assert message.to == ["carol@acme.example"]
-    assert message.subject == "Your billing portal account for Acme Voice Ltd"
+    assert (
+        message.subject == "Your Example Voice Apps Ltd billing portal account for Acme Voice Ltd"
+    )
     assert "Hello Carol," in message.body
     assert LINK.search(message.body)
 

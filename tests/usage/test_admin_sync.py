@@ -52,7 +52,8 @@ def state(customer, project, *, success_hours_ago=None, **fields) -> KeySyncStat
         scopes=["usage:write"],
         status=fields.pop("key_status", ApiKey.Status.ACTIVE),
     )
-    sync_state = KeySyncState.objects.create(api_key=key, **fields)
+    # The key's row exists from its creation (never synced): these are its sync's results.
+    sync_state, _ = KeySyncState.objects.update_or_create(api_key=key, defaults=fields)
     if success_hours_ago is not None:
         KeySyncState.objects.filter(pk=sync_state.pk).update(
             last_success_at=timezone.now() - timedelta(hours=success_hours_ago)

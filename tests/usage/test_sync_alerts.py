@@ -145,14 +145,14 @@ def test_a_mail_that_cannot_be_sent_is_logged_and_the_run_still_closes(close, db
 @pytest.fixture
 def stale_key(customer_a, key_of):
     key = key_of(customer_a, "acme-stale-key")
-    KeySyncState.objects.create(
-        api_key=key, last_success_at=NOW - timedelta(hours=30), consecutive_failures=4
+    KeySyncState.objects.filter(api_key=key).update(
+        last_success_at=NOW - timedelta(hours=30), consecutive_failures=4
     )
     return key
 
 
 def test_no_stale_key_is_no_report(db, customer_a, key_of):
-    KeySyncState.objects.create(api_key=key_of(customer_a), last_success_at=NOW)
+    KeySyncState.objects.filter(api_key=key_of(customer_a)).update(last_success_at=NOW)
 
     with time_machine.travel(NOW, tick=False):
         assert sync_report_stale_keys() == 0
