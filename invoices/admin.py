@@ -1,5 +1,5 @@
-"""Finance's admin: price plans and terms (edited here), invoices (read-only here; every change
-goes through a service: the actions in `admin_actions`, the pages in `admin_views`)."""
+"""Finance's admin of invoices (read-only here; every change goes through a service: the
+actions in `admin_actions`, the pages in `admin_views`). Prices and terms are `admin_plans`."""
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -16,126 +16,22 @@ from . import (
     admin_fx,  # noqa: F401 - registers the exchange rates' admin
     admin_margin,
     admin_payments,
+    admin_plans,  # noqa: F401 - registers the plans', customers' plans' and terms' admin
     admin_views,
 )
-from .admin_cards import PriceTierInline, RateCardEntryInline, versions_table
 from .admin_filters import (
     CurrencyFilter,
     CustomerFilter,
     PaymentStateFilter,
     PeriodFilter,
     with_balances,
+    with_changes_since_computed,
 )
-from .forms import BillingTermsForm, CustomerPlanForm, PricePlanForm
 from .models import (
-    BillingTerms,
-    CustomerPlan,
     Invoice,
     InvoiceEvent,
     InvoiceLine,
-    PricePlan,
 )
-from .services.plans import plan_problems_of
-
-# --- Prices and terms -----------------------------------------------------------------------
-
-
-@admin.register(PricePlan)
-class PricePlanAdmin(admin.ModelAdmin):
-    form = PricePlanForm
-    list_display = [
-        "name",
-        "mode",
-        "currency",
-        "billed_quantity",
-        "rate_per_hour",
-        "included_hours",
-        "monthly_minimum",
-        "platform_fee",
-        "problems",
-        "updated_at",
-    ]
-    list_filter = ["mode", "currency"]
-    search_fields = ["name"]
-    readonly_fields = ["updated_at", "problems", "versions"]
-    inlines = [PriceTierInline, RateCardEntryInline]
-    fieldsets = [
-        (None, {"fields": ["name", "mode", "currency", "billed_quantity"]}),
-        (
-            "Hourly rates",
-            {
-                "fields": [
-                    "rate_per_hour",
-                    "rate_sync",
-                    "rate_async",
-                    "rate_streaming",
-                    "included_hours",
-                ],
-                "description": "With tiers (below), the tiers price the hours after the "
-                "included ones and the method rates are not used.",
-            },
-        ),
-        (
-            "Cost plus",
-            {
-                "fields": ["markup_percent", "minimum_per_minute", "show_markup"],
-                "description": "Each key's line items at Deepgram's own cost, converted at "
-                "the month's exchange rate, times (1 + markup).",
-            },
-        ),
-        (
-            "Allowances (rate cards)",
-            {"fields": ["included_characters", "included_agent_hours", "included_tokens"]},
-        ),
-        ("Monthly", {"fields": ["monthly_minimum", "platform_fee", "platform_fee_label"]}),
-        (
-            "Record",
-            {
-                "fields": ["problems", "updated_at", "versions"],
-                "description": "A change makes the drafts this plan priced stale: refresh "
-                "them before approving. Months already billed keep the version they were "
-                "billed by (a late change re-prices them with it).",
-            },
-        ),
-    ]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tiers", "card_entries__steps")
-
-    @admin.display(description="Versions")
-    def versions(self, obj):
-        return versions_table(obj)
-
-    @admin.display(description="Problems")
-    def problems(self, obj):
-        """What makes a plan invalid (one made or left so outside this form: a script, an
-        older release): its drafts are blocked until it is corrected."""
-        if obj is None or obj.pk is None:
-            return "-"
-        problems = plan_problems_of(obj)
-        return " ".join(problems) if problems else "None"
-
-
-@admin.register(CustomerPlan)
-class CustomerPlanAdmin(admin.ModelAdmin):
-    form = CustomerPlanForm
-    list_display = ["customer", "plan", "effective_from"]
-    list_filter = ["plan"]
-    list_select_related = ["customer", "plan"]
-    search_fields = ["customer__name", "plan__name"]
-    autocomplete_fields = ["customer"]
-    date_hierarchy = "effective_from"
-
-
-@admin.register(BillingTerms)
-class BillingTermsAdmin(admin.ModelAdmin):
-    form = BillingTermsForm
-    list_display = ["customer", "tax_rate", "reverse_charge", "payment_terms_days"]
-    list_filter = ["reverse_charge"]
-    list_select_related = ["customer"]
-    search_fields = ["customer__name"]
-    autocomplete_fields = ["customer"]
-
 
 # --- Invoices -------------------------------------------------------------------------------
 
@@ -208,7 +104,7 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
         "customer",
         "period_label",
         "kind",
-        "status",
+        "status_label",
         "total_label",
         "payment_state",
         "issued_on",
@@ -310,8 +206,19 @@ class InvoiceAdmin(ReadOnlyAdminMixin, PagesAdminMixin, admin.ModelAdmin):
     def payments(self, obj):
         return admin_payments.payments_table(obj)
 
-    def get_queryset(self, request):  # the list's balance, summed by the database
-        return with_balances(super().get_queryset(request))
+    def get_queryset(self, request):  # the list's balance and staleness, by the database
+        return with_changes_since_computed(with_balances(super().get_queryset(request)))
+
+    @admin.display(description="Status", ordering="status")
+    def status_label(self, obj):
+        """A draft says when it is stale: its usage, cost or plan changed since computed (a
+        refresh follows every sync; Refresh on its page does it now)."""
+        if not obj.is_draft or not (obj.usage_changed or obj.plan_changed):
+            return obj.get_status_display()
+        why = "usage changed" if obj.usage_changed else "plan changed"
+        return format_html(
+            'Draft <span class="stale" style="color:#b45309;font-weight:600">stale: {}</span>', why
+        )
 
     @admin.display(description="Credits / credited by")
     def related(self, obj):

@@ -3,14 +3,15 @@ partly paid, paid, credited, overdue), which is derived from the balance the dat
 never stored."""
 
 from django.contrib import admin
-from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers.models import Customer
+from usage.models import MonthlyChange
 
 from .forms import parse_period
-from .models import Invoice, Payment, PricePlan
+from .models import CustomerPlan, Invoice, Payment, PricePlan
 from .money import MONEY
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "PaymentStateFilter",
     "PeriodFilter",
     "with_balances",
+    "with_changes_since_computed",
 ]
 
 
@@ -89,6 +91,19 @@ def with_balances(queryset):
         credited=_summed(notes.values("credits"), "total"),
         paid_sum=_summed(payments.values("invoice"), "amount"),
     ).annotate(outstanding=F("total") + F("credited") - F("paid_sum"))
+
+
+def with_changes_since_computed(queryset):
+    """Invoices annotated with whether, since a draft was computed, its month's usage or cost
+    changed (`usage_changed`) or a plan of its customer was edited (`plan_changed`): what the
+    list shows as stale, in two EXISTS per row of the page. The draft's own page checks its
+    whole fingerprint (terms, rates, manual lines too)."""
+    since = OuterRef("computed_at")
+    changes = MonthlyChange.objects.filter(
+        api_key__customer=OuterRef("customer"), month=OuterRef("period")
+    ).filter(Q(usage_changed_at__gt=since) | Q(cost_changed_at__gt=since))
+    plans = CustomerPlan.objects.filter(customer=OuterRef("customer"), plan__updated_at__gt=since)
+    return queryset.annotate(usage_changed=Exists(changes), plan_changed=Exists(plans))
 
 
 class PaymentStateFilter(admin.SimpleListFilter):

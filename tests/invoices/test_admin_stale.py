@@ -1,0 +1,39 @@
+"""The invoice list says which drafts are stale: their month's usage changed, or their plan
+was edited, since they were computed (two EXISTS in the list's one query)."""
+
+from datetime import date
+
+from django.urls import reverse
+
+from invoices.services import invoice_refresh_draft
+
+LIST = reverse("admin:invoices_invoice_changelist")
+
+
+def status_cell(client) -> str:
+    page = client.get(LIST, {"status": "draft"}).text
+    return page.split('class="field-status_label"', 1)[1].split("</td>", 1)[0]
+
+
+def test_a_draft_whose_usage_changed_reads_stale_until_refreshed(
+    finance, october_draft, key_of, put_usage
+):
+    assert "stale" not in status_cell(finance)
+
+    put_usage(key_of(october_draft.customer), date(2026, 10, 20), "1.000000")
+    assert "stale: usage changed" in status_cell(finance)
+
+    invoice_refresh_draft(customer=october_draft.customer, period=october_draft.period)
+    assert "stale" not in status_cell(finance)
+
+
+def test_a_draft_whose_plan_was_edited_reads_stale(finance, october_draft, plan):
+    plan.platform_fee = 12
+    plan.save()
+    assert "stale: plan changed" in status_cell(finance)
+
+
+def test_issued_invoices_never_read_stale(finance, issued, key_of, put_usage):
+    put_usage(key_of(issued.customer), date(2026, 10, 20), "1.000000")
+    page = finance.get(LIST).text
+    assert "stale" not in page.split('id="result_list"', 1)[1]
