@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
+from .balances import balances_of
 from .exceptions import EmailNotSent, InvalidTransition, PdfIntegrityError
 from .models import Invoice, InvoiceEvent
 from .pdf import TEMPLATE_VERSION, render_invoice_pdf
@@ -174,9 +175,14 @@ def _message(
 ) -> EmailMessage:
     """A document's e-mail (`templates/invoices/email/<template>.txt` and its subject) with
     `pdf` attached."""
+    is_credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
+    credited = invoice.credits if is_credit else None
     context = {
         "invoice": invoice,
-        "is_credit": invoice.kind == Invoice.Kind.CREDIT_NOTE,
+        "is_credit": is_credit,
+        "credit_amount": -invoice.total if is_credit else None,
+        # What is left to pay on the invoice it credits, now (after this credit).
+        "left": balances_of([credited])[credited.pk].outstanding if credited else None,
         "seller": invoice.seller,
         "buyer": invoice.buyer,
         "portal_url": settings.BILLING_SITE_URL.rstrip("/") + reverse("portal:invoices"),

@@ -165,7 +165,11 @@ def test_a_credit_note_is_mailed_too(
     assert [m.subject for m in mail.outbox] == [
         f"Credit note {note.number} from Example Voice Apps Ltd"
     ]
-    assert f"crediting {issued.number}" in mail.outbox[0].body
+    body = mail.outbox[0].body
+    assert f"crediting {issued.number} (October 2026) with 6.00 USD." in body  # 5.00 + 20 % tax
+    left = issued.total - D("6.00")
+    assert f"Left to pay on {issued.number}: {left} USD, due {issued.due_on:%-d %B %Y}." in body
+    assert mail.outbox[0].attachments[0][0] == f"{note.number}.pdf"
 
 
 @pytest.fixture
