@@ -24,7 +24,7 @@ def page(client, customer) -> str:
 
 
 def test_finance_sees_the_balance_documents_and_margin(finance, worked_example):
-    invoice, credit = worked_example
+    invoice, _credit = worked_example
     text = page(finance, invoice.customer)
     hub = text.split('id="billing-hub"', 1)[1].split("API keys", 1)[0]
     assert "104.40 USD</strong>" in hub  # left to pay

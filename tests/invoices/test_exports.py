@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 from datetime import date
-from decimal import ROUND_HALF_EVEN
 from decimal import Decimal as D
 
 import pytest
@@ -58,7 +57,7 @@ def test_xero_header_is_its_import_template():
 
 
 def test_xero_a_known_invoice_and_its_credit_note(worked_example):
-    invoice, credit = worked_example
+    invoice, _credit = worked_example
     built = build_export(Layout.XERO, *NOVEMBER)
     rows = rows_of(built)
     assert [r["*InvoiceNumber"] for r in rows] == ["INV-2026-000001", "CN-2026-000001"]
@@ -154,7 +153,7 @@ def test_payments_and_the_worked_example_balance(worked_example):
 
 
 def test_detail_has_every_field_for_documents_lines_and_payments(worked_example, make_customer):
-    invoice, credit = worked_example
+    invoice, _credit = worked_example
     built = build_export(Layout.DETAIL, *NOVEMBER)
     assert built.header == DETAIL_COLUMNS
     assert all(len(row) == len(DETAIL_COLUMNS) for row in built.rows)

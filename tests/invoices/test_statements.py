@@ -34,7 +34,7 @@ def reminders_on(**rules):
 
 
 def test_the_worked_example_runs_to_104_40(worked_example):
-    invoice, credit = worked_example
+    invoice, _credit = worked_example
     statement = statement_of(invoice.customer, date(2026, 11, 1), date(2026, 11, 5))
     [usd] = statement.currencies
     assert usd.opening == 0
