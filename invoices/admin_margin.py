@@ -16,6 +16,7 @@ from .forms import PeriodForm
 from .margin import margin_history, month_margin
 from .models import Invoice
 from .services.plans import previous_month
+from .templatetags.invoice_format import money
 from .unpriced import unpriced_usage
 
 ROWS_A_PAGE = 100  # the lowest margins first; the totals and the CSV hold every invoice
@@ -105,9 +106,11 @@ def draft_margin(invoice):
     [row] = month_margin(invoice.period, invoices=Invoice.objects.filter(pk=invoice.pk)).rows
     if row.margin is None:
         return "Unknown: Deepgram's cost of this month is not stored (or there is no rate)."
+    cur = row.currency
     text = (
-        f"{row.margin} {row.currency} ({row.margin_percent} %) on revenue of {row.revenue}: "
-        f"Deepgram's cost {row.cost} {row.currency} ({row.cost_usd} USD)"
+        f"{money(row.margin, cur)} {cur} ({row.margin_percent} %) on revenue of "
+        f"{money(row.revenue, cur)}: Deepgram's cost {money(row.cost, cur)} {cur} "
+        f"({money(row.cost_usd, 'USD')} USD)"
     )
     if row.margin < 0:
         return format_html('<strong class="errornote">Negative margin: {}</strong>', text)

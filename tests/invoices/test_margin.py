@@ -2,6 +2,7 @@
 days (the sandbox's published prices), in the invoice's currency and in USD; an unknown cost
 shown as unknown; unassigned usage as a loss; the Margin page, its CSV and the draft's page."""
 
+import re
 from datetime import date
 from decimal import Decimal as D
 
@@ -130,7 +131,15 @@ def test_the_draft_page_shows_its_margin_and_warns_when_negative(
         client.force_login(finance_user)
         page = client.get(reverse("admin:invoices_invoice_change", args=[draft_of(key).pk]))
 
-    assert "Negative margin:" in page.content.decode()
+    text = page.content.decode()
+    assert "Negative margin:" in text
+    # Amounts to the cent, as money reads, whatever the database's sums carry.
+    shown = text.split("Negative margin:", 1)[1].split("</strong>", 1)[0]
+    assert re.search(
+        r"^ -[\d,]+\.\d\d USD \(-?[\d.]+ %\) on revenue of [\d,]+\.\d\d: "
+        r"Deepgram&#x27;s cost [\d,]+\.\d\d USD \([\d,]+\.\d\d USD\)$",
+        shown,
+    ), shown
 
 
 def test_unpriced_usage_is_listed_once_for_every_customer_on_the_plan(
