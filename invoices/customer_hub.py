@@ -50,6 +50,7 @@ class CustomerHub:
     add_plan_url: str | None = None
     sees_money: bool = False
     balances: list[CustomerBalance] = field(default_factory=list)
+    drafts: list[Invoice] = field(default_factory=list)
     documents: list[tuple[Invoice, Balance | None]] = field(default_factory=list)
     more_documents: int = 0
     documents_url: str = ""
@@ -59,7 +60,7 @@ class CustomerHub:
 
 def customer_hub(customer, user, today: date | None = None) -> CustomerHub:
     """Everything the customer page shows of billing, for `user`. A bounded number of queries:
-    14, and up to 8 per month of margin (at most 6 months) for finance."""
+    15, and up to 8 per month of margin (at most 6 months) for finance."""
     today = today or timezone.now().date()
     hub = CustomerHub()
     may = user.has_perm
@@ -121,6 +122,9 @@ def _missing(customer, hub: CustomerHub, may) -> list[Missing]:
 
 def _money(customer, hub: CustomerHub, today: date, user) -> None:
     hub.balances = customer_balances(customer, today)
+    hub.drafts = list(
+        Invoice.objects.filter(customer=customer, status=Invoice.Status.DRAFT).order_by("-period")
+    )
     documents = Invoice.objects.filter(customer=customer).exclude(status=Invoice.Status.DRAFT)
     latest = list(
         documents.select_related("credits").order_by("-issued_on", "-number")[:LATEST_DOCUMENTS]

@@ -59,6 +59,12 @@ def test_finance_gets_links_to_set_the_plan_and_terms(finance, make_customer):
     assert "Nothing left to pay." in hub and "None issued yet." in hub
 
 
+def test_a_draft_waiting_for_approval_is_linked(finance, october_draft):
+    hub = page(finance, october_draft.customer).split('id="billing-hub"', 1)[1]
+    url = reverse("admin:invoices_invoice_change", args=[october_draft.pk])
+    assert f'<a href="{url}">October 2026</a>' in hub and "waiting for approval" in hub
+
+
 def test_a_plan_that_starts_later_is_scheduled_not_current(finance, make_customer):
     customer = make_customer()
     plan = PricePlan.objects.create(name="Later", currency="USD", rate_per_hour=1)
@@ -75,8 +81,8 @@ def test_the_hub_reads_a_bounded_number_of_queries(
     from invoices.customer_hub import customer_hub
     from invoices.models import Invoice
 
-    # 14, and at most 8 per month of margin (one here).
-    with django_assert_max_num_queries(22):
+    # 15, and at most 8 per month of margin (one here).
+    with django_assert_max_num_queries(23):
         hub = customer_hub(invoice.customer, invoice.approved_by)
     assert hub.sees_money and len(hub.documents) == 2
     assert Invoice.objects.filter(customer=invoice.customer).count() == 2
