@@ -54,6 +54,7 @@ def main() -> None:
     rows_out = [("mode", args.mode, ""), ("daily usage rows", f"{rows:,}", "")]
     rows_out += _generate(args.mode)
     rows_out += _margin_page()
+    rows_out += _accounting()
     rows_out += _late_usage(args.mode)
     rows_out += _admin_list(args.invoices)
     print_table(rows_out)
@@ -242,6 +243,66 @@ def _margin_page():
         ("worker: the month summed again after a sync, s", f"{worker:.2f}", "in the background"),
         ("margin page, s", f"{seconds:.2f}", "target < 1 s (with its 12-month chart)"),
         ("margin page, queries", f"{counter['queries']:,}", ""),
+    ]
+
+
+def _accounting():
+    """A month's 10,000 issued invoices exported (Xero, every field), recorded, and checked
+    against what was exported before; one customer's page and statement."""
+    from django.test import Client
+
+    from customers.models import Customer
+    from invoices.exports import build_export, exported_before
+    from invoices.models import AccountingExport
+    from invoices.services.exports import export_record
+    from invoices.statements import render_statement_pdf, statement_of
+
+    span = (date(2026, 11, 1), date(2026, 11, 30))
+    rows = []
+    for layout in (AccountingExport.Layout.XERO, AccountingExport.Layout.DETAIL):
+        wrapper, counter = _counting()
+        began = time.perf_counter()
+        with wrapper:
+            built = build_export(layout, *span)
+        seconds = time.perf_counter() - began
+        rows.append(
+            (
+                f"export {layout}: {len(built.documents):,} documents, {len(built.rows):,} rows, s",
+                f"{seconds:.2f}",
+                f"{counter['queries']} queries",
+            )
+        )
+    user = _finance()
+    began = time.perf_counter()
+    export = export_record(layout="xero", start=span[0], end=span[1], actor=user)
+    recorded = time.perf_counter() - began
+    began = time.perf_counter()
+    overlap = exported_before("xero", *span)
+    checked = time.perf_counter() - began
+    rows += [
+        ("export recorded (file and 10,000 links), s", f"{recorded:.2f}", f"{export.rows:,} rows"),
+        ("what was exported before, s", f"{checked:.2f}", f"{len(overlap.documents):,} held"),
+    ]
+    customer = Customer.objects.order_by("pk").first()
+    client = Client()
+    client.force_login(user)
+    wrapper, counter = _counting()
+    began = time.perf_counter()
+    with wrapper:
+        response = client.get(f"/admin/customers/customer/{customer.pk}/change/")
+    page = time.perf_counter() - began
+    assert response.status_code == 200, response.status_code
+    began = time.perf_counter()
+    pdf = render_statement_pdf(statement_of(customer, date(2026, 1, 1), date(2026, 11, 30)))
+    statement = time.perf_counter() - began
+    return [
+        *rows,
+        (
+            "customer page (billing panel), ms",
+            f"{page * 1000:.0f}",
+            f"{counter['queries']} queries",
+        ),
+        ("statement of account PDF, ms", f"{statement * 1000:.0f}", f"{len(pdf):,} bytes"),
     ]
 
 

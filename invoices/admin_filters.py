@@ -3,7 +3,18 @@ partly paid, paid, credited, overdue), which is derived from the balance the dat
 never stored."""
 
 from django.contrib import admin
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -103,7 +114,11 @@ def with_changes_since_computed(queryset):
         api_key__customer=OuterRef("customer"), month=OuterRef("period")
     ).filter(Q(usage_changed_at__gt=since) | Q(cost_changed_at__gt=since))
     plans = CustomerPlan.objects.filter(customer=OuterRef("customer"), plan__updated_at__gt=since)
-    return queryset.annotate(usage_changed=Exists(changes), plan_changed=Exists(plans))
+    draft = Q(status=Invoice.Status.DRAFT)  # asked of drafts only: issued ones never go stale
+    return queryset.annotate(
+        usage_changed=Case(When(draft, then=Exists(changes)), default=Value(False)),
+        plan_changed=Case(When(draft, then=Exists(plans)), default=Value(False)),
+    )
 
 
 class PaymentStateFilter(admin.SimpleListFilter):

@@ -23,6 +23,7 @@ Void documents are left out of the import layouts (nothing to import); one voide
 was exported must be voided in the accounting software by hand (the export page says so).
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -105,14 +106,25 @@ def importable(line: InvoiceLine) -> tuple[Decimal, Decimal, str]:
 
 
 def _documents(start: date, end: date, kinds, statuses, skip: set[int]) -> list[Invoice]:
-    found = (
+    """The documents, each with its lines (`export_lines`: light rows, not models: a month
+    holds tens of thousands)."""
+    found = list(
         Invoice.objects.filter(kind__in=kinds, status__in=statuses, issued_on__range=(start, end))
         .exclude(pk__in=skip)
         .select_related("customer", "credits")
-        .prefetch_related("lines")
         .order_by("issued_on", "-kind", "number")
     )
-    return list(found)
+    lines: dict[int, list] = {}
+    rows = (
+        InvoiceLine.objects.filter(invoice_id__ids_in=[doc.pk for doc in found])
+        .order_by("invoice_id", "position", "pk")
+        .values_list(*LINE_FIELDS, named=True)
+    )
+    for line in rows.iterator(chunk_size=10_000) if found else ():
+        lines.setdefault(line.invoice_id, []).append(line)
+    for doc in found:
+        doc.export_lines = lines.get(doc.pk, [])
+    return found
 
 
 def _void_numbers(start: date, end: date, kinds) -> list[str]:
@@ -125,8 +137,17 @@ def _void_numbers(start: date, end: date, kinds) -> list[str]:
     )
 
 
-def _lines(doc: Invoice) -> list[InvoiceLine]:
-    return sorted(doc.lines.all(), key=lambda line: (line.position, line.pk))
+LINE_FIELDS = ("invoice_id", "kind", "description", "quantity", "unit", "unit_price", "amount")
+
+
+def _lines(doc: Invoice) -> list:
+    return doc.export_lines
+
+
+@functools.lru_cache(maxsize=8192)
+def _cell(text: str) -> str:
+    """`text_cell`, remembered: a month's lines repeat the same few descriptions and codes."""
+    return text_cell(text)
 
 
 def _buyer(doc: Invoice) -> str:
@@ -179,19 +200,15 @@ def _xero(doc: Invoice, s: FinanceSettings) -> list[list[str]]:
         if _reverse_charge(doc)
         else (s.xero_tax_type if doc.tax_rate else s.xero_tax_type_zero)
     )
+    # What every line of the document repeats, made once.
+    head = [_buyer(doc), text_cell(doc.buyer.get("email", "")), *po[:4], "", "", "", country,
+            doc.number, reference, f"{doc.issued_on:{s.xero_date_format}}",
+            f"{due:{s.xero_date_format}}", _cell(s.xero_item_code)]  # fmt: skip
+    tail = ["", _cell(s.xero_account_code), _cell(tax_type), "", "", "", "", doc.currency, ""]
     rows = []
     for line in _lines(doc):
         quantity, price, description = importable(line)
-        rows.append(
-            [
-                _buyer(doc), text_cell(doc.buyer.get("email", "")), *po[:4], "", "", "",
-                country, doc.number, reference,
-                f"{doc.issued_on:{s.xero_date_format}}", f"{due:{s.xero_date_format}}",
-                text_cell(s.xero_item_code), text_cell(description), str(quantity), str(price),
-                "", text_cell(s.xero_account_code), text_cell(tax_type), "", "", "", "",
-                doc.currency, "",
-            ]
-        )  # fmt: skip
+        rows.append([*head, _cell(description), str(quantity), str(price), *tail])
     return rows
 
 
@@ -204,15 +221,16 @@ def _qbo_tax_code(doc: Invoice, s: FinanceSettings) -> str:
 def _qbo_invoice(doc: Invoice, s: FinanceSettings) -> list[list[str]]:
     lines = _lines(doc)
     days = (doc.due_on - doc.issued_on).days if doc.due_on else 0
+    buyer, code = _buyer(doc), _cell(_qbo_tax_code(doc, s))
     rows = []
     for line, tax in zip(lines, _tax_shares(doc, lines), strict=True):
         quantity, price, description = importable(line)
         rows.append(
             [
-                doc.number, _buyer(doc), f"{doc.issued_on:{s.quickbooks_date_format}}",
+                doc.number, buyer, f"{doc.issued_on:{s.quickbooks_date_format}}",
                 f"{doc.due_on:{s.quickbooks_date_format}}", f"Net {days}", "",
-                f"{doc.period:%B %Y}", text_cell(s.quickbooks_item), text_cell(description),
-                str(quantity), str(price), str(line.amount), text_cell(_qbo_tax_code(doc, s)),
+                f"{doc.period:%B %Y}", _cell(s.quickbooks_item), _cell(description),
+                str(quantity), str(price), str(line.amount), code,
                 str(tax), doc.currency,
             ]
         )  # fmt: skip
@@ -222,15 +240,16 @@ def _qbo_invoice(doc: Invoice, s: FinanceSettings) -> list[list[str]]:
 def _qbo_credit(doc: Invoice, s: FinanceSettings) -> list[list[str]]:
     # QuickBooks' credit notes are positive amounts credited; ours are stored below zero.
     lines = _lines(doc)
+    buyer = _buyer(doc)
     rows = []
     for line, tax in zip(lines, _tax_shares(doc, lines), strict=True):
         quantity, price, description = importable(line)
         rows.append(
             [
-                doc.number, _buyer(doc), f"{doc.issued_on:{s.quickbooks_date_format}}",
+                doc.number, buyer, f"{doc.issued_on:{s.quickbooks_date_format}}",
                 f"Credits {doc.credits.number}" if doc.credits_id else "",
-                text_cell(s.quickbooks_item), text_cell(description), str(abs(quantity)),
-                str(abs(price)), str(-line.amount), text_cell(_qbo_tax_code(doc, s)),
+                _cell(s.quickbooks_item), _cell(description), str(abs(quantity)),
+                str(abs(price)), str(-line.amount), _cell(_qbo_tax_code(doc, s)),
                 str(-tax), doc.currency,
             ]
         )  # fmt: skip
@@ -245,12 +264,12 @@ def _detail_document(doc: Invoice) -> list[list[str]]:
         str(doc.tax_rate), "yes" if _reverse_charge(doc) else "no", text_cell(doc.tax_note),
         doc.credits.number if doc.credits_id else "",
     ]  # fmt: skip
-    tail = [str(doc.subtotal), str(doc.tax), str(doc.total), _iso(doc.paid_on)]
+    tail = [str(doc.subtotal), str(doc.tax), str(doc.total), _iso(doc.paid_on), "",
+            text_cell(doc.payment_reference), "", ""]  # fmt: skip
     return [
         [
-            "line", doc.number, *head, str(n), line.kind, text_cell(line.description),
+            "line", doc.number, *head, str(n), line.kind, _cell(line.description),
             str(line.quantity), line.unit, str(line.unit_price), str(line.amount), *tail,
-            "", text_cell(doc.payment_reference), "", "",
         ]
         for n, line in enumerate(_lines(doc), start=1)
     ]  # fmt: skip
