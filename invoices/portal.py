@@ -16,6 +16,7 @@ from usage.services import utc_today
 
 from . import documents
 from .balances import balances_of, customer_balances
+from .estimates import dashboard_estimates
 from .exceptions import PdfIntegrityError
 from .portal_selectors import portal_invoice, portal_invoices
 from .stamps import stamped_copy
@@ -27,9 +28,10 @@ LATEST_INVOICES = 5
 @require_safe
 @customer_required
 def dashboard(request):
-    """What the customer owes (per currency, what is overdue, the next due date), this UTC
-    month's usage so far (total hours per key, per method, per day) and the latest
-    invoices."""
+    """This UTC month's estimated charge so far (and, on its first days, the last month's
+    until it is invoiced: `invoices.estimates`), what the customer owes (per currency, what
+    is overdue, the next due date), this month's usage so far (total hours per key, per
+    method, per day) and the latest invoices."""
     customer = request.customer
     today = utc_today()
     first, last = usage_selectors.month_bounds(today)
@@ -58,6 +60,7 @@ def dashboard(request):
             "chart": chart,
             "invoices": portal_invoices(customer=customer)[:LATEST_INVOICES],
             "balances": customer_balances(customer, today),
+            "estimates": dashboard_estimates(customer, today),
         },
     )
 

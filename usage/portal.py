@@ -1,4 +1,5 @@
-"""The customer portal's usage pages: the months with usage, and one CSV per month.
+"""The customer portal's usage pages: the months with usage, one month per line item (models,
+text to speech, voice agent) with a chart per unit, and one CSV per month.
 
 Every view is wrapped in `customer_required` and reads only `request.customer`'s keys.
 """
@@ -17,22 +18,68 @@ from billing_portal.csv_cells import text_cell
 from customers.portal import customer_required
 
 from . import selectors
+from .charts import daily_bars
+from .key_summary import customer_usage_by_line_item
 from .services import utc_today
 
 CSV_COLUMNS = ["day", "key_id", "key_comment", "method", "hours", "total_hours", "requests"]
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
+# The units a customer's month is shown in, each with its own chart: (label, suffix, hours?).
+PORTAL_UNITS = {
+    "total_hours": ("Audio hours (every channel counted)", "h", True),
+    "agent_hours": ("Voice agent hours", "h", True),
+    "tts_characters": ("Text-to-speech characters", "characters", False),
+    "tokens_in": ("Tokens in", "tokens", False),
+    "tokens_out": ("Tokens out", "tokens", False),
+}
+
+
 @require_safe
 @customer_required
 def usage_months(request):
-    """The months with stored usage, newest first, each with its CSV."""
+    """The months with stored usage, newest first, each with its CSV; with `?month=YYYY-MM`,
+    that month per line item and unit (`usage_month`)."""
+    if "month" in request.GET:
+        return usage_month(request, _month_or_404(request.GET["month"]))
     return render(
         request,
         "portal/usage.html",
         {
             "customer": request.customer,
             "months": selectors.usage_months(customer=request.customer),
+            "nav": "usage",
+        },
+    )
+
+
+def usage_month(request, month: date):
+    """A month's usage per line item and, for each unit it has, a chart of its days and the
+    line items' quantities. Two queries, and one per unit with usage (five at most)."""
+    first, last = selectors.month_bounds(month)
+    through = min(last, utc_today())
+    items = customer_usage_by_line_item(customer=request.customer, start=first, end=last)
+    units = []
+    for unit, (label, suffix, in_hours) in PORTAL_UNITS.items():
+        used = [(item.label, item.units[unit]) for item in items if item.units[unit]]
+        if not used:
+            continue
+        per_day = selectors.daily_hours(
+            customer=request.customer, start=first, end=last, quantity=unit
+        )
+        chart = daily_bars(per_day, end=last, days=(last - first).days + 1)
+        units.append({"unit": unit, "label": label, "suffix": suffix, "hours": in_hours,
+                      "chart": chart, "items": used})  # fmt: skip
+    return render(
+        request,
+        "portal/usage_month.html",
+        {
+            "customer": request.customer,
+            "month": first,
+            "through": through,
+            "units": units,
+            "items": items,
             "nav": "usage",
         },
     )
