@@ -27,7 +27,7 @@ Rules:
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
@@ -112,6 +112,11 @@ class Estimate:
     @property
     def converted(self) -> bool:
         return self.rate is not None and self.rate.day is not None
+
+    @property
+    def has_quantities(self) -> bool:
+        """Whether any line shows a quantity (a cost-plus estimate shows amounts alone)."""
+        return any(line.quantity is not None for group in self.groups for line in group.lines)
 
     @property
     def tops_up(self) -> bool:
@@ -213,14 +218,31 @@ def customer_groups(lines: list[pricing.Line], keys: dict, plan: PricePlan) -> l
 
 def _shown(line: pricing.Line, key_id: str, plan: PricePlan) -> EstimateLine:
     description = line.description.replace(f", key {key_id}", "") if key_id else line.description
-    if line.unit and line.unit == plan.currency:  # Deepgram's cost times the markup
-        name = description.split(": Deepgram's cost in ")[0]
-        return EstimateLine(f"{name}: at Deepgram's cost", line.amount, line.kind)
+    if plan.mode == PricePlan.Mode.COST_PLUS and line.unit in (plan.currency, "each"):
+        # Deepgram's cost (times the markup): the line item's name and its amount alone
+        for basis in (": Deepgram's cost in ", ": at Deepgram's cost"):
+            description = description.split(basis)[0]
+        return EstimateLine(description, line.amount, line.kind)
     flat = line.kind == "tier" and not line.unit and plan.mode != PricePlan.Mode.HOURLY
     if line.kind in AMOUNT_ONLY_KINDS or line.unit == "each" or flat:
         return EstimateLine(description, line.amount, line.kind)
     if not line.unit:  # an hourly plan's hours (or an adjustment of one)
         return EstimateLine(description, line.amount, line.kind, line.quantity, hours=True)
     unit, factor = COUNTED_UNITS.get(line.unit, (line.unit, Decimal(1)))
-    quantity = (line.quantity * factor).normalize()
-    return EstimateLine(description, line.amount, line.kind, quantity, unit)
+    return EstimateLine(
+        description, line.amount, line.kind, _readable(line.quantity * factor, unit), unit
+    )
+
+
+def _readable(quantity: Decimal, unit: str) -> Decimal:
+    """A quantity to read, not to bill: minutes to a tenth, hours to a hundredth, counts
+    whole (the invoice's stored lines keep what was billed)."""
+    if unit.endswith("min"):
+        places = Decimal("0.1")
+    elif unit.split()[-1] == "h" or unit.startswith("h "):
+        places = Decimal("0.01")
+    elif unit in {name for name, _ in COUNTED_UNITS.values()}:
+        places = Decimal(1)
+    else:
+        return quantity.normalize()
+    return quantity.quantize(places, rounding=ROUND_HALF_UP).normalize()

@@ -73,35 +73,22 @@ def key_usage_by_line_item(
 ) -> list[LineItemUsage]:
     """The key's usage between two UTC days per line item, sorted by label (unmapped last),
     with Deepgram's dollars when `with_cost`. Two queries, three with the cost."""
-    rows = DailyUsage.objects.filter(api_key=api_key, day__range=(start, end))
-    mapping = LineItemMapping.load()
-    items = _by_line_item(rows, mapping)
-    if with_cost:
-        _add_cost(items, mapping, api_key=api_key, start=start, end=end)
-    return _sorted(items)
-
-
-def customer_usage_by_line_item(*, customer, start: date, end: date) -> list[LineItemUsage]:
-    """Every key of the customer's usage between two UTC days per line item, sorted as a
-    key's; never Deepgram's dollars (the portal shows it). Two queries."""
-    rows = DailyUsage.objects.filter(api_key__customer=customer, day__range=(start, end))
-    return _sorted(_by_line_item(rows, LineItemMapping.load()))
-
-
-def _by_line_item(rows, mapping: LineItemMapping) -> dict[str | None, LineItemUsage]:
-    summed = rows.values("endpoint", "method", "model").annotate(
-        **{unit: Sum(unit) for unit in UNITS}
+    rows = (
+        DailyUsage.objects.filter(api_key=api_key, day__range=(start, end))
+        .values("endpoint", "method", "model")
+        .annotate(**{unit: Sum(unit) for unit in UNITS})
+        .order_by()
     )
+    rows = list(rows)
+    mapping = LineItemMapping.load()
     items: dict[str | None, LineItemUsage] = {}
-    for row in summed.order_by():
+    for row in rows:
         item = mapping.of(row["endpoint"], row["method"], row["model"])
         code = item.code if item else None
         label = item.label if item else UNMAPPED_LABEL
         items.setdefault(code, LineItemUsage(code, label)).add(row)
-    return items
-
-
-def _sorted(items: dict) -> list[LineItemUsage]:
+    if with_cost:
+        _add_cost(items, mapping, api_key=api_key, start=start, end=end)
     return sorted(items.values(), key=lambda i: (i.code is None, i.label.lower(), i.code or ""))
 
 

@@ -18,16 +18,17 @@ from billing_portal.csv_cells import text_cell
 from customers.portal import customer_required
 
 from . import selectors
-from .charts import daily_bars
-from .key_summary import customer_usage_by_line_item
+from .portal_charts import stacked_daily_bars
+from .portal_selectors import PORTAL_UNITS, line_item_days
 from .services import utc_today
 
 CSV_COLUMNS = ["day", "key_id", "key_comment", "method", "hours", "total_hours", "requests"]
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
-# The units a customer's month is shown in, each with its own chart: (label, suffix, hours?).
-PORTAL_UNITS = {
+# How each unit a customer's month is shown in reads, each with its own chart:
+# (label, suffix, hours?). Keyed by `portal_selectors.PORTAL_UNITS`, in its order.
+UNIT_LABELS: dict[str, tuple[str, str, bool]] = {
     "total_hours": ("Audio hours (every channel counted)", "h", True),
     "agent_hours": ("Voice agent hours", "h", True),
     "tts_characters": ("Text-to-speech characters", "characters", False),
@@ -55,31 +56,36 @@ def usage_months(request):
 
 
 def usage_month(request, month: date):
-    """A month's usage per line item and, for each unit it has, a chart of its days and the
-    line items' quantities. Two queries, and one per unit with usage (five at most)."""
+    """A month's usage per line item and, for each unit it has, a chart of its days with a
+    series per line item, and the line items' quantities. Four queries in all (the session,
+    the user and customer, the rows, the mapping)."""
     first, last = selectors.month_bounds(month)
-    through = min(last, utc_today())
-    items = customer_usage_by_line_item(customer=request.customer, start=first, end=last)
+    items = line_item_days(customer=request.customer, start=first, end=last)
     units = []
-    for unit, (label, suffix, in_hours) in PORTAL_UNITS.items():
-        used = [(item.label, item.units[unit]) for item in items if item.units[unit]]
-        if not used:
-            continue
-        per_day = selectors.daily_hours(
-            customer=request.customer, start=first, end=last, quantity=unit
-        )
-        chart = daily_bars(per_day, end=last, days=(last - first).days + 1)
-        units.append({"unit": unit, "label": label, "suffix": suffix, "hours": in_hours,
-                      "chart": chart, "items": used})  # fmt: skip
+    for unit in PORTAL_UNITS:
+        label, suffix, in_hours = UNIT_LABELS[unit]
+        used = [(item.label, item.days[unit]) for item in items if item.total(unit)]
+        if used:
+            units.append(
+                {
+                    "unit": unit,
+                    "label": label,
+                    "suffix": suffix,
+                    "hours": in_hours,
+                    "chart": stacked_daily_bars(used, start=first, end=last),
+                    "items": sorted(
+                        ((name, sum(days.values())) for name, days in used), key=lambda i: -i[1]
+                    ),
+                }
+            )
     return render(
         request,
         "portal/usage_month.html",
         {
             "customer": request.customer,
             "month": first,
-            "through": through,
+            "through": min(last, utc_today()),
             "units": units,
-            "items": items,
             "nav": "usage",
         },
     )

@@ -165,7 +165,7 @@ def test_it_applies_the_minimum_and_the_fee_as_the_draft_will(customer_a, hourly
 
     estimate = month_estimate(customer_a, NOVEMBER, TODAY)
 
-    assert [description for *_, description, _ in [(*x,) for x in lines_of(estimate)]][1:] == [
+    assert [description for _, description, _ in lines_of(estimate)][1:] == [
         "Monthly minimum of 50.00 USD (usage came to 0.26)",  # 1 h at 0.258
         "Platform subscription, November 2026",
     ]
@@ -333,11 +333,12 @@ def test_a_cost_plus_estimate_shows_amounts_never_the_cost_or_the_markup(initech
     assert estimate.total == draft.total
     assert "plus 25" in " ".join(draft.lines.values_list("description", flat=True))
     assert [(line.description, line.quantity) for line in estimate.groups[0].lines] == [
-        ("streaming::nova-3: at Deepgram's cost", None),
-        ("sync::aura-2: at Deepgram's cost", None),
+        ("streaming::nova-3", None),  # the line item's name (no label stored) and its amount
+        ("sync::aura-2", None),
     ]
     assert [line.amount for line in estimate.groups[0].lines] == [D("13.89"), D("3.38")]
     assert "25" not in texts_of(estimate) and "12.3" not in texts_of(estimate)
+    assert not estimate.has_quantities  # no quantity column: Deepgram's cost is no quantity
     assert (estimate.rate.per_usd, estimate.rate.day, estimate.rate_is_fallback) == (
         D("0.9"),
         date(2026, 11, 18),
@@ -354,7 +355,8 @@ def test_without_the_months_rate_it_takes_the_latest_known_and_says_so(initech):
 
     assert november.period == NOVEMBER and november.month_over
     assert november.rate_is_fallback and november.rate.day == date(2026, 12, 2)
-    assert november.total == (D("12.35") + D("3.00")) * D("1.2")  # 12.345678 x 0.8 x 1.25
+    # 12.345678 x 0.8 x 1.25 = 12.35 and 3 x 0.8 x 1.25 = 3.00: 15.35, and 20 % tax 3.07
+    assert november.total == D("18.42")
     assert not december.groups and december.total == 0
 
 
@@ -389,3 +391,24 @@ def test_the_last_month_without_a_plan_is_not_shown(customer_a, hourly):
     shown = dashboard_estimates(customer_a, date(2026, 12, 2))
 
     assert [e.period for e in shown] == [date(2026, 12, 1)]
+
+
+def test_a_plan_that_hides_the_markup_reads_the_same(initech):
+    PricePlan.objects.filter(name="Cost plus").update(show_markup=False)
+    ExchangeRate.objects.create(day=date(2026, 11, 18), currency="EUR", per_usd=D("0.9"))
+
+    estimate = month_estimate(initech, NOVEMBER, TODAY)
+
+    assert [line.description for line in estimate.groups[0].lines] == [
+        "streaming::nova-3",
+        "sync::aura-2",
+    ]
+    assert estimate.total == draft_of(initech).total
+
+
+def test_quantities_read_to_a_tenth_of_a_minute(globex):
+    use(globex.api_keys.get(), date(2026, 11, 7), total_hours="0.123456")
+
+    [key, _] = month_estimate(globex, NOVEMBER, TODAY).groups
+
+    assert key.lines[0].quantity == D("1241.9")  # 20.698456 h = 1,241.90736 min

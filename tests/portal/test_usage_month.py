@@ -6,6 +6,7 @@ from decimal import Decimal as D
 
 from django.urls import reverse
 
+from usage.line_items import seed_line_items
 from usage.models import DailyUsage
 
 USAGE = reverse("portal:usage")
@@ -20,7 +21,7 @@ def use(key, day, *, endpoint, method, model, **units):
 
 
 def test_a_month_per_line_item_with_a_chart_per_unit(
-    client, customer_a_user, acme, globex, key_of, django_assert_max_num_queries
+    client, customer_a_user, acme, globex, key_of, django_assert_num_queries
 ):
     key = key_of(acme, "acme-key-1")
     use(key, date(2026, 11, 3), endpoint="listen", method="streaming", model="nova-3",
@@ -33,8 +34,8 @@ def test_a_month_per_line_item_with_a_chart_per_unit(
         method="streaming", model="nova-3", hours=D("9"), total_hours=D("9"))  # fmt: skip
     client.force_login(customer_a_user)
 
-    # The session and user, the customer, the mapping and the rows, one per unit with usage.
-    with django_assert_max_num_queries(10):
+    # The session, the user, the customer; the rows per day and line item, the mapping.
+    with django_assert_num_queries(5):
         response = client.get(USAGE, {"month": "2026-11"})
 
     page = response.content.decode()
@@ -46,7 +47,32 @@ def test_a_month_per_line_item_with_a_chart_per_unit(
     assert [quantity for _, quantity in agent["items"]] == [D("1.25")]
     assert [quantity for _, quantity in speech["items"]] == [12_345]
     assert "Usage in November 2026" in page and "12,345" in page and "2.50 h" in page
-    assert 'id="unit-tts_characters"' in page and "Text-to-speech characters per day" in page
+    assert 'id="unit-tts_characters"' in page
+    assert "Text-to-speech characters per day and line item" in page
+
+
+def test_each_unit_has_a_series_per_line_item(client, customer_a_user, acme, key_of):
+    seed_line_items({"streaming::nova-3": "Nova-3 (Stream)", "streaming::nova-2": "Nova-2 (Str)"})
+    key = key_of(acme, "acme-key-1")
+    for day, model, hours in ((3, "nova-3", "2"), (3, "nova-2", "1"), (4, "nova-2", "4")):
+        use(key, date(2026, 11, day), endpoint="listen", method="streaming", model=model,
+            hours=D(hours), total_hours=D(hours))  # fmt: skip
+    client.force_login(customer_a_user)
+
+    [audio] = client.get(USAGE, {"month": "2026-11"}).context["units"]
+
+    chart = audio["chart"]
+    assert [(s.label, s.total) for s in chart.series] == [  # the largest first
+        ("Nova-2 (Str)", D("5")),
+        ("Nova-3 (Stream)", D("2")),
+    ]
+    assert len({s.colour for s in chart.series}) == 2
+    third, fourth = chart.bars
+    assert [(seg.series.total, seg.value) for seg in third.segments] == [
+        (D("5"), D("1")),
+        (D("2"), D("2")),
+    ]
+    assert (fourth.total, chart.peak) == (D("4"), D("4"))
 
 
 def test_the_month_list_links_each_month(client, customer_a_user, acme, key_of, put_usage):
