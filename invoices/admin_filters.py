@@ -106,14 +106,19 @@ def with_balances(queryset):
 
 def with_changes_since_computed(queryset):
     """Invoices annotated with whether, since a draft was computed, its month's usage or cost
-    changed (`usage_changed`) or a plan of its customer was edited (`plan_changed`): what the
-    list shows as stale, in two EXISTS per row of the page. The draft's own page checks its
-    whole fingerprint (terms, rates, manual lines too)."""
+    changed (`usage_changed`) or a plan of its customer was edited (`plan_changed`; a scheduled
+    price change's copy too, one step of a chain): what the list shows as stale, in two EXISTS
+    per row of the page. The draft's own page checks its whole fingerprint (terms, rates,
+    manual lines too)."""
     since = OuterRef("computed_at")
     changes = MonthlyChange.objects.filter(
         api_key__customer=OuterRef("customer"), month=OuterRef("period")
     ).filter(Q(usage_changed_at__gt=since) | Q(cost_changed_at__gt=since))
-    plans = CustomerPlan.objects.filter(customer=OuterRef("customer"), plan__updated_at__gt=since)
+    changed_by = Q(plan__replaced_by__isnull=False, plan__replaced_from__lte=OuterRef("period"))
+    plans = CustomerPlan.objects.filter(customer=OuterRef("customer")).filter(
+        (Q(plan__updated_at__gt=since) & ~changed_by)  # or its price change, once in force
+        | (Q(plan__replaced_by__updated_at__gt=since) & changed_by)
+    )
     draft = Q(status=Invoice.Status.DRAFT)  # asked of drafts only: issued ones never go stale
     return queryset.annotate(
         usage_changed=Case(When(draft, then=Exists(changes)), default=Value(False)),

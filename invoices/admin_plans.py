@@ -3,7 +3,12 @@ tiers, rate card and versions; customers' plans over time; billing terms. Edited
 form bounding every number to what its column holds (`invoices.forms`)."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
+from billing_portal.admin_mixins import PagesAdminMixin
+
+from . import admin_plan_changes
 from .admin_cards import PriceTierInline, RateCardEntryInline, versions_table
 from .forms import BillingTermsForm, CustomerPlanForm, PricePlanForm
 from .models import BillingTerms, CustomerPlan, PricePlan
@@ -11,8 +16,12 @@ from .services.plans import plan_problems_of
 
 
 @admin.register(PricePlan)
-class PricePlanAdmin(admin.ModelAdmin):
+class PricePlanAdmin(PagesAdminMixin, admin.ModelAdmin):
     form = PricePlanForm
+    pages = {
+        "<int:plan_id>/schedule-change/": admin_plan_changes.schedule_change,
+        "<int:plan_id>/cancel-change/": admin_plan_changes.cancel_change,
+    }
     list_display = [
         "name",
         "mode",
@@ -23,11 +32,12 @@ class PricePlanAdmin(admin.ModelAdmin):
         "monthly_minimum",
         "platform_fee",
         "problems",
+        "price_change",
         "updated_at",
     ]
     list_filter = ["mode", "currency"]
     search_fields = ["name"]
-    readonly_fields = ["updated_at", "problems", "versions"]
+    readonly_fields = ["updated_at", "problems", "versions", "price_change"]
     inlines = [PriceTierInline, RateCardEntryInline]
     fieldsets = [
         (None, {"fields": ["name", "mode", "currency", "billed_quantity"]}),
@@ -61,7 +71,7 @@ class PricePlanAdmin(admin.ModelAdmin):
         (
             "Record",
             {
-                "fields": ["problems", "updated_at", "versions"],
+                "fields": ["problems", "updated_at", "versions", "price_change"],
                 "description": "A change makes the drafts this plan priced stale: refresh "
                 "them before approving. Months already billed keep the version they were "
                 "billed by (a late change re-prices them with it).",
@@ -70,7 +80,39 @@ class PricePlanAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tiers", "card_entries__steps")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("replaced_by", "replaces")
+            .prefetch_related("tiers", "card_entries__steps")
+        )
+
+    @admin.display(description="Price change")
+    def price_change(self, obj):
+        """The change scheduled for the plan's customers, or the one this plan is; on the
+        plan's page, how to schedule or cancel one."""
+        if obj is None or obj.pk is None:
+            return "-"
+        replaces = getattr(obj, "replaces", None)
+        parts = []
+        if replaces is not None:
+            parts.append(
+                format_html(
+                    "Prices the customers of {} from {}.",
+                    replaces.name,
+                    f"{replaces.replaced_from:%-d %B %Y}",
+                )
+            )
+        if obj.replaced_by_id:
+            parts.append(
+                format_html(
+                    'From {} its customers are priced by <a href="{}">{}</a>.',
+                    f"{obj.replaced_from:%-d %B %Y}",
+                    reverse("admin:invoices_priceplan_change", args=[obj.replaced_by_id]),
+                    obj.replaced_by.name,
+                )
+            )
+        return format_html(" ".join(["{}"] * len(parts)), *parts) if parts else "None"
 
     @admin.display(description="Versions")
     def versions(self, obj):

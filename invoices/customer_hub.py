@@ -21,7 +21,8 @@ from customers.models import ApiKey, CustomerUser
 
 from .balances import Balance, CustomerBalance, balances_of, customer_balances
 from .margin import MarginRow, month_margin
-from .models import BillingTerms, CustomerPlan, Invoice
+from .models import BillingTerms, CustomerPlan, Invoice, PricePlan
+from .services.plans import MAX_CHAIN
 
 __all__ = ["CustomerHub", "customer_hub"]
 
@@ -40,11 +41,22 @@ class Missing:
     action: str
 
 
+@dataclass(frozen=True)
+class PriceChange:
+    """A price change scheduled for (or in force on) a plan while it is the customer's."""
+
+    month: date
+    plan: PricePlan
+    replaces: PricePlan
+
+
 @dataclass
 class CustomerHub:
     missing: list[Missing] = field(default_factory=list)
     plans: list[CustomerPlan] = field(default_factory=list)
     current_plan: CustomerPlan | None = None
+    price_changes: list[PriceChange] = field(default_factory=list)
+    priced_by: PricePlan | None = None  # this month, when a price change is in force
     terms: BillingTerms | None = None
     terms_url: str | None = None
     add_plan_url: str | None = None
@@ -66,11 +78,16 @@ def customer_hub(customer, user, today: date | None = None) -> CustomerHub:
     may = user.has_perm
     hub.plans = list(
         CustomerPlan.objects.filter(customer=customer)
-        .select_related("plan")
+        .select_related("plan__replaced_by")
         .order_by("-effective_from")
     )
     month = today.replace(day=1)
     hub.current_plan = next((p for p in hub.plans if p.effective_from <= month), None)
+    hub.price_changes = _price_changes(hub.plans)
+    if hub.current_plan is not None:
+        in_force = [c.plan for c in hub.price_changes if hub.current_plan.effective_from
+                    <= c.month <= month]  # fmt: skip
+        hub.priced_by = in_force[-1] if in_force else None
     hub.terms = BillingTerms.objects.filter(customer=customer).first()
     if may("invoices.add_customerplan"):
         hub.add_plan_url = _add_url("invoices_customerplan", customer, effective_from=month)
@@ -81,6 +98,22 @@ def customer_hub(customer, user, today: date | None = None) -> CustomerHub:
     if hub.sees_money:
         _money(customer, hub, today, user)
     return hub
+
+
+def _price_changes(plans: list[CustomerPlan]) -> list[PriceChange]:
+    """The price changes of each assigned plan while it is the customer's (`plans` newest
+    first), in month order; a query for each step of a chain after the first."""
+    changes = []
+    ends = [None, *(a.effective_from for a in plans[:-1])][: len(plans)]
+    for assignment, end in zip(plans, ends, strict=True):
+        plan = assignment.plan
+        for _ in range(MAX_CHAIN):
+            if not plan.replaced_by_id or (end and plan.replaced_from >= end):
+                break
+            month = max(plan.replaced_from, assignment.effective_from)
+            changes.append(PriceChange(month, plan.replaced_by, plan))
+            plan = plan.replaced_by
+    return sorted(changes, key=lambda change: change.month)
 
 
 def _missing(customer, hub: CustomerHub, may) -> list[Missing]:

@@ -123,6 +123,12 @@ class PricePlan(models.Model):
     monthly_minimum = models.DecimalField(default=0, validators=NOT_NEGATIVE, **MONEY)
     platform_fee = models.DecimalField(default=0, validators=NOT_NEGATIVE, **MONEY)
     platform_fee_label = models.CharField(max_length=100, default="Platform subscription")
+    # A scheduled price change (`services.plan_changes`): from `replaced_from` on, this plan's
+    # customers are priced by `replaced_by`, a copy finance edits before the month comes.
+    replaced_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"
+    )
+    replaced_from = models.DateField(null=True, blank=True, help_text="First day of a month.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

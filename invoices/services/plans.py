@@ -2,7 +2,8 @@
 
 Rules:
 - A customer's plan for a month is the latest assignment effective on or before the month's
-  first day; a customer without one is not billed (counted as "no plan").
+  first day, or the price change scheduled for that plan and in force by then (scheduled by
+  `plan_changes`, followed by `in_force`); a customer without one is not billed ("no plan").
 - A plan is priced by `invoices.pricing` from its pure form (`pricing.Plan`: rates, tiers,
   allowance, minimum, fee), built once a plan instance and shared by every customer on it.
 - A plan that `pricing.plan_problems` faults (one made outside the admin's forms: a script,
@@ -30,12 +31,14 @@ __all__ = [
     "allowances_of",
     "card_of",
     "cost_rule_of",
+    "in_force",
     "month_is_over",
     "plan_for",
     "plan_problems_of",
     "plans_for",
     "previous_month",
     "pricing_plan_of",
+    "successors_in_force",
 ]
 
 
@@ -63,7 +66,8 @@ def plan_problems_of(plan: PricePlan) -> list[str]:
 
 
 def plan_for(customer: Customer, period: date) -> PricePlan | None:
-    """The plan in force for the month: the latest assignment not after its first day."""
+    """The plan in force for the month: the latest assignment not after its first day (or
+    the price change scheduled for its plan, in force by then)."""
     assignment = (
         CustomerPlan.objects.filter(customer=customer, effective_from__lte=period)
         .select_related("plan")
@@ -71,7 +75,7 @@ def plan_for(customer: Customer, period: date) -> PricePlan | None:
         .order_by("-effective_from")
         .first()
     )
-    return assignment.plan if assignment else None
+    return in_force(assignment.plan, period) if assignment else None
 
 
 def plans_for(customers, period: date) -> dict[int, PricePlan]:
@@ -86,9 +90,45 @@ def plans_for(customers, period: date) -> dict[int, PricePlan]:
         chosen.setdefault(customer_pk, plan_pk)
     # One instance a plan, so its pricing form and fingerprint basis are built once.
     shared = PricePlan.objects.prefetch_related("tiers").in_bulk(set(chosen.values()))
+    shared = successors_in_force(shared, period)  # no query unless a change is in force
     carded = [p for p in shared.values() if p.mode == PricePlan.Mode.RATE_CARD]
     prefetch_related_objects(carded, "card_entries__steps")  # no rate card: no query
     return {customer_pk: shared[plan_pk] for customer_pk, plan_pk in chosen.items()}
+
+
+# A chain longer than this is a loop made outside these services (the ORM): it stops there.
+MAX_CHAIN = 120
+
+
+def in_force(plan: PricePlan, period: date) -> PricePlan:
+    """The plan that prices `period` for the customers of `plan`: `plan`, or the scheduled
+    change in force by then (a query a change followed; none without one)."""
+    for _ in range(MAX_CHAIN):
+        if not _replaced_by(plan, period):
+            break
+        plan = plan.replaced_by
+    return plan
+
+
+def successors_in_force(plans: dict[int, PricePlan], period: date) -> dict[int, PricePlan]:
+    """For each plan by pk, the plan that prices `period` for its customers: a query for each
+    step of the longest chain in force (none when no change is in force), tiers prefetched."""
+    found, instances = dict(plans), {plan.pk: plan for plan in plans.values()}
+    pending = {pk: plan for pk, plan in plans.items() if _replaced_by(plan, period)}
+    for _ in range(MAX_CHAIN):
+        if not pending:
+            break
+        missing = {plan.replaced_by_id for plan in pending.values()} - set(instances)
+        if missing:  # one instance a plan, so its pricing form is built once
+            instances |= PricePlan.objects.prefetch_related("tiers").in_bulk(missing)
+        pending = {pk: instances[plan.replaced_by_id] for pk, plan in pending.items()}
+        found.update(pending)
+        pending = {pk: plan for pk, plan in pending.items() if _replaced_by(plan, period)}
+    return found
+
+
+def _replaced_by(plan: PricePlan, period: date) -> bool:
+    return bool(plan.replaced_by_id and plan.replaced_from and plan.replaced_from <= period)
 
 
 def pricing_plan_of(plan: PricePlan) -> pricing.Plan:

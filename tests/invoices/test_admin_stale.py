@@ -37,3 +37,23 @@ def test_issued_invoices_never_read_stale(finance, issued, key_of, put_usage):
     put_usage(key_of(issued.customer), date(2026, 10, 20), "1.000000")
     page = finance.get(LIST).text
     assert "stale" not in page.split('id="result_list"', 1)[1]
+
+
+def test_a_draft_priced_by_a_scheduled_change_reads_stale_when_the_change_is_edited(
+    finance, acme, plan, key_of, put_usage
+):
+    from invoices.services import invoice_generate_drafts
+    from invoices.services.plan_changes import schedule_price_change
+
+    copy = schedule_price_change(plan, date(2026, 10, 1), today=date(2026, 9, 10))
+    put_usage(key_of(acme), date(2026, 10, 3), "1.000000")
+    [draft] = invoice_generate_drafts(period=date(2026, 10, 1)).created
+    assert "stale" not in status_cell(finance)
+
+    plan.platform_fee = 11  # the plan prices September, no more: October's draft is current
+    plan.save()
+    assert "stale" not in status_cell(finance)
+    copy.platform_fee = 12  # the change it is priced by
+    copy.save()
+    assert "stale: plan changed" in status_cell(finance)
+    assert draft.lines.exists()
