@@ -26,13 +26,12 @@ class PricePlanAdmin(PagesAdminMixin, admin.ModelAdmin):
         "name",
         "mode",
         "currency",
-        "billed_quantity",
+        "change_listed",
         "rate_per_hour",
         "included_hours",
         "monthly_minimum",
         "platform_fee",
         "problems",
-        "price_change",
         "updated_at",
     ]
     list_filter = ["mode", "currency"]
@@ -40,7 +39,7 @@ class PricePlanAdmin(PagesAdminMixin, admin.ModelAdmin):
     readonly_fields = ["updated_at", "problems", "versions", "price_change"]
     inlines = [PriceTierInline, RateCardEntryInline]
     fieldsets = [
-        (None, {"fields": ["name", "mode", "currency", "billed_quantity"]}),
+        (None, {"fields": ["name", "mode", "currency", "billed_quantity", "price_change"]}),
         (
             "Hourly rates",
             {
@@ -71,7 +70,7 @@ class PricePlanAdmin(PagesAdminMixin, admin.ModelAdmin):
         (
             "Record",
             {
-                "fields": ["problems", "updated_at", "versions", "price_change"],
+                "fields": ["problems", "updated_at", "versions"],
                 "description": "A change makes the drafts this plan priced stale: refresh "
                 "them before approving. Months already billed keep the version they were "
                 "billed by (a late change re-prices them with it).",
@@ -88,6 +87,15 @@ class PricePlanAdmin(PagesAdminMixin, admin.ModelAdmin):
         )
 
     @admin.display(description="Price change")
+    def change_listed(self, obj):
+        """The list's short form: when the plan's customers change to another plan, or when
+        this one starts as a change."""
+        replaces = getattr(obj, "replaces", None)
+        if obj.replaced_by_id:
+            return f"changes {obj.replaced_from:%-d %b %Y}"
+        return f"starts {replaces.replaced_from:%-d %b %Y}" if replaces else "-"
+
+    @admin.display(description="Price change")
     def price_change(self, obj):
         """The change scheduled for the plan's customers, or the one this plan is; on the
         plan's page, how to schedule or cancel one."""
@@ -98,7 +106,8 @@ class PricePlanAdmin(PagesAdminMixin, admin.ModelAdmin):
         if replaces is not None:
             parts.append(
                 format_html(
-                    "Prices the customers of {} from {}.",
+                    'Prices the customers of <a href="{}">{}</a> from {}.',
+                    reverse("admin:invoices_priceplan_change", args=[replaces.pk]),
                     replaces.name,
                     f"{replaces.replaced_from:%-d %B %Y}",
                 )

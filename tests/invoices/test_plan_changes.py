@@ -214,7 +214,9 @@ def test_finance_schedules_a_change_from_the_plans_page(finance, db):
         f"Prices change on 1 October 2026: {copy.name}",
     ]
     copy_page = finance.get(response.url).content.decode()
-    assert f"Prices the customers of {plan.name} from 1 October 2026." in copy_page
+    assert f'Prices the customers of <a href="{page}">{plan.name}</a> from 1 October 2026.' in (
+        copy_page
+    )
     plan_page = finance.get(page).content.decode()
     assert "From 1 October 2026 its customers are priced by" in plan_page
     assert "Cancel the price change of 1 October 2026" in plan_page
@@ -284,3 +286,12 @@ def test_the_customer_page_shows_the_change_and_when_it_is_in_force(
     assert change in before and f"{copy.name}</a>, instead of {plan.name}</li>" in before
     assert "(in force)" not in before
     assert f"{copy.name}</a>, instead of {plan.name} <strong>(in force)</strong>" in after
+
+
+def test_the_plans_list_says_which_plan_changes_and_which_starts(finance, db):
+    plan = hourly_plan()
+    scheduled(plan)
+
+    page = finance.get(reverse("admin:invoices_priceplan_changelist")).content.decode()
+
+    assert "changes 1 Oct 2026" in page and "starts 1 Oct 2026" in page
