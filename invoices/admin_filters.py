@@ -5,7 +5,6 @@ never stored."""
 from django.contrib import admin
 from django.db.models import (
     Case,
-    DecimalField,
     Exists,
     F,
     OuterRef,
@@ -21,9 +20,9 @@ from django.utils import timezone
 from customers.models import Customer
 from usage.models import MonthlyChange
 
+from .fields import MoneyField
 from .forms import parse_period
 from .models import CustomerPlan, Invoice, Payment, PricePlan
-from .money import MONEY
 
 __all__ = [
     "CurrencyFilter",
@@ -86,7 +85,7 @@ class CustomerFilter(admin.SimpleListFilter):
 def _summed(rows, field: str):
     """The sum of `field` over `rows` (grouped on the `OuterRef("pk")` they match), 0 when
     none."""
-    money = DecimalField(**MONEY)
+    money = MoneyField()
     total = rows.order_by().annotate(s=Sum(field)).values("s")[:1]
     return Coalesce(Subquery(total, output_field=money), Value(0), output_field=money)
 

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from .admin_views import invoice_form_page
 from .balances import Balance, balances_of
 from .models import Invoice, Payment
-from .money import MONEY
+from .money import COLUMN_PLACES, MONEY
 from .services.payments import payment_record, payment_reverse
 
 __all__ = ["balance_of", "payments_table", "record_payment", "reverse_payment", "state_badge"]
@@ -31,7 +31,7 @@ BADGES = {  # state: (colour, words)
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    amount = forms.DecimalField(**MONEY, min_value=Decimal(1).scaleb(-COLUMN_PLACES))
     # A date input reads and shows ISO dates, whatever the language.
     received_on = forms.DateField(
         label="Received on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

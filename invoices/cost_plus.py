@@ -15,7 +15,7 @@ Rules (also in the README):
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from usage.units import quantize_hours
@@ -26,6 +26,7 @@ from .pricing import Line, Plan, priced_line, with_minimum_and_fee
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
+TENTH = Decimal("0.1")
 
 
 class CostUsage(NamedTuple):
@@ -76,8 +77,8 @@ def _line(plan: Plan, rule: CostPlus, cost: CostUsage, converted: Decimal, facto
         return priced_line(
             plan,
             "usage",
-            f"{name}: {cost.quantity:f} {rule.unit} at the minimum of "
-            f"{rule.minimum_per_unit:f}/{rule.unit}",
+            f"{name}: {_readable(cost.quantity)} {rule.unit} at the minimum of "
+            f"{_price(rule.minimum_per_unit)}/{rule.unit}",
             cost.quantity,
             rule.minimum_per_unit,
             key_pk=cost.key_pk,
@@ -100,7 +101,20 @@ def _line(plan: Plan, rule: CostPlus, cost: CostUsage, converted: Decimal, facto
     )
 
 
+def _readable(quantity: Decimal) -> str:
+    """A quantity for the line's words, to a tenth (the line's quantity keeps its decimals):
+    2661.769860000000 -> '2,661.8'."""
+    return f"{quantity.quantize(TENTH, rounding=ROUND_HALF_UP):,f}"
+
+
+def _price(price: Decimal) -> str:
+    """A minimum price for the line's words, without trailing zeros past a tenth of a cent:
+    0.004000 -> '0.004', 0.010 -> '0.010', 0.00425 -> '0.00425'."""
+    places = -price.normalize().as_tuple().exponent
+    return f"{price.quantize(Decimal(1).scaleb(-max(places, 3))):f}"
+
+
 def _basis(plan: Plan, rule: CostPlus, per_usd: Decimal, period_label: str) -> str:
     rate = "" if plan.currency == "USD" else f", at 1 USD = {per_usd:f} {plan.currency}"
-    markup = f" plus {rule.markup_percent:f} %" if rule.show_markup else ""
+    markup = f" plus {rule.markup_percent.normalize():f} %" if rule.show_markup else ""
     return f"Deepgram's cost of each key and line item in {period_label}{rate}{markup}."

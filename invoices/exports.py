@@ -33,6 +33,7 @@ import pycountry
 from billing_portal.csv_cells import text_cell
 
 from .models import AccountingExport, FinanceSettings, Invoice, InvoiceLine, Payment
+from .money import COLUMN_PLACES, minor_unit
 from .templatetags.invoice_format import normalize_quantity, unit_price
 
 __all__ = ["LAYOUTS", "ExportFile", "build_export", "importable"]
@@ -165,16 +166,20 @@ def _reverse_charge(doc: Invoice) -> bool:
 
 
 def _tax_shares(doc: Invoice, lines: list[InvoiceLine]) -> list[Decimal]:
-    """The document's tax shared over its lines in proportion to their amounts, in cents,
-    the rounding left on the largest lines so that the shares add up to its tax exactly."""
+    """The document's tax shared over its lines in proportion to their amounts, to the minor
+    unit of its currency (cents; yen; KWD's thousandths), the rounding left on the largest
+    lines so that the shares add up to its tax exactly."""
     net = sum((line.amount for line in lines), Decimal(0))
     if not doc.tax or not net:
         return [Decimal(0)] * len(lines)
     exact = [doc.tax * line.amount / net for line in lines]
-    shares = [x.quantize(CENT, rounding=ROUND_HALF_UP) for x in exact]
+    unit = minor_unit(doc.currency)
+    if doc.tax % unit:  # issued before ISO 4217 took the currency's decimals away (BIF)
+        unit = Decimal(1).scaleb(-COLUMN_PLACES)
+    shares = [x.quantize(unit, rounding=ROUND_HALF_UP) for x in exact]
     left = doc.tax - sum(shares, Decimal(0))
     order = sorted(range(len(lines)), key=lambda i: -abs(lines[i].amount))
-    step = CENT if left > 0 else -CENT
+    step = unit if left > 0 else -unit
     for i in order:
         if not left:
             break

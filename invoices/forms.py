@@ -12,7 +12,7 @@ from usage.units import quantize_hours
 from . import pricing
 from .ladders import Ladder, Step, ladder_problems
 from .models import BillingTerms, CustomerPlan, PricePlan, PriceTier
-from .money import MAX_AMOUNT, fits_money_column
+from .money import MAX_AMOUNT, MONEY, fits_money_column
 
 PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -58,8 +58,7 @@ class CreditNoteForm(forms.Form):
     )
     amount = forms.DecimalField(
         required=False,
-        max_digits=14,
-        decimal_places=2,
+        **MONEY,
         label="Net amount",
         help_text="Before tax; tax is added at the invoice's rate.",
     )

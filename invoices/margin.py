@@ -27,6 +27,7 @@ from usage.month_costs import month_costs
 from usage.selectors import month_bounds
 
 from .models import Invoice, InvoiceLine
+from .money import minor_unit
 from .services.fx import rates_on
 
 ZERO = Decimal(0)
@@ -52,7 +53,7 @@ class MarginRow:
     def cost(self) -> Decimal | None:
         if self.cost_usd is None or self.per_usd is None:
             return None
-        return _cents(self.cost_usd * self.per_usd)
+        return _in(self.cost_usd * self.per_usd, self.currency)
 
     @property
     def margin(self) -> Decimal | None:
@@ -99,6 +100,12 @@ class MonthMargin:
 
 def _cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _in(amount: Decimal, currency: str) -> Decimal:
+    """An amount in the invoice's currency: to cents, or to its minor unit when that is finer
+    (KWD's thousandths), so that the cost reads as precisely as the revenue."""
+    return amount.quantize(min(CENT, minor_unit(currency)), rounding=ROUND_HALF_UP)
 
 
 def month_margin(period: date, *, invoices=None) -> MonthMargin:

@@ -12,9 +12,10 @@ from billing_portal.audit import user_who_did_it
 from customers.models import ApiKey, Customer
 
 from .exceptions import InvoiceLocked
+from .fields import MoneyField
 from .models_fx import ExchangeRate  # noqa: F401 - a model of this app
 from .models_terms import BillingTerms  # noqa: F401 - a model of this app
-from .money import MONEY, currency_problem
+from .money import currency_problem, places_problem
 
 SIX_PLACES = {"max_digits": 16, "decimal_places": 6}
 NOT_NEGATIVE = [MinValueValidator(0, "It cannot be negative.")]
@@ -120,8 +121,8 @@ class PricePlan(models.Model):
         help_text="Cost plus: documents show Deepgram's cost and the factor; off, the amount "
         "alone.",
     )
-    monthly_minimum = models.DecimalField(default=0, validators=NOT_NEGATIVE, **MONEY)
-    platform_fee = models.DecimalField(default=0, validators=NOT_NEGATIVE, **MONEY)
+    monthly_minimum = MoneyField(default=0, validators=NOT_NEGATIVE)
+    platform_fee = MoneyField(default=0, validators=NOT_NEGATIVE)
     platform_fee_label = models.CharField(max_length=100, default="Platform subscription")
     # A scheduled price change (`services.plan_changes`): from `replaced_from` on, this plan's
     # customers are priced by `replaced_by`, a copy finance edits before the month comes.
@@ -154,6 +155,15 @@ class PricePlan(models.Model):
         problem = currency_problem(self.currency)
         if problem:
             raise ValidationError({"currency": problem}, code="currency")
+        # The minimum and the fee are charged as typed: to the currency's minor unit.
+        errors = {
+            name: places_problem(amount, self.currency)
+            for name in ("monthly_minimum", "platform_fee")
+            if isinstance(amount := getattr(self, name), Decimal)
+        }
+        errors = {name: problem for name, problem in errors.items() if problem}
+        if errors:
+            raise ValidationError(errors, code="places")
 
     def rate_for(self, method: str):
         """The hourly rate of a method (sync/async/streaming) where it has one (0: free),
@@ -257,10 +267,10 @@ class Invoice(models.Model):
     )
     currency = models.CharField(max_length=3)
     billed_quantity = models.CharField(max_length=12, default="total_hours")
-    subtotal = models.DecimalField(default=0, **MONEY)
+    subtotal = MoneyField(default=0)
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0)
-    tax = models.DecimalField(default=0, **MONEY)
-    total = models.DecimalField(default=0, **MONEY)
+    tax = MoneyField(default=0)
+    total = MoneyField(default=0)
     tax_note = models.CharField(max_length=200, blank=True)
     seller = models.JSONField(default=dict, blank=True)
     buyer = models.JSONField(default=dict, blank=True)
@@ -393,7 +403,7 @@ class InvoiceLine(models.Model):
         help_text="What the quantity counts (min, k characters, ...); empty: hours.",
     )
     unit_price = models.DecimalField(**SIX_PLACES)
-    amount = models.DecimalField(**MONEY)
+    amount = MoneyField()
     added_by = user_who_did_it(on_delete=models.PROTECT)
 
     class Meta:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from .fields import MoneyField
 from .ladders import MODELS
 from .rate_cards import UNIT_NAMES
 
@@ -73,9 +74,7 @@ class RateCardStep(models.Model):
         **SIX_PLACES,
     )
     unit_price = models.DecimalField(validators=NOT_NEGATIVE, **SIX_PLACES)
-    flat = models.DecimalField(
-        "flat amount", default=0, max_digits=14, decimal_places=2, validators=NOT_NEGATIVE
-    )
+    flat = MoneyField("flat amount", default=0, validators=NOT_NEGATIVE)
 
     class Meta:
         ordering = ["entry", models.F("up_to").asc(nulls_last=True)]

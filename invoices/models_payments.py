@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from billing_portal.audit import user_who_did_it
 
-from .money import MONEY
+from .fields import MoneyField
 
 
 class Payment(models.Model):
@@ -25,9 +25,7 @@ class Payment(models.Model):
         OTHER = "other", "Other"
 
     invoice = models.ForeignKey("Invoice", on_delete=models.PROTECT, related_name="payments")
-    amount = models.DecimalField(
-        **MONEY, help_text="In the invoice's currency; a reversal's is below zero."
-    )
+    amount = MoneyField(help_text="In the invoice's currency; a reversal's is below zero.")
     received_on = models.DateField("received on")
     reference = models.CharField(max_length=100, blank=True)
     method = models.CharField(max_length=16, choices=Method, default=Method.BANK_TRANSFER)

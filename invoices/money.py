@@ -3,8 +3,9 @@
 Currencies and their minor units are ISO 4217's, from the `iso4217` package (the ISO
 maintenance agency's own table, released with each amendment), not a table of ours. A code
 ISO does not list, or lists without a minor unit (gold, SDRs, test codes), is no currency an
-invoice can be in: `currency_problem` says so. Rounding still takes 2 decimals for such a code,
-so that a document issued before the check (in `ZZZ`, say) keeps printing exactly as issued.
+invoice can be in: `currency_problem` says so, as for a currency of more decimals than the money
+columns hold (CLF). Rounding still takes 2 decimals for such a code, so that a document issued
+before the check (in `ZZZ`, say) keeps printing exactly as issued.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,13 +14,15 @@ from functools import cache
 import iso4217
 
 UNIT_PRICE = Decimal("0.000001")
-# The largest amount a money column holds (14 digits, 2 of them decimals).
-MAX_AMOUNT = Decimal("999999999999.99")
-# The decimals a money column holds: a currency with more (KWD, BHD, OMR: 3; CLF: 4) cannot be
-# stored to its minor unit, so no invoice can be in one.
-COLUMN_PLACES = 2
-# A money column's field options (`models.DecimalField(**MONEY)`).
-MONEY = {"max_digits": 14, "decimal_places": COLUMN_PLACES}
+# The decimals a money column holds: every currency of up to 3 (KWD, BHD, OMR, JOD, TND, LYD,
+# IQD) is stored to its minor unit; one of more (CLF: 4) cannot be, so no invoice is in one.
+COLUMN_PLACES = 3
+# A money column's field options (`models.DecimalField(**MONEY)`; `MoneyField` holds them):
+# 12 digits before the point, as before the columns took a third decimal.
+MONEY = {"max_digits": 15, "decimal_places": COLUMN_PLACES}
+# The largest amount a money column holds.
+MAX_AMOUNT = Decimal("999999999999.999")
+CENT = Decimal("0.01")
 
 
 @cache
@@ -64,5 +67,25 @@ def quantize_money(amount: Decimal, currency: str) -> Decimal:
 
 
 def fits_money_column(amount: Decimal) -> bool:
-    """Whether an amount, rounded to cents, fits a money column."""
-    return abs(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) <= MAX_AMOUNT
+    """Whether an amount, rounded to the columns' decimals, fits a money column."""
+    places = Decimal(1).scaleb(-COLUMN_PLACES)
+    return abs(amount.quantize(places, rounding=ROUND_HALF_UP)) <= MAX_AMOUNT
+
+
+def places_problem(amount: Decimal, currency: str) -> str | None:
+    """Why `amount` cannot be charged in `currency` as typed, or None: it has more decimals
+    than the currency's minor unit (10.5 JPY, 1.2345 KWD); rounding it would change what
+    finance typed."""
+    if quantize_money(amount, currency) == amount:
+        return None
+    exponent = _exponent(currency.upper())
+    if not exponent:
+        return f"{currency} amounts have no decimals; {amount:f} has some."
+    return f"{currency} amounts have at most {exponent} decimals; {amount:f} has more."
+
+
+def at_least_cents(amount: Decimal) -> Decimal:
+    """A stored amount as read, with its third decimal only when it holds one (12.340 ->
+    12.34, 1.235 -> 1.235): what 2-decimal columns gave before they took a third."""
+    cents = amount.quantize(CENT)
+    return cents if cents == amount else amount

@@ -19,7 +19,7 @@ from django.utils import timezone
 from .. import pricing
 from ..exceptions import InvalidTransition, InvoicesError
 from ..models import Invoice, InvoiceEvent, InvoiceLine
-from ..money import quantize_money
+from ..money import places_problem, quantize_money
 from .issuing import deliver_on_commit
 from .numbering import next_number
 from .snapshots import seller_snapshot
@@ -57,6 +57,8 @@ def credit_note_create(
         ):
             raise InvalidTransition("Only an issued or paid invoice can be credited.")
         left, tax_left = credit_left(original)
+        if amount is not None and (problem := places_problem(amount, original.currency)):
+            raise InvoicesError(problem)
         net = left if amount is None else quantize_money(amount, original.currency)
         if net <= 0 or net > left:
             raise InvoicesError(

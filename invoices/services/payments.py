@@ -24,6 +24,7 @@ from django.utils import timezone
 from ..balances import balances_of
 from ..exceptions import InvalidTransition, InvoicesError
 from ..models import Invoice, InvoiceEvent, Payment
+from ..money import places_problem
 
 __all__ = ["payment_record", "payment_reverse"]
 
@@ -54,6 +55,10 @@ def payment_record(
                 f"{invoice.get_status_display().lower()}."
             )
         left = balances_of([invoice])[invoice.pk].outstanding
+        # What is left is always payable as it stands (an invoice issued before ISO 4217
+        # took its currency's decimals away may hold a fraction the currency has no room for).
+        if amount != left and (problem := places_problem(amount, invoice.currency)):
+            raise InvoicesError(problem)
         if amount > left:
             raise InvoicesError(
                 f"{amount} {invoice.currency} is more than the {left} {invoice.currency} left "

@@ -8,7 +8,7 @@ import pycountry
 from django import template
 
 from invoices.models import InvoiceLine
-from invoices.money import COLUMN_PLACES, quantize_money
+from invoices.money import CENT, at_least_cents, minor_unit, quantize_money
 
 register = template.Library()
 
@@ -28,16 +28,18 @@ def _blank_stays_blank(format_value):
 @register.filter
 @_blank_stays_blank
 def money(value, currency: str) -> str:
-    """1234.5 USD -> '1,234.50', 1235.00 JPY -> '1,235'; negative amounts keep their sign.
+    """1234.5 USD -> '1,234.50', 1235.00 JPY -> '1,235', 1.2 KWD -> '1.200'; negative amounts
+    keep their sign.
 
     A stored amount is shown as it was stored, never rounded again: an amount with a fraction
     the currency's minor unit has no room for (an invoice issued before ISO 4217 gave its
     currency fewer decimals, say 1,234.56 BIF) keeps its cents. Only an amount more precise than
-    the money columns is rounded (as amounts are)."""
+    the cent and the currency's minor unit is rounded (as amounts are): 2.345 USD -> '2.35'."""
     amount = Decimal(value)
     shown = quantize_money(amount, currency)
     if shown != amount:
-        shown = amount.quantize(Decimal(1).scaleb(-COLUMN_PLACES), rounding=ROUND_HALF_UP)
+        finest = min(CENT, minor_unit(currency))
+        shown = at_least_cents(amount.quantize(finest, rounding=ROUND_HALF_UP))
     return f"{shown:,f}"
 
 

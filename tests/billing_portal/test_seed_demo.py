@@ -191,3 +191,16 @@ def test_it_shows_each_pricing_mode_on_a_demo_customer(sandbox):
     assert "Aura text to speech" in card_lines and "Voice agent" in card_lines
     initech = last["Initech Calls"]
     assert initech.fx_rate is not None and initech.pricing_blockers == [] and initech.subtotal > 0
+
+
+@pytest.mark.django_db
+def test_its_margin_page_knows_every_demo_customers_margin(sandbox):
+    from invoices.margin import month_margin
+    from invoices.services import previous_month
+
+    seed()
+
+    rows = month_margin(previous_month()).rows
+    # Initech's month is the draft left to approve (its page shows its margin).
+    assert {row.customer for row in rows} == {"Acme Voice Ltd", "Globex Transcripts"}
+    assert all(row.margin is not None and row.margin_usd is not None for row in rows)

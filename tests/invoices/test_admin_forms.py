@@ -129,7 +129,8 @@ def test_it_shows_what_is_left_to_credit(finance, issued, finance_user):
         ("0", "The amount must be more than 0."),
         ("-1.00", "The amount must be more than 0."),
         ("ten", "Enter a number."),
-        ("1.005", "Ensure that there are no more than 2 decimal places."),
+        ("1.005", "USD amounts have at most 2 decimals; 1.005 has more."),
+        ("1.0005", "Ensure that there are no more than 3 decimal places."),
         ("12.59", "A credit must be more than 0 and at most 12.58 USD (what is left to credit)."),
     ],
 )

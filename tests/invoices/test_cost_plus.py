@@ -60,7 +60,7 @@ def test_a_minimum_per_unit_bills_at_least_the_usage_times_it():
     by_label = {line.description.split(",")[0]: line for line in lines}
     nova = by_label["Nova-3"]
     assert (nova.quantity, nova.unit_price, nova.amount) == (D("1234.5"), D("0.010"), D("12.35"))
-    assert "at the minimum of 0.010/min" in nova.description
+    assert nova.description.endswith(": 1,234.5 min at the minimum of 0.010/min")
     assert by_label["Aura-2 text to speech"].amount == D("70.37")  # no usage in minutes
     assert by_label["Voice agent"].amount == D("55.80")  # 744 x 0.01 = 7.44 < its cost
 

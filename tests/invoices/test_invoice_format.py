@@ -17,8 +17,14 @@ from invoices.templatetags.invoice_format import money
         # Issued when the old table gave BIF cents; ISO 4217 gives it none: shown as stored.
         (D("1234.56"), "BIF", "1,234.56"),
         (D("1234.50"), "XPF", "1,234.50"),
-        # More precise than a money column (a computed amount): rounded as amounts are.
+        # Three-decimal currencies print their thousandths, stored or not.
+        (D("1.2"), "KWD", "1.200"),
+        (D("-1234.235"), "BHD", "-1,234.235"),
+        # More precise than the currency and the cent (a computed amount): rounded as amounts
+        # are.
         (D("2.345"), "USD", "2.35"),
+        (D("1.2345"), "KWD", "1.235"),
+        (D("1234.567"), "BIF", "1,234.57"),
         (None, "USD", ""),
     ],
 )

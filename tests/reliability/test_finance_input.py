@@ -85,7 +85,15 @@ BAD_PLANS = {
     "negative included hours": ({"included_hours": "-1"}, "It cannot be negative."),
     "currency ZZZ": ({"currency": "ZZZ"}, "&#x27;ZZZ&#x27; is not an ISO 4217 currency code"),
     "currency gold (no minor unit)": ({"currency": "XAU"}, "is not an ISO 4217 currency code"),
-    "currency of 3 decimals (KWD)": ({"currency": "KWD"}, "cannot invoice in KWD yet"),
+    "currency of 4 decimals (CLF)": ({"currency": "CLF"}, "cannot invoice in CLF yet"),
+    "minimum with decimals in yen": (
+        {"currency": "JPY", "monthly_minimum": "10.5"},
+        "JPY amounts have no decimals; 10.5 has some.",
+    ),
+    "fee finer than a cent": (
+        {"platform_fee": "53.905"},
+        "USD amounts have at most 2 decimals; 53.905 has more.",
+    ),
     "currency of two letters": ({"currency": "US"}, "is not an ISO 4217 currency code"),
     "rate beyond its column": (
         {"rate_per_hour": "99999999999"},
@@ -183,7 +191,7 @@ def partial_credit(amount: str, reason: str, error: str) -> tuple:
 BAD_FORMS = {
     "manual line 9,999,999,999 x 999,999,999.999999": manual_line(
         "Huge", "9999999999", "999999999.999999",
-        "a line&#x27;s amount is at most 999,999,999,999.99 either way",
+        "a line&#x27;s amount is at most 999,999,999,999.999 either way",
     ),
     "manual line quantity beyond its column": manual_line(
         "Huge", "99999999999", "1",
@@ -193,14 +201,17 @@ BAD_FORMS = {
         "Tiny", "1", "0.0000001", "Ensure that there are no more than 6 decimal places."
     ),
     "manual line making the total too big": manual_line(
-        "Big", "100", "9999999999", "an amount is at most 999,999,999,999.99 either way"
+        "Big", "100", "9999999999", "an amount is at most 999,999,999,999.999 either way"
     ),
     "credit amount beyond its column": partial_credit(
         "10000000000000", "Too much",
         "Ensure that there are no more than 12 digits before the decimal point.",
     ),
-    "credit amount with 3 decimals": partial_credit(
-        "1.005", "Cents", "Ensure that there are no more than 2 decimal places."
+    "credit amount with 3 decimals in dollars": partial_credit(
+        "1.005", "Cents", "USD amounts have at most 2 decimals; 1.005 has more."
+    ),
+    "credit amount with 4 decimals": partial_credit(
+        "1.0005", "Cents", "Ensure that there are no more than 3 decimal places."
     ),
 }  # fmt: skip
 

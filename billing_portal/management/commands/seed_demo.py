@@ -50,6 +50,9 @@ from usage.models import SyncRun
 from usage.services import usage_sync_run, utc_today
 
 HISTORY_DAYS = 90
+# Units of each demo currency per USD: demo figures, not the ECB's.
+DEMO_RATES = {"EUR": "0.92", "GBP": "0.79"}
+DEMO_RATE_SOURCE = "seed_demo (a demo rate, not the ECB's)"
 
 DEMO_STAFF = [
     # username, group (None: superuser), demo password
@@ -301,21 +304,23 @@ class Command(BaseCommand):
         return PricePlan.objects.count()
 
     def _demo_rates(self) -> None:
-        """Euro rates for the demo's months (the ECB's file is for real ones: import_fx_rates),
-        on each month's last day and today; once (a later month uses the last of them)."""
-        if ExchangeRate.objects.filter(currency="EUR").exists():
-            return
+        """Demo rates of the demo plans' currencies (euros for Initech's invoice, pounds for
+        Acme's margin) for the demo's months (the ECB's file is for real ones: import_fx_rates),
+        on each month's last day and today; once a currency (a later month uses the last)."""
         today = utc_today()
         day, days = today, {today}
         for _ in range(4):
             day = day.replace(day=1) - timedelta(days=1)
             days.add(day)
-        for day in days:
-            ExchangeRate.objects.get_or_create(
-                currency="EUR",
-                day=day,
-                defaults={"per_usd": "0.92", "source": "seed_demo (a demo rate, not the ECB's)"},
-            )
+        for currency, per_usd in DEMO_RATES.items():
+            if ExchangeRate.objects.filter(currency=currency).exists():
+                continue
+            for day in days:
+                ExchangeRate.objects.get_or_create(
+                    currency=currency,
+                    day=day,
+                    defaults={"per_usd": per_usd, "source": DEMO_RATE_SOURCE},
+                )
 
     def _history_keys(self, customers: list[Customer], project) -> None:
         """Sandbox only: an older console-made key per customer, imported without a secret."""
