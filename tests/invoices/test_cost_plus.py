@@ -45,8 +45,8 @@ def test_converted_at_the_months_rate_in_euros_and_yen():
 
 
 def test_a_three_decimal_currency_rounds_to_its_fils():
-    # Pure pricing rounds to any ISO minor unit; invoices cannot be stored in KWD yet (money
-    # columns hold 2 decimals: `money.currency_problem` refuses such a plan, tested there).
+    # Pure pricing rounds to any ISO minor unit; a KWD invoice end to end (stored, printed,
+    # paid, exported in fils) is in test_three_decimal_currencies.
     [line], _ = price_cost_plus(plan("KWD"), CostPlus(D(15)), COSTS[:1], D("0.3074285714"), "Oct")
 
     assert line.amount == D("3.361")  # 9.50565 x 0.30742857 x 1.15 = 3.36063
