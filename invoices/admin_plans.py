@@ -121,7 +121,7 @@ class PricePlanAdmin(PagesAdminMixin, admin.ModelAdmin):
                     obj.replaced_by.name,
                 )
             )
-        return format_html(" ".join(["{}"] * len(parts)), *parts) if parts else "None"
+        return format_html(" ".join(["{}"] * len(parts)), *parts) if parts else "None scheduled."
 
     @admin.display(description="Versions")
     def versions(self, obj):

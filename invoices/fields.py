@@ -25,5 +25,7 @@ class MoneyField(models.DecimalField):
     def from_db_value(self, value, expression, connection):
         if value is None:
             return None
-        # SQLite sums decimals as floats (29.2230000000000): back to the column's places.
-        return at_least_cents(value.quantize(PLACES, rounding=ROUND_HALF_UP))
+        if connection.vendor == "sqlite":
+            # SQLite sums decimals as floats (29.2230000000000): back to the column's places.
+            value = value.quantize(PLACES, rounding=ROUND_HALF_UP)
+        return at_least_cents(value)

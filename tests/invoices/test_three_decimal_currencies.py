@@ -141,3 +141,25 @@ def test_the_detail_export_of_a_kwd_invoice_reads_back_to_the_fils(kuwait):
     }
     lines = [D(r["amount"]) for r in ours if r["amount"]]
     assert sum(lines) == issued.subtotal and any(thousandths(a) for a in lines)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "stored", "read"),
+    [
+        ("postgresql", "12.340", "12.34"),
+        ("postgresql", "1.235", "1.235"),
+        ("postgresql", "-0.500", "-0.50"),
+        ("postgresql", "1235.000", "1235.00"),
+        # SQLite (the embedded `make run` database) sums decimals as floats.
+        ("sqlite", "29.2230000000000", "29.223"),
+        ("sqlite", "221.830000000000", "221.83"),
+    ],
+)
+def test_a_money_column_reads_its_third_decimal_only_when_it_holds_one(vendor, stored, read):
+    from types import SimpleNamespace
+
+    from invoices.fields import MoneyField
+
+    value = MoneyField().from_db_value(D(stored), None, SimpleNamespace(vendor=vendor))
+    assert str(value) == read
+    assert MoneyField().from_db_value(None, None, SimpleNamespace(vendor=vendor)) is None
