@@ -47,6 +47,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/sync.py $(BENCH_ARGS)
 	$(BIN)/python bench/invoices.py
+	$(BIN)/python bench/invoices.py --mode hourly --line-items
+	$(BIN)/python bench/invoices.py --mode rate_card
+	$(BIN)/python bench/invoices.py --mode cost_plus
 	$(BIN)/python bench/pdf.py
 
 clean:

@@ -82,14 +82,15 @@ def _line(plan: Plan, rule: CostPlus, cost: CostUsage, converted: Decimal, facto
             cost.quantity,
             rule.minimum_per_unit,
             key_pk=cost.key_pk,
-        )._replace(unit=rule.unit)
+        )._replace(unit=rule.unit, item=cost.line_item)
     # The amount from the exact converted cost (rounded once); the quantity shown keeps the
     # stored 6 decimals.
     amount = quantize_money(converted * factor, plan.currency)
     if not rule.show_markup:
         return Line(
-            "usage", f"{name}: at Deepgram's cost", ONE, amount, amount, cost.key_pk, unit="each"
-        )
+            "usage", f"{name}: at Deepgram's cost", ONE, amount, amount, cost.key_pk,
+            unit="each", item=cost.line_item,
+        )  # fmt: skip
     return Line(
         "usage",
         f"{name}: Deepgram's cost in {plan.currency} plus {rule.markup_percent.normalize():f} %",
@@ -98,6 +99,7 @@ def _line(plan: Plan, rule: CostPlus, cost: CostUsage, converted: Decimal, facto
         amount,
         cost.key_pk,
         unit=plan.currency,  # a cost in the plan's currency, times the factor
+        item=cost.line_item,
     )
 
 

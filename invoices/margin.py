@@ -80,7 +80,10 @@ class MonthMargin:
 
     @property
     def revenue_usd(self) -> Decimal:
-        return sum((r.revenue_usd for r in self.rows if r.revenue_usd is not None), ZERO)
+        """The revenue of the invoices whose margin is known (those with an unknown cost or no
+        rate are left out of every total, so the totals add up: revenue less cost, less the
+        unassigned usage, is the margin)."""
+        return sum((r.revenue_usd for r in self.rows if r.margin_usd is not None), ZERO)
 
     @property
     def cost_usd(self) -> Decimal:

@@ -404,6 +404,13 @@ class InvoiceLine(models.Model):
     )
     unit_price = models.DecimalField(**SIX_PLACES)
     amount = MoneyField()
+    item = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="A per-key line's line item (its rate-card entry, or Deepgram's line item "
+        "under cost plus): late usage is re-priced line item by line item.",
+    )
     added_by = user_who_did_it(on_delete=models.PROTECT)
 
     class Meta:

@@ -74,6 +74,9 @@ class Line(NamedTuple):
     method: str = ""
     corrects: int | None = None  # an adjustment's: the invoice whose month it re-priced
     unit: str = ""  # a line-item line's unit ("min", "agent h"); "" an hour-priced line
+    # A per-key line's line item: its rate-card entry's name ("Aura text to speech"), or under
+    # cost plus Deepgram's line item code ("streaming::nova-3"); "" an hour-priced line.
+    item: str = ""
 
 
 def price_usage(plan: Plan, usage: list[Usage], period_label: str) -> tuple[list[Line], list[str]]:

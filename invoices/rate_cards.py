@@ -249,11 +249,11 @@ def _entry_lines(plan: Plan, entry: Entry, by_key: dict, left: dict, notes: list
             plan,
             "usage",
             f"{entry.name}, key {label} ({unit.label})"
-            + ("" if per_unit else ", priced by the ladder below"),
+            + (_free(ladder) if per_unit else ", priced by the ladder below"),
             quantity,
             ladder.unit_price if per_unit else ZERO,
             key_pk=key_pk,
-        )._replace(unit=unit.label)
+        )._replace(unit=unit.label, item=entry.name)
         for (key_pk, label), quantity in sorted(by_key.items(), key=lambda item: item[0][1])
     ]
     if free:
@@ -269,6 +269,11 @@ def _entry_lines(plan: Plan, entry: Entry, by_key: dict, left: dict, notes: list
     if not per_unit:
         lines += _ladder_lines(plan, entry, total - free)
     return lines
+
+
+def _free(ladder: Ladder) -> str:
+    """What a per-unit line says of a rate of 0: that it is free (never a default rate)."""
+    return ", free" if ladder.unit_price == 0 else ""
 
 
 def _ladder_lines(plan: Plan, entry: Entry, billable: Decimal) -> list[Line]:

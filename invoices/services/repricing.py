@@ -11,8 +11,9 @@ Rules:
   included, tiers, minimum, fee; not its manual lines, nor the adjustments it carried for
   older months) plus every adjustment on a live issued document that corrects an invoice of
   that month, void or not. A credit note is finance's own decision and is never clawed back.
-- The difference is billed per key and method where the rule prices per key (the usage
-  lines), and as one line for the customer-wide parts (included allowances, tiers and
+- The difference is billed per key and line item where the rule prices per key and line item
+  (a rate card's entry, cost plus's Deepgram line item), per key and method under an hourly
+  plan, and as one line for the customer-wide parts (included allowances, tiers and
   ladders across keys, the minimum, the fee); each line names the month, the days that
   changed and the invoice, and says why. Nothing is billed where nothing differs.
 - A voided month is never priced again: its next invoice bills it whole, less what
@@ -31,7 +32,7 @@ from django.db.models import DateField, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncMonth
 
 from customers.models import ApiKey
-from usage.models import DailyCost, DailyUsage, MonthlyChange
+from usage.models import DailyCost, DailyUsage, LineItem, MonthlyChange
 from usage.units import quantize_hours
 
 from .. import pricing
@@ -67,7 +68,7 @@ class Repriced:
 
 @dataclass
 class _Bucket:
-    """What one bucket (a key and method, or the customer-wide parts) holds."""
+    """What one bucket (a key, method and line item, or the customer-wide parts) holds."""
 
     quantity: Decimal = ZERO
     amount: Decimal = ZERO
@@ -76,14 +77,14 @@ class _Bucket:
     by_kind: dict = field(default_factory=lambda: defaultdict(Decimal))  # amounts, by kind
 
 
-def _bucket_of(kind: str, key_pk: int | None, method: str) -> tuple:
+def _bucket_of(kind: str, key_pk: int | None, method: str, item: str = "") -> tuple:
     if key_pk is not None and kind in (InvoiceLine.Kind.USAGE, InvoiceLine.Kind.ADJUSTMENT):
-        return key_pk, method
+        return key_pk, method, item
     return CUSTOMER_WIDE
 
 
-def _add(buckets: dict, kind, key_pk, method, quantity, unit_price, amount, unit) -> None:
-    bucket = buckets.setdefault(_bucket_of(kind, key_pk, method), _Bucket())
+def _add(buckets: dict, kind, key_pk, method, quantity, unit_price, amount, unit, item) -> None:
+    bucket = buckets.setdefault(_bucket_of(kind, key_pk, method, item), _Bucket())
     bucket.quantity += quantity
     bucket.amount += amount
     bucket.units.add(unit)
@@ -109,7 +110,7 @@ def pending_repricing(customer_pks, *, period: date, currencies: dict) -> dict[i
         )
         months = [m for m in months if (m.customer_id, m.period) in changed]
         already = billed_lines({(m.customer_id, m.period) for m in months})
-        labels = _labels(months)
+        labels = {**_labels(months), **_item_labels()}
         for invoice in months:
             days = changed[(invoice.customer_id, invoice.period)]
             difference = _differences(
@@ -224,6 +225,7 @@ def billed_lines(months: set[tuple[int, date]]) -> dict[tuple[int, date], dict[t
             "unit_price",
             "amount",
             "unit",
+            "item",
         )
     )
     found: dict[tuple[int, date], dict[tuple, _Bucket]] = defaultdict(dict)
@@ -275,14 +277,16 @@ def _priced_again(invoice: Invoice) -> dict[tuple, _Bucket]:
         )
     buckets: dict[tuple, _Bucket] = {}
     for line in lines:
-        _add(buckets, line.kind, line.key_pk, line.method, *line[2:5], line.unit)
+        _add(buckets, line.kind, line.key_pk, line.method, *line[2:5], line.unit, line.item)
     return buckets
 
 
 def _differences(now: dict, billed: dict, labels: dict) -> list[pricing.Line]:
-    """One line a bucket whose amount differs: a key and method in its unit where it has one
-    (hours), else once; the customer-wide parts once. Description without month or reason."""
+    """One line a bucket whose amount differs: a key and method (or line item) in its unit
+    where it has one (hours), else once; the customer-wide parts once. Description without
+    month or reason. `labels`: keys' ids by pk, line items' labels by code."""
     lines = []
+    now = _as_billed(now, billed)
     for bucket in sorted(set(now) | set(billed), key=lambda b: (b == CUSTOMER_WIDE, b)):
         new, old = now.get(bucket, _Bucket()), billed.get(bucket, _Bucket())
         amount = new.amount - old.amount
@@ -291,13 +295,13 @@ def _differences(now: dict, billed: dict, labels: dict) -> list[pricing.Line]:
         if bucket == CUSTOMER_WIDE:
             lines.append(_once(_parts_changed(new, old), amount))
             continue
-        key_pk, method = bucket
-        name = METHOD_NAMES.get(method, method)
+        key_pk, method, item = bucket
+        name = labels.get(item, item) if item else METHOD_NAMES.get(method, method)
         what = f"key {labels.get(key_pk, key_pk)}" + (f", {name}" if name else "")
         quantity = new.quantity - old.quantity
         price = new.unit_price if new.unit_price is not None else old.unit_price
         if (new.units | old.units) != {""} or not quantity or price is None:
-            lines.append(_once(what, amount, key_pk, method))
+            lines.append(_once(what, amount, key_pk, method)._replace(item=item))
             continue
         now_h, billed_h = quantize_hours(new.quantity), quantize_hours(old.quantity)
         lines.append(
@@ -328,6 +332,33 @@ def _parts_changed(new: _Bucket, old: _Bucket) -> str:
     them (earlier adjustments of the month name no part: then every part is named)."""
     parts = [name for kind, name in PART_NAMES.items() if new.by_kind[kind] != old.by_kind[kind]]
     return ", ".join(parts or PART_NAMES.values())
+
+
+def _as_billed(now: dict, billed: dict) -> dict:
+    """`now`'s buckets as `billed` holds them: a key whose line items were billed without
+    their line item (issued before lines kept it) is compared per key and method, its line
+    items' buckets folded together, so the difference is still billed once."""
+    folded = {bucket[:2] for bucket in billed if bucket != CUSTOMER_WIDE and not bucket[2]}
+    if not folded:
+        return now
+    found: dict[tuple, _Bucket] = {}
+    for bucket, held in now.items():
+        if bucket != CUSTOMER_WIDE and bucket[2] and bucket[:2] in folded:
+            into = found.setdefault((*bucket[:2], ""), _Bucket())
+            into.quantity += held.quantity
+            into.amount += held.amount
+            into.units |= held.units
+            for kind, amount in held.by_kind.items():
+                into.by_kind[kind] += amount
+        else:
+            found[bucket] = held
+    return found
+
+
+def _item_labels() -> dict[str, str]:
+    """Deepgram's line items' labels by code (what a cost-plus line item is called): one
+    query, a few hundred rows at most."""
+    return dict(LineItem.objects.values_list("code", "label"))
 
 
 def _once(what: str, amount: Decimal, key_pk=None, method="") -> pricing.Line:
@@ -376,7 +407,7 @@ def _rebilled_after_void(customer_pks, period: date, currencies, found) -> None:
 def _rebill(repriced: Repriced, lines: list[InvoiceLine], month: str, currency) -> None:
     buckets: dict[tuple, list[InvoiceLine]] = defaultdict(list)
     for line in lines:
-        buckets[_bucket_of(line.kind, line.api_key_id, line.method)].append(line)
+        buckets[_bucket_of(line.kind, line.api_key_id, line.method, line.item)].append(line)
     for bucket, group in buckets.items():
         amount = -sum((line.amount for line in group), ZERO)
         if not amount:
@@ -385,9 +416,9 @@ def _rebill(repriced: Repriced, lines: list[InvoiceLine], month: str, currency) 
         void = group[-1].corrects
         voids = ", ".join(sorted({line.corrects.number for line in group}))
         what = f"Already billed for {month} by adjustments on {on}"
-        key_pk, method = bucket or (None, "")
+        key_pk, method, item = bucket or (None, "", "")
         _lines_for(repriced, void.currency, currency).append(
             _once(f"{what}: re-billed after void of {voids}", amount, key_pk, method)._replace(
-                corrects=void.pk
+                corrects=void.pk, item=item
             )
         )

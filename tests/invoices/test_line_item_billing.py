@@ -163,8 +163,10 @@ def test_a_late_change_re_prices_the_month_with_its_own_plan_once(
     assert line.amount == sum(line.amount for line in now.lines) - billed_before != 0
     assert line.corrects_id == october.pk
     assert line.description == (
-        f"Re-priced October 2026 (days 30), key {key.key_id}: usage changed after {october.number}"
+        f"Re-priced October 2026 (days 30), key {key.key_id}, Voice agent: usage changed after "
+        f"{october.number}"
     )
+    assert line.item == "Voice agent"
     october.refresh_from_db()
     assert october.subtotal == billed_before
 

@@ -62,7 +62,12 @@ def test_a_month_without_its_cost_is_unknown_not_all_margin(billed):
         None,
     )
     assert report.unknown == 1
-    assert report.margin_usd == next(r for r in report.rows if r.customer == "Cardco").margin_usd
+    cardco = next(r for r in report.rows if r.customer == "Cardco")
+    assert report.margin_usd == cardco.margin_usd
+    # The totals leave the unknown month out of every column, so they add up.
+    assert report.revenue_usd == cardco.revenue_usd
+    assert report.cost_usd == cardco.cost_usd.quantize(D("0.01"))
+    assert report.revenue_usd - report.cost_usd - report.unassigned_usd == report.margin_usd
 
 
 def test_unassigned_usage_is_a_loss_and_credit_notes_cut_revenue(

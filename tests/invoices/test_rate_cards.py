@@ -87,11 +87,12 @@ def test_an_audio_entry_never_prices_characters_and_nothing_is_free_by_accident(
 
 
 def test_a_rate_of_zero_is_free_and_priced():
-    free = Entry("Whisper, free", "audio_minutes", per("0"), "listen", model="whisper*")
+    free = Entry("Whisper", "audio_minutes", per("0"), "listen", model="whisper*")
 
     pricing = price_rate_card(USD, (free, CATCH_ALL), MONTH[3:], "October 2026")
 
-    assert amounts(pricing) == {"Whisper, free, key key-2 (min)": D("0.00")}
+    # The line says the usage is free: a rate of 0 is never "use the default".
+    assert amounts(pricing) == {"Whisper, key key-2 (min), free": D("0.00")}
     assert pricing.unpriced == []
 
 

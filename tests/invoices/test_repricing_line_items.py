@@ -1,0 +1,138 @@
+"""Late usage re-priced line item by line item: under a rate card and under cost plus, a key
+whose late day changed two line items gets one adjustment line for each, each the difference of
+that line item priced again with the month's own plan; a month issued before lines kept their
+line item is still billed its difference once, per key."""
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal as D
+
+from billing_portal.deepgram import client_from_settings
+from invoices.cost_plus import CostPlus, price_cost_plus
+from invoices.models import Invoice, InvoiceLine
+from invoices.pricing import Plan
+from invoices.rate_cards import price_rate_card
+from invoices.services import invoice_approve, invoice_generate_drafts
+from invoices.services.plans import card_of
+from invoices.services.repricing import pending_repricing
+from usage.models import LineItem
+from usage.services import usage_sync_key
+
+from .line_items import (
+    NOVEMBER,
+    OCTOBER,
+    assign,
+    at,
+    cost_plus_plan,
+    draft_of,
+    rate_card_plan,
+    truth_costs,
+    truth_usage,
+)
+
+DECEMBER = date(2026, 12, 1)
+
+
+def late_day(sandbox, key) -> None:
+    """Deepgram corrects 30 October's voice agent and text to speech after October was billed;
+    the sync of 2 November reads both (inside the settlement window)."""
+    sandbox.set_usage(
+        key.key_id, "2026-10-30", endpoint="agent", model="voice-agent", requests=5, hours=0,
+        agent_hours="11.5",
+    )  # fmt: skip
+    sandbox.set_usage(
+        key.key_id, "2026-10-30", endpoint="speak", method="sync", model="aura-2", requests=3,
+        hours=0, tts_characters=500_000,
+    )  # fmt: skip
+    with at("2026-11-02 03:00Z"):
+        assert usage_sync_key(api_key=key, client=client_from_settings(), today=NOVEMBER).ok
+
+
+def by_item(lines) -> dict[str, D]:
+    found: dict[str, D] = defaultdict(D)
+    for line in lines:
+        if line.kind == "usage":
+            found[line.item] += line.amount
+    return dict(found)
+
+
+def issue_october(key, plan, finance_user) -> Invoice:
+    assign(key, plan)
+    with at("2026-11-01 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        return invoice_approve(invoice=draft_of(key), actor=finance_user)
+
+
+def november_adjustments(key) -> list[InvoiceLine]:
+    with at("2026-11-02 04:00Z"):
+        invoice_generate_drafts(period=NOVEMBER)
+    november = Invoice.objects.get(customer=key.customer, period=NOVEMBER)
+    return list(november.lines.filter(kind=InvoiceLine.Kind.ADJUSTMENT).order_by("position"))
+
+
+def test_a_rate_card_month_is_re_priced_entry_by_entry_and_billed_once(
+    line_item_month, sandbox, finance_user
+):
+    key = line_item_month["Cardco"]
+    plan = rate_card_plan()
+    october = issue_october(key, plan, finance_user)
+    billed = by_item(october.lines.all())
+    late_day(sandbox, key)
+
+    adjustments = november_adjustments(key)
+
+    now = by_item(price_rate_card(Plan("USD", D(0)), card_of(plan), truth_usage(key), "Oct").lines)
+    expected = {item: now[item] - billed.get(item, D(0)) for item in now}
+    expected = {item: amount for item, amount in expected.items() if amount}
+    assert set(expected) == {"Voice agent", "Aura text to speech"}
+    assert {line.item: line.amount for line in adjustments} == expected
+    for line in adjustments:
+        assert line.api_key_id == key.pk and line.corrects_id == october.pk
+        assert line.description == (
+            f"Re-priced October 2026 (days 30), key {key.key_id}, {line.item}: usage changed "
+            f"after {october.number}"
+        )
+
+    with at("2026-12-01 04:00Z"):
+        invoice_approve(invoice=adjustments[0].invoice, actor=finance_user)
+    customer = key.customer_id
+    assert pending_repricing([customer], period=DECEMBER, currencies={customer: "USD"}) == {}
+
+
+def test_a_cost_plus_month_is_re_priced_by_deepgrams_line_item(
+    line_item_month, sandbox, finance_user
+):
+    key = line_item_month["Costco"]
+    october = issue_october(key, cost_plus_plan("USD"), finance_user)
+    billed = by_item(october.lines.all())
+    late_day(sandbox, key)
+
+    adjustments = november_adjustments(key)
+
+    rule = CostPlus(D(20))
+    lines, _ = price_cost_plus(Plan("USD", D(0)), rule, truth_costs(key), D(1), "Oct")
+    now = by_item(lines)
+    assert {line.item for line in adjustments} >= {"agent::voice-agent"}
+    labels = dict(LineItem.objects.values_list("code", "label"))
+    for line in adjustments:
+        label = labels[line.item]
+        assert f", {label}: usage changed after {october.number}" in line.description
+        assert line.amount == now[line.item] - billed[line.item] != 0
+    assert sum(line.amount for line in adjustments) == sum(now.values()) - sum(billed.values())
+
+
+def test_a_month_issued_before_lines_kept_their_line_item_is_billed_per_key_once(
+    line_item_month, sandbox, finance_user
+):
+    key = line_item_month["Cardco"]
+    plan = rate_card_plan()
+    october = issue_october(key, plan, finance_user)
+    InvoiceLine.objects.filter(invoice=october).update(item="")  # as an older release kept it
+    late_day(sandbox, key)
+
+    [line] = november_adjustments(key)
+
+    now = price_rate_card(Plan("USD", D(0)), card_of(plan), truth_usage(key), "Oct").lines
+    assert line.amount == sum(x.amount for x in now) - october.subtotal != 0
+    assert (line.item, line.api_key_id) == ("", key.pk)
+    assert f"key {key.key_id}: usage changed after {october.number}" in line.description
