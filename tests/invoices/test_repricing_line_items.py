@@ -136,3 +136,20 @@ def test_a_month_issued_before_lines_kept_their_line_item_is_billed_per_key_once
     assert line.amount == sum(x.amount for x in now) - october.subtotal != 0
     assert (line.item, line.api_key_id) == ("", key.pk)
     assert f"key {key.key_id}: usage changed after {october.number}" in line.description
+
+
+def test_a_cost_plus_month_with_a_minimum_per_minute_is_re_priced_with_its_minimum(
+    line_item_month, sandbox, finance_user
+):
+    key = line_item_month["Costco"]
+    plan = cost_plus_plan("USD")
+    plan.minimum_per_minute = D("0.050")  # above Deepgram's cost: every audio line at it
+    plan.save()
+    october = issue_october(key, plan, finance_user)
+    assert any("at the minimum of 0.050/min" in line.description for line in october.lines.all())
+    late_day(sandbox, key)  # agent hours and text to speech: no audio minute changed
+
+    adjustments = november_adjustments(key)
+
+    # Only the two line items that changed differ; the audio lines stay at their minimum.
+    assert {line.item for line in adjustments} == {"agent::voice-agent", "sync::aura-2"}
