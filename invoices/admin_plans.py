@@ -63,7 +63,7 @@ class PricePlanAdmin(PagesAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "Allowances (rate cards)",
+            "Allowances (rate cards and cost plus)",
             {"fields": ["included_characters", "included_agent_hours", "included_tokens"]},
         ),
         ("Monthly", {"fields": ["monthly_minimum", "platform_fee", "platform_fee_label"]}),

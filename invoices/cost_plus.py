@@ -10,8 +10,12 @@ Rules (also in the README):
   rule priced it.
 - The line shows what it is based on: Deepgram's cost in the plan's currency and the factor,
   or, when finance hides the markup, the amount alone.
-- Included allowances do not apply (the cost is Deepgram's, already net of nothing); the
-  monthly minimum and the platform fee apply after, as in every mode.
+- Included allowances (free audio hours, characters, agent hours, tokens) come off next, as in
+  every mode: each measure's allowance is credited against the lines whose usage is known in
+  it (a line item's usage mapped to it), dearest per unit first, each line at its own price
+  per unit (its amount over its usage), never below zero; a line covered whole is credited its
+  whole amount. Each credit is its own line (customer-wide: "Included voice agent hours: 1 h of
+  Voice agent, key k1"). Then the monthly minimum and the platform fee, as in every mode.
 """
 
 from dataclasses import dataclass
@@ -39,6 +43,9 @@ class CostUsage(NamedTuple):
     label: str  # "Nova-3, streaming" (Deepgram's label, or the line item)
     dollars: Decimal
     quantity: Decimal | None = None
+    # Its month's usage by allowance measure (("agent", 12.5), ...), read where the plan has
+    # allowances: what they are credited against.
+    measures: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -55,17 +62,73 @@ def price_cost_plus(
     costs: list[CostUsage],
     per_usd: Decimal,
     period_label: str,
+    allowances: dict | None = None,
 ) -> tuple[list[Line], list[str]]:
     """The priced lines of a month of Deepgram's cost under `rule`, at `per_usd` units of
-    the plan's currency per US dollar."""
+    the plan's currency per US dollar, less the plan's `allowances` (by measure)."""
     factor = ONE + rule.markup_percent / HUNDRED
     lines, notes = [], [_basis(plan, rule, per_usd, period_label)]
+    priced = []
     for cost in sorted(costs, key=lambda c: (c.key_label, c.line_item)):
         if not cost.dollars and not cost.quantity:
             continue
         converted = cost.dollars * per_usd
-        lines.append(_line(plan, rule, cost, converted, factor))
+        priced.append((cost, _line(plan, rule, cost, converted, factor)))
+    lines = [line for _, line in priced]
+    for measure, allowance in (allowances or {}).items():
+        if allowance > 0:
+            lines += _included(plan, measure, allowance, priced, notes)
     return with_minimum_and_fee(plan, lines, notes, period_label)
+
+
+# An allowance's measure: how its credit lines and notes name it, and its unit.
+MEASURE_WORDS = {
+    "audio": ("audio hours", "h"),
+    "characters": ("text-to-speech characters", "characters"),
+    "agent": ("voice agent hours", "h"),
+    "tokens": ("tokens", "tokens"),
+}
+
+
+def _included(plan: Plan, measure: str, allowance: Decimal, priced, notes) -> list[Line]:
+    """The credits of one measure's allowance: against the lines measured in it, dearest per
+    unit first (then by key and line item), each at its own price per unit."""
+    words, unit = MEASURE_WORDS[measure]
+    measured = []
+    for cost, line in priced:
+        used = dict(cost.measures).get(measure, ZERO)
+        if used > 0 and line.amount > 0:
+            measured.append((line.amount / used, cost, line, used))
+    measured.sort(key=lambda m: (-m[0], m[1].key_label, m[1].line_item))
+    credits, left = [], allowance
+    for _, cost, line, used in measured:
+        if left <= 0:
+            break
+        take = min(left, used)
+        left -= take
+        credit = (
+            line.amount
+            if take == used
+            else quantize_money(line.amount * take / used, plan.currency)
+        )
+        credits.append(
+            Line(
+                "free_hours",
+                f"Included {words}: {take.normalize():,f} {unit} of {cost.label}, key "
+                f"{cost.key_label}",
+                ONE,
+                -credit,
+                -credit,
+                unit="each",
+            )
+        )
+    taken = allowance - left
+    if credits:
+        notes.append(
+            f"{taken.normalize():,f} of {allowance.normalize():,f} included {words} credited, "
+            "dearest per unit first."
+        )
+    return credits
 
 
 def _line(plan: Plan, rule: CostPlus, cost: CostUsage, converted: Decimal, factor) -> Line:

@@ -29,7 +29,7 @@ def price_line_items(mode, pure, card, rule, allowances, line_usage, costs, rate
         )
         lines, notes = pricing.with_minimum_and_fee(pure, [], [blocker], month)
         return lines, notes, [blocker], None
-    lines, notes = price_cost_plus(pure, rule, costs, rate.per_usd, month)
+    lines, notes = price_cost_plus(pure, rule, costs, rate.per_usd, month, allowances)
     if rate.day is not None:
         notes.append(f"Exchange rate: {rate}.")
     return lines, notes, [], rate

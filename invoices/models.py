@@ -84,20 +84,22 @@ class PricePlan(models.Model):
     included_hours = models.DecimalField(
         default=0,
         validators=NOT_NEGATIVE,
-        help_text="Free audio hours a month (hourly plans and rate cards).",
+        help_text="Free audio hours a month (every mode).",
         **SIX_PLACES,
     )
     included_characters = models.PositiveBigIntegerField(
-        default=0, help_text="Rate cards: free text-to-speech characters a month."
+        default=0,
+        help_text="Rate cards and cost plus: free text-to-speech characters a month.",
     )
     included_agent_hours = models.DecimalField(
         default=0,
         validators=NOT_NEGATIVE,
-        help_text="Rate cards: free voice agent hours a month.",
+        help_text="Rate cards and cost plus: free voice agent hours a month.",
         **SIX_PLACES,
     )
     included_tokens = models.PositiveBigIntegerField(
-        default=0, help_text="Rate cards: free audio intelligence tokens (in and out) a month."
+        default=0,
+        help_text="Rate cards and cost plus: free audio intelligence tokens (in and out) a month.",
     )
     markup_percent = models.DecimalField(
         "markup (%)",

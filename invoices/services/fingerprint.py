@@ -64,7 +64,8 @@ def draft_basis(inputs: DraftInputs) -> DraftBasis:
         *(f"m/{m.pk}/{m.amount}" for m in inputs.manual),
         *(f"l/{u.key_pk}/{u.endpoint}/{u.method}/{u.model}/{'/'.join(map(str, u[5:]))}"
           for u in inputs.line_usage),
-        *(f"c/{c.key_pk}/{c.line_item}/{c.dollars}/{c.quantity}" for c in inputs.costs),
+        *(f"c/{c.key_pk}/{c.line_item}/{c.dollars}/{c.quantity}"
+          + (f"/{c.measures}" if c.measures else "") for c in inputs.costs),
         *((f"fx/{inputs.rate.per_usd}/{inputs.rate.day}",) if inputs.rate else ()),
     ]  # fmt: skip
     fingerprint = hashlib.sha256("|".join(map(str, basis)).encode()).hexdigest()

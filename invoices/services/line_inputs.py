@@ -7,7 +7,9 @@ Rules:
 - Usage and cost are summed per key by the database over the month's UTC days, as stored.
 - A cost line's minutes (for a minimum per minute, and read only then) are its speech-to-text
   usage in the plan's billed quantity, mapped to line items by finance's mapping
-  (`usage.line_items`); a line item without speech to text has none.
+  (`usage.line_items`); a line item without speech to text has none. Its usage by allowance
+  measure (audio hours in the billed quantity, characters, agent hours, tokens in and out) is
+  mapped the same way, and read only for a plan with an allowance.
 - A cost-plus plan in a currency other than USD takes the month's rate (the last on or before
   its last day); none is none: the draft says so and approval waits.
 """
@@ -59,16 +61,19 @@ def line_inputs_of(plans: dict[int, PricePlan], period: date) -> LineInputs:
     }
     first, last = month_bounds(period)
     # Usage by line item is read for rate cards, and for cost plus only where a minimum per
-    # minute needs it.
+    # minute or an allowance needs it.
     minimum = {c for c in costed if plans[c].minimum_per_minute is not None}
-    rows = _usage_rows({k: v for k, v in keys.items() if v[0] in carded | minimum}, first, last)
+    allowed = {c for c in costed if _has_allowance(plans[c])}
+    rows = _usage_rows(
+        {k: v for k, v in keys.items() if v[0] in carded | minimum | allowed}, first, last
+    )
     inputs = LineInputs()
     for row in rows:
         customer_pk = keys[row.key_pk][0]
         if customer_pk in carded:
             inputs.usage.setdefault(customer_pk, []).append(row)
     if costed:
-        inputs.costs = _costs(keys, costed, plans, rows, first, last)
+        inputs.costs = _costs(keys, (minimum, allowed), plans, rows, first, last)
         currencies = {plans[c].currency for c in costed}
         inputs.rates = rates_on(currencies, last)
     return inputs
@@ -100,9 +105,24 @@ def _usage_rows(keys: dict, first: date, last: date) -> list[LineUsage]:
     ]
 
 
-def _costs(keys, costed, plans, rows, first, last) -> dict[int, list[CostUsage]]:
+def _has_allowance(plan: PricePlan) -> bool:
+    return any(
+        (
+            plan.included_hours,
+            plan.included_characters,
+            plan.included_agent_hours,
+            plan.included_tokens,
+        )
+    )
+
+
+def _costs(keys, measured, plans, rows, first, last) -> dict[int, list[CostUsage]]:
+    """Each cost-plus key's line items: dollars, minutes (`measured[0]`: plans with a minimum)
+    and usage by allowance measure (`measured[1]`: plans with an allowance)."""
     labels = dict(LineItem.objects.values_list("code", "label"))
-    minutes = _minutes_by_line_item(rows, keys, costed, plans)
+    minimum, allowed = measured
+    minutes, measures = _usage_by_line_item(rows, keys, plans, minimum, allowed)
+    costed = {pk for pk, plan in plans.items() if plan.mode == PricePlan.Mode.COST_PLUS}
     dollars = (
         DailyCost.objects.filter(
             api_key_id__ids_in=[k for k, (c, _) in keys.items() if c in costed],
@@ -123,19 +143,35 @@ def _costs(keys, costed, plans, rows, first, last) -> dict[int, list[CostUsage]]
                 labels.get(code, code),
                 amount or ZERO,
                 minutes.get((key_pk, code)),
+                tuple(sorted(measures.get((key_pk, code), {}).items())),
             )
         )
     return dict(costs)
 
 
-def _minutes_by_line_item(rows, keys, costed, plans) -> dict[tuple[int, str], Decimal]:
+def _usage_by_line_item(rows, keys, plans, minimum, allowed):
+    """By (key pk, line item code): the speech-to-text minutes of plans with a minimum, and
+    the usage by allowance measure of plans with an allowance (finance's mapping)."""
     mapping, minutes = LineItemMapping.load(), defaultdict(Decimal)
+    measures: dict[tuple[int, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in rows:
         customer_pk = keys[row.key_pk][0]
-        if customer_pk not in costed or row.endpoint != "listen":
+        if customer_pk not in minimum and customer_pk not in allowed:
             continue
         item = mapping.of(row.endpoint, row.method, row.model)
-        if item is not None:
-            hours = getattr(row, plans[customer_pk].billed_quantity)
-            minutes[(row.key_pk, item.code)] += hours * 60
-    return minutes
+        if item is None:
+            continue
+        where = (row.key_pk, item.code)
+        audio = getattr(row, plans[customer_pk].billed_quantity) if row.endpoint == "listen" else 0
+        if customer_pk in minimum and row.endpoint == "listen":
+            minutes[where] += audio * 60
+        if customer_pk in allowed:
+            for measure, used in (
+                ("audio", audio),
+                ("characters", row.tts_characters),
+                ("agent", row.agent_hours),
+                ("tokens", row.tokens_in + row.tokens_out),
+            ):
+                if used:
+                    measures[where][measure] += Decimal(used)
+    return minutes, {where: dict(found) for where, found in measures.items()}

@@ -254,13 +254,17 @@ def _priced_again(invoice: Invoice) -> dict[tuple, _Bucket]:
         mode, pure, card = plan.mode, pricing_plan_of(plan), card_of(plan)
         rule, allowances = cost_rule_of(plan), allowances_of(plan)
     pure = replace(pure, currency=invoice.currency)
-    # What decides which inputs are read (the minutes a minimum per minute needs) is the
-    # billed plan's, never the plan's of today.
+    # What decides which inputs are read (the minutes a minimum per minute needs, the usage
+    # an allowance is credited against) is the billed plan's, never the plan's of today.
     stand_in = PricePlan(
         mode=mode,
         currency=invoice.currency,
         billed_quantity=invoice.billed_quantity,
         minimum_per_minute=rule.minimum_per_unit if rule else None,
+        included_hours=allowances.get("audio", ZERO),
+        included_characters=allowances.get("characters", ZERO),
+        included_agent_hours=allowances.get("agent", ZERO),
+        included_tokens=allowances.get("tokens", ZERO),
     )
     label, customer_pk = f"{invoice.period:%B %Y}", invoice.customer_id
     if mode == PricePlan.Mode.HOURLY:

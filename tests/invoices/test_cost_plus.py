@@ -109,3 +109,74 @@ def test_markup_zero_is_deepgrams_cost_converted_within_half_a_minor_unit_a_line
         key = line.description.split("key ")[1].split(":")[0]
         assert abs(line.amount - exact[key]) <= half
         assert line.amount == exact[key].quantize(minor_unit(currency), ROUND_HALF_UP)
+
+
+MEASURED = [  # the same month with each line item's usage by allowance measure
+    CostUsage(1, "key-1", "streaming::nova-3", "Nova-3, streaming", D("9.505650"), None,
+              (("audio", D("20.575")),)),
+    CostUsage(1, "key-1", "sync::aura-2", "Aura-2 text to speech", D("70.370340"), None,
+              (("characters", D("2345678")),)),
+    CostUsage(2, "key-2", "agent::voice-agent", "Voice agent", D("55.800000"), None,
+              (("agent", D("12.4")),)),
+    CostUsage(2, "key-2", "streaming::nova-2", "Nova-2, streaming", D("2.000000"), None,
+              (("audio", D("10")),)),
+]  # fmt: skip
+
+
+def test_allowances_are_credited_against_their_own_measure_dearest_first():
+    allowances = {"audio": D("25"), "characters": D("1000000"), "agent": D(0), "tokens": D(0)}
+
+    lines, notes = price_cost_plus(plan(), CostPlus(D(20)), MEASURED, D(1), "Oct", allowances)
+
+    credits = [(line.description, line.amount) for line in lines if line.kind == "free_hours"]
+    # Audio: Nova-3 at 11.41 / 20.575 h = 0.5546/h is dearer than Nova-2 at 2.40 / 10 h =
+    # 0.24/h: its 20.575 h go whole (-11.41), then 4.425 h of Nova-2: 2.40 x 0.4425 = 1.062.
+    # Characters: 1,000,000 of Aura-2's 2,345,678 at 84.44: 84.44 x 0.42631... = 35.998.
+    assert credits == [
+        ("Included audio hours: 20.575 h of Nova-3, streaming, key key-1", D("-11.41")),
+        ("Included audio hours: 4.425 h of Nova-2, streaming, key key-2", D("-1.06")),
+        ("Included text-to-speech characters: 1,000,000 characters of Aura-2 text to speech, "
+         "key key-1", D("-36.00")),
+    ]  # fmt: skip
+    assert "25 of 25 included audio hours credited, dearest per unit first." in notes
+    usage = sum(line.amount for line in lines if line.kind == "usage")
+    assert sum(line.amount for line in lines) == usage - D("11.41") - D("1.06") - D("36.00")
+
+
+def test_an_allowance_larger_than_the_usage_credits_it_whole_then_the_minimum_applies():
+    allowances = {"audio": D(0), "characters": D(0), "agent": D("100"), "tokens": D(0)}
+    minimum = plan(monthly_minimum=D("150.00"))
+
+    lines, notes = price_cost_plus(minimum, CostPlus(D(20)), MEASURED, D(1), "Oct", allowances)
+
+    [credit] = [line for line in lines if line.kind == "free_hours"]
+    assert credit.amount == D("-66.96")  # the agent line whole, never below zero
+    assert "12.4 of 100 included voice agent hours credited" in " ".join(notes)
+    # Usage 11.41 + 84.44 + 66.96 + 2.40 = 165.21, less 66.96 = 98.25: topped up to 150.
+    [top_up] = [line for line in lines if line.kind == "minimum"]
+    assert top_up.amount == D("51.75")
+    assert sum(line.amount for line in lines) == D("150.00")
+
+
+def test_without_allowances_nothing_is_credited_and_usage_unmeasured_is_never_credited():
+    none = {"audio": D(0), "characters": D(0), "agent": D(0), "tokens": D(0)}
+    lines, _ = price_cost_plus(plan(), CostPlus(D(20)), MEASURED, D(1), "Oct", none)
+    assert not [line for line in lines if line.kind == "free_hours"]
+
+    # Tokens allowed, but no line item here is measured in tokens: nothing to credit.
+    tokens = {**none, "tokens": D("1000000")}
+    lines, _ = price_cost_plus(plan(), CostPlus(D(20)), MEASURED, D(1), "Oct", tokens)
+    assert not [line for line in lines if line.kind == "free_hours"]
+
+
+def test_one_included_agent_hour_is_credited_at_the_agent_lines_price_an_hour():
+    # The README's worked example: 66.96 for 12.4 agent hours, 1 h included: 5.40 off.
+    allowances = {"audio": D(0), "characters": D(0), "agent": D("1"), "tokens": D(0)}
+
+    lines, _ = price_cost_plus(plan(), CostPlus(D(20)), MEASURED, D(1), "Oct", allowances)
+
+    [credit] = [line for line in lines if line.kind == "free_hours"]
+    assert (credit.description, credit.amount) == (
+        "Included voice agent hours: 1 h of Voice agent, key key-2",
+        D("-5.40"),
+    )

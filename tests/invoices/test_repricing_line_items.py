@@ -153,3 +153,39 @@ def test_a_cost_plus_month_with_a_minimum_per_minute_is_re_priced_with_its_minim
 
     # Only the two line items that changed differ; the audio lines stay at their minimum.
     assert {line.item for line in adjustments} == {"agent::voice-agent", "sync::aura-2"}
+
+
+def test_cost_plus_credits_included_agent_hours_and_re_prices_with_them(
+    line_item_month, sandbox, finance_user
+):
+    from django.db.models import Sum
+
+    from usage.models import DailyUsage
+
+    key = line_item_month["Costco"]
+    plan = cost_plus_plan("USD")
+    plan.included_agent_hours = D("1")
+    plan.save()
+    october = issue_october(key, plan, finance_user)
+
+    [agent] = october.lines.filter(item="agent::voice-agent")
+    hours = DailyUsage.objects.filter(api_key=key, day__lt=NOVEMBER).aggregate(
+        h=Sum("agent_hours")
+    )["h"]
+    [credit] = october.lines.filter(kind=InvoiceLine.Kind.FREE_HOURS)
+    assert credit.amount == -(agent.amount / hours).quantize(D("0.01")) != 0
+    assert credit.description.startswith("Included voice agent hours: 1 h of ")
+    usage = sum(line.amount for line in october.lines.filter(kind=InvoiceLine.Kind.USAGE))
+    assert october.subtotal == usage + credit.amount
+
+    late_day(sandbox, key)  # more agent hours, at Deepgram's same price an hour
+    adjustments = november_adjustments(key)
+
+    # Each changed line item's difference on its own line. The month priced again keeps its
+    # included hour (read as the billed plan has it), still worth the same: no customer-wide
+    # difference (had re-pricing lost the allowance, a line would take the credit back).
+    assert {line.item for line in adjustments} == {"agent::voice-agent", "sync::aura-2"}
+    with at("2026-12-01 04:00Z"):
+        invoice_approve(invoice=adjustments[0].invoice, actor=finance_user)
+    customer = key.customer_id
+    assert pending_repricing([customer], period=DECEMBER, currencies={customer: "USD"}) == {}
