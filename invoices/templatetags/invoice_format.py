@@ -129,20 +129,36 @@ def counts_hours(line) -> bool:
     return not line.unit and line.kind in HOURLY_KINDS
 
 
+# Units priced per thousand or million (rate cards): read as the count they price, the price
+# per block ("2,345,678 characters at 0.03 per 1,000"), as Deepgram's price list reads.
+PER_BLOCK = {
+    "k characters": ("characters", 1_000),
+    "M tokens": ("tokens", 1_000_000),
+    "M tokens in": ("tokens in", 1_000_000),
+    "M tokens out": ("tokens out", 1_000_000),
+}
+
+
 @register.filter
 def unit_quantity(line) -> str:
-    """A line-item line's quantity with its unit: '290,500.6 min', '1.5 agent h', '1'."""
+    """A line-item line's quantity with its unit: '290,500.6 min', '1.5 agent h', '1',
+    '2,345,678 characters' (a quantity in thousands shown as the count)."""
+    if line.unit in PER_BLOCK:
+        name, size = PER_BLOCK[line.unit]
+        return f"{normalize_quantity(line.quantity * size)} {name}"
     text = normalize_quantity(line.quantity)
     return text if line.unit in ("", "each") or line.unit.isupper() else f"{text} {line.unit}"
 
 
 @register.filter
 def unit_price_text(line, currency: str) -> str:
-    """A line-item line's price: per its unit ('0.006/min'), a factor on a cost in the
-    invoice's currency ('x 1.2'), or the price of one ('25.00')."""
+    """A line-item line's price: per its unit ('0.006/min', '0.03 per 1,000'), a factor on
+    a cost in the invoice's currency ('x 1.2'), or the price of one ('25.00')."""
     price = unit_price(line.unit_price)
     if line.unit and line.unit == currency:
         return f"\N{MULTIPLICATION SIGN} {price}"
     if line.unit in ("", "each", "packages"):
         return price
+    if line.unit in PER_BLOCK:
+        return f"{price} per {PER_BLOCK[line.unit][1]:,}"
     return f"{price}/{line.unit}"

@@ -30,3 +30,24 @@ from invoices.templatetags.invoice_format import money
 )
 def test_it_shows_amounts_as_stored(value, currency, shown):
     assert money(value, currency) == shown
+
+
+@pytest.mark.parametrize(
+    ("unit", "quantity", "price", "shown_quantity", "shown_price"),
+    [
+        ("k characters", "2345.678", "0.030000", "2,345,678 characters", "0.03 per 1,000"),
+        ("M tokens", "1.5", "2.000000", "1,500,000 tokens", "2.00 per 1,000,000"),
+        ("M tokens in", "0.25", "1.000000", "250,000 tokens in", "1.00 per 1,000,000"),
+        ("min", "1234.5", "0.006000", "1,234.5 min", "0.006/min"),
+        ("agent h", "12.4", "4.500000", "12.4 agent h", "4.50/agent h"),
+    ],
+)
+def test_a_line_item_line_reads_in_the_count_it_prices(
+    unit, quantity, price, shown_quantity, shown_price
+):
+    from invoices.models import InvoiceLine
+    from invoices.templatetags.invoice_format import unit_price_text, unit_quantity
+
+    line = InvoiceLine(unit=unit, quantity=D(quantity), unit_price=D(price))
+
+    assert (unit_quantity(line), unit_price_text(line, "USD")) == (shown_quantity, shown_price)

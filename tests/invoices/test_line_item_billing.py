@@ -57,6 +57,9 @@ def test_a_rate_card_bills_every_line_item_in_its_unit(line_item_month, finance_
     text = pdf_text(issued)
     for entry in ("Aura text to speech", "Voice agent", "(k characters)", "(agent h)", "(min)"):
         assert entry in text
+    # Text to speech reads as the characters it prices, at its price per 1,000.
+    [aura] = [line for line in lines if line.unit == "k characters"]
+    assert f"{aura.quantity * 1000:,.0f} characters" in text and "0.03 per 1,000" in text
     assert f"{issued.total:,.2f}" in text
     assert (
         issued.pricing_mode == "rate_card"
@@ -188,7 +191,8 @@ def test_a_voided_month_is_billed_by_its_new_invoice_never_re_priced(
     from invoices.services import invoice_void
 
     key = line_item_month["Cardco"]
-    assign(key, rate_card_plan())
+    plan = rate_card_plan()
+    assign(key, plan)
     with at("2026-11-01 04:00Z"):
         invoice_generate_drafts(period=OCTOBER)
         october = invoice_approve(invoice=draft_of(key), actor=finance_user)
@@ -197,6 +201,17 @@ def test_a_voided_month_is_billed_by_its_new_invoice_never_re_priced(
 
     customer = key.customer_id
     assert pending_repricing([customer], period=NOVEMBER, currencies={customer: "USD"}) == {}
+    with at("2026-11-02 04:00Z"):
+        invoice_generate_drafts(period=OCTOBER)
+        invoice_generate_drafts(period=NOVEMBER)
+    # October's new invoice bills the month as it now stands, late hours and all; November
+    # adjusts nothing of it.
+    again = Invoice.objects.get(customer=key.customer, period=OCTOBER, status="draft")
+    now = price_rate_card(Plan("USD", D(0)), card_of(plan), truth_usage(key), "October 2026")
+    assert again.subtotal == sum(line.amount for line in now.lines) > october.subtotal
+    assert not InvoiceLine.objects.filter(
+        invoice__customer=key.customer, kind=InvoiceLine.Kind.ADJUSTMENT
+    ).exists()
 
 
 def test_a_month_billed_in_another_currency_is_re_priced_apart_in_its_own(
