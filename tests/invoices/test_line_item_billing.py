@@ -235,7 +235,7 @@ def test_a_month_billed_in_another_currency_is_re_priced_apart_in_its_own(
     assert line.amount > 0
 
 
-def test_a_late_cost_re_prices_at_the_rate_the_month_used_and_its_pdf_stays(
+def test_a_late_cost_re_prices_with_the_months_own_plan_and_rate_and_its_pdf_stays(
     line_item_month, sandbox, finance_user
 ):
     import hashlib
@@ -243,7 +243,8 @@ def test_a_late_cost_re_prices_at_the_rate_the_month_used_and_its_pdf_stays(
     from invoices.documents import invoice_store_pdf
 
     key = line_item_month["Costco"]
-    assign(key, cost_plus_plan())
+    plan = cost_plus_plan()
+    assign(key, plan)
     rate = ExchangeRate.objects.create(day=date(2026, 10, 30), currency="EUR", per_usd=D("0.9"))
     with at("2026-11-01 04:00Z"):
         invoice_generate_drafts(period=OCTOBER)
@@ -252,7 +253,10 @@ def test_a_late_cost_re_prices_at_the_rate_the_month_used_and_its_pdf_stays(
         )
     stored = october.pdf.open("rb").read()
     billed_costs = truth_costs(key)
-    # October's rate is corrected afterwards, and Deepgram bills more agent time on 30 October.
+    # After October is billed its plan is edited (50 % from now on: a new version), its rate
+    # corrected, and Deepgram bills more agent time on 30 October.
+    plan.markup_percent = D(50)
+    plan.save()
     rate.per_usd = D("0.95")
     rate.save()
     late_agent_hours(sandbox, key)
@@ -262,9 +266,10 @@ def test_a_late_cost_re_prices_at_the_rate_the_month_used_and_its_pdf_stays(
     [line] = Invoice.objects.get(customer=key.customer, period=NOVEMBER).lines.filter(
         kind=InvoiceLine.Kind.ADJUSTMENT
     )
-    rule, plan = CostPlus(D(20)), Plan("EUR", D(0))
-    now, _ = price_cost_plus(plan, rule, truth_costs(key), D("0.9"), "October 2026")  # not 0.95
-    then, _ = price_cost_plus(plan, rule, billed_costs, D("0.9"), "October 2026")
+    # October's own version (20 %) and rate (0.9), never today's 50 % and 0.95.
+    rule, pure = CostPlus(D(20)), Plan("EUR", D(0))
+    now, _ = price_cost_plus(pure, rule, truth_costs(key), D("0.9"), "October 2026")
+    then, _ = price_cost_plus(pure, rule, billed_costs, D("0.9"), "October 2026")
     assert line.amount == sum(x.amount for x in now) - sum(x.amount for x in then) > 0
     october.refresh_from_db()
     assert october.pdf.open("rb").read() == stored

@@ -83,3 +83,36 @@ def test_finance_sees_the_versions_on_the_plan_and_the_invoice(
     assert "hourly: 1.000000/h, fee 5.00" in text
     invoice_page = finance.get(reverse("admin:invoices_invoice_change", args=[september.pk]))
     assert f"{plan.name}, version 1 (from September 2026)" in invoice_page.content.decode()
+
+
+def test_a_rate_card_entry_edited_after_a_billed_month_is_a_new_version(
+    make_customer, key_of, finance_user
+):
+    from .test_repricing_line_item_properties import put, rate_card_plan
+
+    plan = rate_card_plan()
+    customer = customer_on(make_customer, plan)
+    key = key_of(customer)
+    put(key, 5, "agent", D("2"), month=SEPTEMBER)
+    september = issue(customer, SEPTEMBER, finance_user)
+    entry = plan.card_entries.get(name="Voice agent")
+    entry.unit_price = D("6.00")  # the agent gets dearer after September is billed
+    entry.save()
+    put(key, 5, "agent", D("2"), month=OCTOBER)
+    october = issue(customer, OCTOBER, finance_user)
+
+    first, second = PlanVersion.objects.filter(plan=plan)
+    assert (first.number, first.effective_from, second.number, second.effective_from) == (
+        1,
+        SEPTEMBER,
+        2,
+        OCTOBER,
+    )
+    assert (september.plan_version, october.plan_version) == (first, second)
+    agent = {
+        invoice.period: invoice.lines.get(item="Voice agent").amount
+        for invoice in (september, october)
+    }
+    assert agent == {SEPTEMBER: D("9.00"), OCTOBER: D("12.00")}  # 2 h at 4.50, then at 6.00
+    prices = {e["name"]: e["unit_price"] for e in second.snapshot["card"]}
+    assert prices["Voice agent"] == "6.000000"

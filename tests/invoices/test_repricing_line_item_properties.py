@@ -60,17 +60,17 @@ def cost_plus_plan() -> PricePlan:
     )  # fmt: skip
 
 
-def put(key, day: int, line: str, amount: D) -> None:
+def put(key, day: int, line: str, amount: D, month: date = JUNE) -> None:
     """Store a key's day of one line as the sync would: its usage (rate card) and Deepgram's
     cost of it (cost plus; a dollar a unit of usage, so cost follows usage)."""
     now = datetime.now(UTC)
     (endpoint, method, model), unit, item = LINES[line]
     DailyUsage.objects.update_or_create(
-        api_key=key, day=JUNE.replace(day=day), endpoint=endpoint, method=method, model=model,
+        api_key=key, day=month.replace(day=day), endpoint=endpoint, method=method, model=model,
         defaults={unit: amount, "requests": 1, "first_seen_at": now, "changed_at": now},
     )  # fmt: skip
     DailyCost.objects.update_or_create(
-        api_key=key, day=JUNE.replace(day=day), line_item=item,
+        api_key=key, day=month.replace(day=day), line_item=item,
         defaults={"dollars": amount / 1000 if line == "aura" else amount,
                   "first_seen_at": now, "changed_at": now},
     )  # fmt: skip
