@@ -241,7 +241,7 @@ def _entry_lines(plan: Plan, entry: Entry, by_key: dict, left: dict, notes: list
     free = min(total, left.get(allowance, ZERO) * unit.per_allowance_unit)
     if free:
         left[allowance] -= free / unit.per_allowance_unit
-        notes.append(f"{entry.name}: {free:f} {unit.label} included in the plan.")
+        notes.append(f"{entry.name}: {free.normalize():,f} {unit.label} included in the plan.")
     ladder = entry.ladder
     per_unit = ladder.model == "unit"
     lines = [
@@ -261,7 +261,7 @@ def _entry_lines(plan: Plan, entry: Entry, by_key: dict, left: dict, notes: list
             priced_line(
                 plan,
                 "free_hours",
-                f"{entry.name}: included ({free:f} {unit.label})",
+                f"{entry.name}: included ({free.normalize():,f} {unit.label})",
                 -free if per_unit else free,
                 ladder.unit_price if per_unit else ZERO,
             )._replace(unit=unit.label)

@@ -132,10 +132,15 @@ def test_a_rate_or_an_entry_changed_makes_the_draft_stale(line_item_month):
         entry = plan.card_entries.get(name="Voice agent")
         entry.unit_price = D("5.00")
         entry.save()
+        # The card's entry moves the card's draft only.
+        assert invoice_is_stale(invoice=draft_of(card_key))
+        assert not invoice_is_stale(invoice=draft_of(cost_key))
+
+        invoice_generate_drafts(period=OCTOBER)  # the card's draft refreshed
         rate.per_usd = D("0.91")
         rate.save()
-
-        assert invoice_is_stale(invoice=draft_of(card_key))
+        # The month's rate moves the cost-plus draft only.
+        assert not invoice_is_stale(invoice=draft_of(card_key))
         assert invoice_is_stale(invoice=draft_of(cost_key))
 
 

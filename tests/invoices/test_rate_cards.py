@@ -167,6 +167,31 @@ def test_allowances_come_off_in_the_cards_order_in_each_entrys_unit():
     ]
 
 
+def test_allowances_of_characters_agent_hours_and_tokens_each_come_off_their_own_entries():
+    tokens = Entry("Audio intelligence", "tokens_1m", per("2.00"), "read")
+    card = (NOVA_STREAMING, AURA, AGENT, tokens)
+    usage = [
+        row(1, "speak", "sync", "aura-2", tts_characters=2_345_678),
+        row(2, "agent", "streaming", "voice-agent", agent_hours="12.4"),
+        row(2, "read", "sync", "", tokens_in=1_500_000, tokens_out=250_000),
+    ]
+    allowances = {"audio": D(5), "characters": D(1_000_000), "agent": D(2), "tokens": D(500_000)}
+
+    pricing = price_rate_card(USD, card, usage, "October 2026", allowances=allowances)
+
+    assert [(line.description, line.quantity, line.amount) for line in pricing.lines] == [
+        ("Aura-2 text to speech, key key-1 (k characters)", D("2345.678"), D("70.37")),
+        # 1,000,000 characters are 1,000 k at 0.030: 30.00 off.
+        ("Aura-2 text to speech: included (1,000 k characters)", D(-1000), D("-30.00")),
+        ("Voice agent, key key-2 (agent h)", D("12.4"), D("55.80")),
+        ("Voice agent: included (2 agent h)", D(-2), D("-9.00")),  # 2 h at 4.50
+        ("Audio intelligence, key key-2 (M tokens)", D("1.75"), D("3.50")),
+        ("Audio intelligence: included (0.5 M tokens)", D("-0.5"), D("-1.00")),
+    ]
+    # No audio was used: its 5 free hours credit nothing, and no other measure takes them.
+    assert sum(line.amount for line in pricing.lines) == D("89.67")  # 40.37 + 46.80 + 2.50
+
+
 def test_minimum_and_fee_apply_after_the_card():
     plan = Plan(currency="USD", rate_per_hour=D(0), monthly_minimum=D(200), platform_fee=D(25))
 
