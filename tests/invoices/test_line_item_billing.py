@@ -100,7 +100,12 @@ def test_cost_plus_bills_deepgrams_cost_converted_with_the_markup(line_item_mont
         assert "Exchange rate: 1 USD = 0.9 EUR (rate of 30 Oct 2026)." in draft.pricing_notes
         issued = invoice_approve(invoice=draft, actor=finance_user)
 
-    assert "Deepgram's cost" in pdf_text(issued)
+    text = pdf_text(issued)
+    assert "Deepgram's cost" in text and f"{issued.total:,.2f}" in text
+    # Each line: Deepgram's cost in euros and the factor on it, with its amount.
+    for line in issued.lines.filter(kind="usage"):
+        assert f"{line.amount:,.2f}" in text
+    assert "\N{MULTIPLICATION SIGN} 1.20" in text
 
 
 def test_a_missing_exchange_rate_blocks_approval(line_item_month, finance_user):

@@ -3,6 +3,7 @@ days (the sandbox's published prices), in the invoice's currency and in USD; an 
 shown as unknown; unassigned usage as a loss; the Margin page, its CSV and the draft's page."""
 
 import re
+from csv import DictReader
 from datetime import date
 from decimal import Decimal as D
 
@@ -115,11 +116,30 @@ def test_the_margin_page_its_csv_and_who_sees_them(
     assert page.status_code == 200
     text = page.content.decode()
     assert "Margin, October 2026" in text and "Cardco" in text and "Unassigned usage" in text
+    assert 'class="margin-chart"' in text  # the last 12 months
+    report = month_margin(OCTOBER)
+    # The table lowest margin first, as the report sorts it, and the totals under it.
+    names = [row.customer for row in report.rows]
+    assert [r.margin_usd for r in report.rows] == sorted(r.margin_usd for r in report.rows)
+    assert [text.index(f"<td>{name}</td>") for name in names] == sorted(
+        text.index(f"<td>{name}</td>") for name in names
+    )
+    footer = text.split("<tfoot>", 1)[1]
+    for total in (report.revenue_usd, report.cost_usd, report.margin_usd):
+        assert f"{total:,.2f}" in footer
+
     csv = client.get(url, {"period": "2026-10", "format": "csv"})
     assert csv["Content-Type"].startswith("text/csv")
     lines = csv.content.decode().splitlines()
     assert lines[0].startswith("invoice,customer,currency,revenue,cost,margin")
     assert lines[-1].startswith("total,") and len(lines) == 2 + 2 + 1
+    rows = list(DictReader(lines))
+    assert [
+        (r["invoice"], r["customer"], D(r["revenue"]), D(r["margin_usd"])) for r in rows[:2]
+    ] == [(row.number, row.customer, row.revenue, row.margin_usd) for row in report.rows]
+    assert [D(rows[-1][c]) for c in ("revenue_usd", "cost_usd", "margin_usd")] == [
+        report.revenue_usd, report.cost_usd, report.margin_usd
+    ]  # fmt: skip
     client.force_login(support_user)
     assert client.get(url).status_code == 403
 
