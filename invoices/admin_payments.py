@@ -3,8 +3,6 @@ method), reverse one (with a reason), the payments table on the invoice's page, 
 balance and payment state of the invoice list. Finance only (`invoices.add_payment`);
 payments are never edited or deleted here or anywhere."""
 
-from decimal import Decimal
-
 from django import forms
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -15,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from .admin_views import invoice_form_page
 from .balances import Balance, balances_of
 from .models import Invoice, Payment
-from .money import COLUMN_PLACES, MONEY
+from .money import COLUMN_UNIT, MONEY
 from .services.payments import payment_record, payment_reverse
 
 __all__ = ["balance_of", "payments_table", "record_payment", "reverse_payment", "state_badge"]
@@ -31,7 +29,7 @@ BADGES = {  # state: (colour, words)
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(**MONEY, min_value=Decimal(1).scaleb(-COLUMN_PLACES))
+    amount = forms.DecimalField(**MONEY, min_value=COLUMN_UNIT)
     # A date input reads and shows ISO dates, whatever the language.
     received_on = forms.DateField(
         label="Received on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

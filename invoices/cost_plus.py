@@ -67,7 +67,7 @@ def price_cost_plus(
     """The priced lines of a month of Deepgram's cost under `rule`, at `per_usd` units of
     the plan's currency per US dollar, less the plan's `allowances` (by measure)."""
     factor = ONE + rule.markup_percent / HUNDRED
-    lines, notes = [], [_basis(plan, rule, per_usd, period_label)]
+    notes = [_basis(plan, rule, per_usd, period_label)]
     priced = []
     for cost in sorted(costs, key=lambda c: (c.key_label, c.line_item)):
         if not cost.dollars and not cost.quantity:

@@ -33,13 +33,12 @@ import pycountry
 from billing_portal.csv_cells import text_cell
 
 from .models import AccountingExport, FinanceSettings, Invoice, InvoiceLine, Payment
-from .money import COLUMN_PLACES, minor_unit
+from .money import CENT, COLUMN_UNIT, minor_unit
 from .templatetags.invoice_format import normalize_quantity, unit_price
 
 __all__ = ["LAYOUTS", "ExportFile", "build_export", "importable"]
 
 Layout = AccountingExport.Layout
-CENT = Decimal("0.01")
 IMPORT_PLACES = 4  # Xero's unit price and quantity; QuickBooks takes more, 4 is safe for both
 ISSUED = [Invoice.Status.ISSUED, Invoice.Status.PAID]
 
@@ -175,7 +174,7 @@ def _tax_shares(doc: Invoice, lines: list[InvoiceLine]) -> list[Decimal]:
     exact = [doc.tax * line.amount / net for line in lines]
     unit = minor_unit(doc.currency)
     if doc.tax % unit:  # issued before ISO 4217 took the currency's decimals away (BIF)
-        unit = Decimal(1).scaleb(-COLUMN_PLACES)
+        unit = COLUMN_UNIT
     shares = [x.quantize(unit, rounding=ROUND_HALF_UP) for x in exact]
     left = doc.tax - sum(shares, Decimal(0))
     order = sorted(range(len(lines)), key=lambda i: -abs(lines[i].amount))

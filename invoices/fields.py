@@ -1,12 +1,10 @@
 """The money column: a decimal of `money.MONEY`'s size, read back as 2-decimal columns were."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP
 
 from django.db import models
 
-from .money import COLUMN_PLACES, MONEY, at_least_cents
-
-PLACES = Decimal(1).scaleb(-COLUMN_PLACES)
+from .money import COLUMN_UNIT, MONEY, at_least_cents
 
 
 class MoneyField(models.DecimalField):
@@ -27,5 +25,5 @@ class MoneyField(models.DecimalField):
             return None
         if connection.vendor == "sqlite":
             # SQLite sums decimals as floats (29.2230000000000): back to the column's places.
-            value = value.quantize(PLACES, rounding=ROUND_HALF_UP)
+            value = value.quantize(COLUMN_UNIT, rounding=ROUND_HALF_UP)
         return at_least_cents(value)

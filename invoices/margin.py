@@ -27,11 +27,10 @@ from usage.month_costs import month_costs
 from usage.selectors import month_bounds
 
 from .models import Invoice, InvoiceLine
-from .money import minor_unit
+from .money import CENT, minor_unit
 from .services.fx import rates_on
 
 ZERO = Decimal(0)
-CENT = Decimal("0.01")
 
 
 @dataclass

@@ -159,11 +159,11 @@ class PricePlan(models.Model):
             raise ValidationError({"currency": problem}, code="currency")
         # The minimum and the fee are charged as typed: to the currency's minor unit.
         errors = {
-            name: places_problem(amount, self.currency)
+            name: problem
             for name in ("monthly_minimum", "platform_fee")
             if isinstance(amount := getattr(self, name), Decimal)
+            and (problem := places_problem(amount, self.currency))
         }
-        errors = {name: problem for name, problem in errors.items() if problem}
         if errors:
             raise ValidationError(errors, code="places")
 

@@ -20,6 +20,8 @@ COLUMN_PLACES = 3
 # A money column's field options (`models.DecimalField(**MONEY)`; `MoneyField` holds them):
 # 12 digits before the point, as before the columns took a third decimal.
 MONEY = {"max_digits": 15, "decimal_places": COLUMN_PLACES}
+# The smallest amount a money column holds (0.001).
+COLUMN_UNIT = Decimal(1).scaleb(-COLUMN_PLACES)
 # The largest amount a money column holds.
 MAX_AMOUNT = Decimal("999999999999.999")
 CENT = Decimal("0.01")
@@ -68,8 +70,7 @@ def quantize_money(amount: Decimal, currency: str) -> Decimal:
 
 def fits_money_column(amount: Decimal) -> bool:
     """Whether an amount, rounded to the columns' decimals, fits a money column."""
-    places = Decimal(1).scaleb(-COLUMN_PLACES)
-    return abs(amount.quantize(places, rounding=ROUND_HALF_UP)) <= MAX_AMOUNT
+    return abs(amount.quantize(COLUMN_UNIT, rounding=ROUND_HALF_UP)) <= MAX_AMOUNT
 
 
 def places_problem(amount: Decimal, currency: str) -> str | None:

@@ -30,8 +30,9 @@ from ..cost_plus import CostUsage
 from ..models import PricePlan
 from ..rate_cards import LineUsage
 from .fx import Rate, rates_on
+from .plans import allowances_of
 
-__all__ = ["LineInputs", "line_inputs_of"]
+__all__ = ["LineInputs", "line_inputs_of", "line_item_labels"]
 
 ZERO = Decimal(0)
 UNITS = ("hours", "total_hours", "agent_hours", "tts_characters", "tokens_in", "tokens_out")
@@ -63,7 +64,7 @@ def line_inputs_of(plans: dict[int, PricePlan], period: date) -> LineInputs:
     # Usage by line item is read for rate cards, and for cost plus only where a minimum per
     # minute or an allowance needs it.
     minimum = {c for c in costed if plans[c].minimum_per_minute is not None}
-    allowed = {c for c in costed if _has_allowance(plans[c])}
+    allowed = {c for c in costed if any(allowances_of(plans[c]).values())}
     rows = _usage_rows(
         {k: v for k, v in keys.items() if v[0] in carded | minimum | allowed}, first, last
     )
@@ -105,21 +106,16 @@ def _usage_rows(keys: dict, first: date, last: date) -> list[LineUsage]:
     ]
 
 
-def _has_allowance(plan: PricePlan) -> bool:
-    return any(
-        (
-            plan.included_hours,
-            plan.included_characters,
-            plan.included_agent_hours,
-            plan.included_tokens,
-        )
-    )
+def line_item_labels() -> dict[str, str]:
+    """Deepgram's line items' labels by code (what a cost-plus line is called): one query, a
+    few hundred rows at most."""
+    return dict(LineItem.objects.values_list("code", "label"))
 
 
 def _costs(keys, measured, plans, rows, first, last) -> dict[int, list[CostUsage]]:
     """Each cost-plus key's line items: dollars, minutes (`measured[0]`: plans with a minimum)
     and usage by allowance measure (`measured[1]`: plans with an allowance)."""
-    labels = dict(LineItem.objects.values_list("code", "label"))
+    labels = line_item_labels()
     minimum, allowed = measured
     minutes, measures = _usage_by_line_item(rows, keys, plans, minimum, allowed)
     costed = {pk for pk, plan in plans.items() if plan.mode == PricePlan.Mode.COST_PLUS}

@@ -32,7 +32,7 @@ from django.db.models import DateField, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncMonth
 
 from customers.models import ApiKey
-from usage.models import DailyCost, DailyUsage, LineItem, MonthlyChange
+from usage.models import DailyCost, DailyUsage, MonthlyChange
 from usage.units import quantize_hours
 
 from .. import pricing
@@ -40,7 +40,7 @@ from ..line_pricing import price_line_items
 from ..models import Invoice, InvoiceLine, PricePlan
 from ..pricing_snapshot import from_snapshot
 from .fx import Rate
-from .line_inputs import line_inputs_of
+from .line_inputs import line_inputs_of, line_item_labels
 from .month_usage import usage_of
 from .plans import allowances_of, card_of, cost_rule_of, plan_for, pricing_plan_of
 
@@ -110,7 +110,7 @@ def pending_repricing(customer_pks, *, period: date, currencies: dict) -> dict[i
         )
         months = [m for m in months if (m.customer_id, m.period) in changed]
         already = billed_lines({(m.customer_id, m.period) for m in months})
-        labels = {**_labels(months), **_item_labels()}
+        labels = {**_labels(months), **line_item_labels()}
         for invoice in months:
             days = changed[(invoice.customer_id, invoice.period)]
             difference = _differences(
@@ -362,12 +362,6 @@ def _as_billed(now: dict, billed: dict) -> dict:
         else:
             found[bucket] = held
     return found
-
-
-def _item_labels() -> dict[str, str]:
-    """Deepgram's line items' labels by code (what a cost-plus line item is called): one
-    query, a few hundred rows at most."""
-    return dict(LineItem.objects.values_list("code", "label"))
 
 
 def _once(what: str, amount: Decimal, key_pk=None, method="") -> pricing.Line:

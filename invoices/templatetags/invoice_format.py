@@ -9,6 +9,7 @@ from django import template
 
 from invoices.models import InvoiceLine
 from invoices.money import CENT, at_least_cents, minor_unit, quantize_money
+from invoices.rate_cards import UNITS as RATE_UNITS
 
 register = template.Library()
 
@@ -129,13 +130,13 @@ def counts_hours(line) -> bool:
     return not line.unit and line.kind in HOURLY_KINDS
 
 
-# Units priced per thousand or million (rate cards): read as the count they price, the price
-# per block ("2,345,678 characters at 0.03 per 1,000"), as Deepgram's price list reads.
+# Rate-card units priced per thousand or million ("k characters", "M tokens in"): read as the
+# count they price and the price per block ("2,345,678 characters at 0.03 per 1,000"), as
+# Deepgram's price list reads. By label: the count's name and the block's size.
 PER_BLOCK = {
-    "k characters": ("characters", 1_000),
-    "M tokens": ("tokens", 1_000_000),
-    "M tokens in": ("tokens in", 1_000_000),
-    "M tokens out": ("tokens out", 1_000_000),
+    unit.label: (unit.label.split(" ", 1)[1], int(1 / unit.per_allowance_unit))
+    for unit in RATE_UNITS.values()
+    if unit.per_allowance_unit < 1
 }
 
 

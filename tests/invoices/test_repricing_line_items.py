@@ -7,7 +7,6 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal as D
 
-from billing_portal.deepgram import client_from_settings
 from invoices.cost_plus import CostPlus, price_cost_plus
 from invoices.models import Invoice, InvoiceLine
 from invoices.pricing import Plan
@@ -16,7 +15,6 @@ from invoices.services import invoice_approve, invoice_generate_drafts
 from invoices.services.plans import card_of
 from invoices.services.repricing import pending_repricing
 from usage.models import LineItem
-from usage.services import usage_sync_key
 
 from .line_items import (
     NOVEMBER,
@@ -25,6 +23,7 @@ from .line_items import (
     at,
     cost_plus_plan,
     draft_of,
+    late_agent_hours,
     rate_card_plan,
     truth_costs,
     truth_usage,
@@ -37,15 +36,10 @@ def late_day(sandbox, key) -> None:
     """Deepgram corrects 30 October's voice agent and text to speech after October was billed;
     the sync of 2 November reads both (inside the settlement window)."""
     sandbox.set_usage(
-        key.key_id, "2026-10-30", endpoint="agent", model="voice-agent", requests=5, hours=0,
-        agent_hours="11.5",
-    )  # fmt: skip
-    sandbox.set_usage(
         key.key_id, "2026-10-30", endpoint="speak", method="sync", model="aura-2", requests=3,
         hours=0, tts_characters=500_000,
     )  # fmt: skip
-    with at("2026-11-02 03:00Z"):
-        assert usage_sync_key(api_key=key, client=client_from_settings(), today=NOVEMBER).ok
+    late_agent_hours(sandbox, key)  # the agent's correction, then the sync
 
 
 def by_item(lines) -> dict[str, D]:
